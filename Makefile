@@ -1,0 +1,49 @@
+# Edge AI Vision Studio. `make run` and `make test` do all the set-up on a fresh machine.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMPS  := .stamps
+DEMO    ?= $(HOME)/EdgeStudioProjects/demo
+
+.PHONY: setup run test test-fast bench package lint clean
+
+setup: $(STAMPS)/python $(STAMPS)/web
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11) on PATH"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstalls only when the lock or the project metadata changes.
+$(STAMPS)/python: $(BIN)/python requirements.lock pyproject.toml
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+# The TF.js runtime, from the npm registry, pinned by web_template/package-lock.json; never committed.
+$(STAMPS)/web: web_template/package.json web_template/package-lock.json
+	cd web_template && npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+run: setup
+	@test -f "$(DEMO)/project.db" || $(BIN)/edge-studio demo "$(DEMO)"
+	$(BIN)/edge-studio gui "$(DEMO)"
+
+test: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: setup
+	$(BIN)/python -m pytest -n 2 -m "not slow" --dist loadgroup
+
+lint: setup
+	$(BIN)/ruff check studio tests bench packaging
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python bench/import_speed.py
+
+package: setup
+	$(BIN)/python packaging/build.py
+
+clean:
+	rm -rf $(STAMPS) build dist

@@ -1,0 +1,63 @@
+"""Terminal output for commands: JSON lines, tables and a progress bar on a terminal (stderr)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+
+def emit_json(obj: Any, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, default=str) + "\n")
+    stream.flush()
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        stream.write("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+        if n == 0:
+            stream.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "" if value is None else str(value)
+
+
+class ProgressBar:
+    """A one-line bar on stderr, drawn only when stderr is a terminal; at most 10 redraws a second."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.width = width
+        self.start = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: int, total: int, suffix: str = "", force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        frac = done / total if total else 1.0
+        filled = int(self.width * frac)
+        elapsed = now - self.start
+        eta = f" ETA {elapsed / frac - elapsed:4.0f}s" if 0 < frac < 1 else ""
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{eta} {suffix}"[:200].ljust(80))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,94 @@
+"""`demo`, `import` and `info`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from studio.commands.output import ProgressBar, emit_json, table
+from studio.core.events import CancelToken, Event, ImportProgress
+from studio.core.importer import ImportReport, import_paths
+from studio.core.project import SPLITS, Project
+
+
+def _progress_reporter(bar: ProgressBar):
+    def report(event: Event) -> None:
+        if isinstance(event, ImportProgress):
+            bar.update(event.done, event.total,
+                       f"added {event.added}, duplicates {event.duplicates}, rejected {event.rejected}")
+    return report
+
+
+def _print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_json())
+        return
+    print(f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"
+          + (" (cancelled)" if report.cancelled else ""))
+    for r in report.rejected:
+        print(f"  rejected {r['path']}: {r['reason']}")
+
+
+def demo(args: argparse.Namespace) -> int:
+    from studio.core.demo import create_demo_project
+
+    bar = ProgressBar("demo") if not args.json else ProgressBar("demo", stream=_NullTTY())
+    project, report = create_demo_project(args.project, reporter=_progress_reporter(bar))
+    bar.close()
+    if args.json:
+        emit_json({"project": str(project.root), **report.to_json()})
+    else:
+        print(f"demo project at {project.root}: {len(report.added)} images in {len(project.classes())} classes")
+    project.close()
+    return 0
+
+
+def import_(args: argparse.Namespace) -> int:
+    project = Project.open_or_create(args.project)
+    bar = ProgressBar("import") if not args.json else ProgressBar("import", stream=_NullTTY())
+    cancel = CancelToken()
+    try:
+        report = import_paths(project, args.paths, label=args.label, reporter=_progress_reporter(bar),
+                              cancel=cancel, max_pixels=int(args.max_megapixels * 1e6))
+    except KeyboardInterrupt:
+        # Finished batches are committed; the rest is simply not imported.
+        bar.close()
+        print("import interrupted; images imported so far are kept, run the same import again to finish",
+              file=sys.stderr)
+        return 130
+    finally:
+        project.close()
+    bar.close()
+    _print_report(report, args.json)
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    with Project.open(args.project) as project:
+        counts = project.counts()
+        classes = {c.name: sum(counts.get(c.name, {}).values()) for c in project.classes()}
+        splits = {s: sum(v[s] for v in counts.values()) for s in SPLITS}
+        unlabelled = sum(counts.get(None, {}).values())  # type: ignore[call-overload]
+        total = sum(splits.values())
+        if args.json:
+            emit_json({"name": project.name, "classes": classes, "splits": splits, "images": total,
+                       "unlabelled": unlabelled, "runs": len(project.runs())})
+            return 0
+        print(f"{project.name}  ({project.root})")
+        print(f"{total} images, {len(classes)} classes, {unlabelled} unlabelled, {len(project.runs())} runs\n")
+        rows = [[name, *(counts.get(name, {}).get(s, 0) for s in SPLITS), classes[name]] for name in classes]
+        if unlabelled:
+            rows.append(["(unlabelled)", *(counts[None][s] for s in SPLITS), unlabelled])  # type: ignore[index]
+        table(["class", *SPLITS, "total"], rows)
+    return 0
+
+
+class _NullTTY:
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, _s: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,209 @@
+"""Decode, validate, hash and thumbnail images with OpenCV, safely against bad and huge files.
+
+The pixel limit is checked from the file header *before* decoding, so a 20000x20000 PNG is rejected
+without allocating gigabytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+DEFAULT_MAX_PIXELS = 50_000_000
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+# OpenCV refuses images above this many pixels unless told otherwise; our own limit applies first.
+cv2.setNumThreads(1)
+
+
+class ImageRejected(Exception):
+    """The file is not an acceptable image; ``str(exc)`` is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    sha256: str
+    ext: str
+    width: int
+    height: int
+    channels: int
+    pixels: np.ndarray  # H x W x 3 BGR (or H x W gray) uint8, EXIF orientation applied
+
+
+def is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _sniff_format(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if data.startswith(b"BM"):
+        return ".bmp"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return ".webp"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return ".tif"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return ".gif"
+    return None
+
+
+def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """(width, height) read from the header without decoding, or None when it cannot be read cheaply."""
+    try:
+        if fmt == ".png" and len(data) >= 24:
+            w, h = struct.unpack(">II", data[16:24])
+            return w, h
+        if fmt == ".gif" and len(data) >= 10:
+            w, h = struct.unpack("<HH", data[6:10])
+            return w, h
+        if fmt == ".bmp" and len(data) >= 26:
+            w, h = struct.unpack("<ii", data[18:26])
+            return abs(w), abs(h)
+        if fmt == ".jpg":
+            return _jpeg_size(data)
+        if fmt == ".webp":
+            return _webp_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    i = 2
+    n = len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            i += 1
+            continue
+        marker = data[i + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            i += 1 if marker == 0xFF else 2
+            continue
+        seg_len = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h, w = struct.unpack(">HH", data[i + 5:i + 9])
+            return w, h
+        i += 2 + seg_len
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        w = 1 + int.from_bytes(data[24:27], "little")
+        h = 1 + int.from_bytes(data[27:30], "little")
+        return w, h
+    if chunk == b"VP8 " and len(data) >= 30:
+        w, h = struct.unpack("<HH", data[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        b = data[21:25]
+        w = 1 + (((b[1] & 0x3F) << 8) | b[0])
+        h = 1 + (((b[3] & 0xF) << 10) | (b[2] << 2) | ((b[1] & 0xC0) >> 6))
+        return w, h
+    return None
+
+
+def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Validate and decode image bytes; raise :class:`ImageRejected` with a user-facing reason."""
+    if not data:
+        raise ImageRejected("empty file")
+    fmt = _sniff_format(data)
+    if fmt is None:
+        raise ImageRejected("not an image (unknown format)")
+    size = header_size(data, fmt)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageRejected(
+            f"too large: {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels "
+            f"(limit {max_pixels / 1e6:.0f})")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if fmt == ".gif":
+        pixels = _decode_gif_first_frame(data)
+    else:
+        # IMREAD_COLOR applies EXIF orientation for JPEG; keep alpha/gray out of the training contract.
+        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if pixels is None or pixels.size == 0:
+        raise ImageRejected("corrupt or truncated image")
+    h, w = pixels.shape[:2]
+    if w * h > max_pixels:
+        raise ImageRejected(f"too large: {w}x{h} (limit {max_pixels / 1e6:.0f} megapixels)")
+    if fmt == ".jpg" and _jpeg_truncated(data):
+        raise ImageRejected("corrupt or truncated image (JPEG data ends early)")
+    channels = 1 if _is_gray(pixels) else 3
+    return DecodedImage(hashlib.sha256(data).hexdigest(), fmt, w, h, channels, pixels)
+
+
+def _jpeg_truncated(data: bytes) -> bool:
+    # libjpeg fills a truncated scan with grey and only warns; a complete file ends with EOI.
+    return not data.rstrip(b"\x00").endswith(b"\xff\xd9")
+
+
+def _is_gray(pixels: np.ndarray) -> bool:
+    if pixels.ndim == 2:
+        return True
+    sample = pixels[:: max(1, pixels.shape[0] // 64), :: max(1, pixels.shape[1] // 64)]
+    return bool(np.array_equal(sample[..., 0], sample[..., 1]) and np.array_equal(sample[..., 1], sample[..., 2]))
+
+
+def _decode_gif_first_frame(data: bytes) -> np.ndarray | None:
+    import tempfile
+
+    # OpenCV's VideoCapture reads GIFs from a path only.
+    with tempfile.NamedTemporaryFile(suffix=".gif") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        ok, frames = cv2.imreadmulti(tmp.name, flags=cv2.IMREAD_COLOR)
+        if ok and frames:
+            return frames[0]
+        cap = cv2.VideoCapture(tmp.name)
+        try:
+            ok, frame = cap.read()
+        finally:
+            cap.release()
+        return frame if ok else None
+
+
+def read_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, DecodedImage]:
+    """Read and validate one file; returns its bytes and the decoded image."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageRejected(f"file too large ({size / 1e6:.0f} MB)")
+        data = path.read_bytes()
+    except ImageRejected:
+        raise
+    except OSError as exc:
+        raise ImageRejected(f"unreadable: {exc.strerror or exc}") from None
+    return data, decode_bytes(data, max_pixels=max_pixels)
+
+
+def load_bgr(path: Path) -> np.ndarray:
+    """Decode a stored image as 3-channel BGR uint8 (orientation applied)."""
+    data = Path(path).read_bytes()
+    return decode_bytes(data, max_pixels=10**12).pixels
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    img = load_bgr(path)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def thumbnail(pixels: np.ndarray, size: int = 128) -> np.ndarray:
+    """Fit inside ``size`` x ``size``, keeping the aspect ratio (area filter for down-scaling)."""
+    h, w = pixels.shape[:2]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return pixels.copy()
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(pixels, new, interpolation=cv2.INTER_AREA)
