@@ -1,0 +1,20 @@
+"""The Evaluate page (placeholder until it is built): says what it will hold."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from studio.gui.session import Session
+
+
+class EvaluatePage(QWidget):
+    title = "Evaluate"
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        label = QLabel("<h2>Evaluate</h2><p>Classification report, confusion matrix and misclassified images of each run.</p>")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        QVBoxLayout(self).addWidget(label)
