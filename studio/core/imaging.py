@@ -18,7 +18,7 @@ DEFAULT_MAX_PIXELS = 50_000_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 MAX_FILE_BYTES = 512 * 1024 * 1024
 
-# OpenCV refuses images above this many pixels unless told otherwise; our own limit applies first.
+# Import decodes on several threads already; OpenCV's own threads would only compete with them.
 cv2.setNumThreads(1)
 
 
@@ -126,11 +126,8 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
             f"too large: {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels "
             f"(limit {max_pixels / 1e6:.0f})")
     buf = np.frombuffer(data, dtype=np.uint8)
-    if fmt == ".gif":
-        pixels = _decode_gif_first_frame(data)
-    else:
-        # IMREAD_COLOR applies EXIF orientation for JPEG; keep alpha/gray out of the training contract.
-        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    # IMREAD_COLOR applies EXIF orientation (JPEG), takes a GIF's first frame, and drops alpha.
+    pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if pixels is None or pixels.size == 0:
         raise ImageRejected("corrupt or truncated image")
     h, w = pixels.shape[:2]
@@ -152,24 +149,6 @@ def _is_gray(pixels: np.ndarray) -> bool:
         return True
     sample = pixels[:: max(1, pixels.shape[0] // 64), :: max(1, pixels.shape[1] // 64)]
     return bool(np.array_equal(sample[..., 0], sample[..., 1]) and np.array_equal(sample[..., 1], sample[..., 2]))
-
-
-def _decode_gif_first_frame(data: bytes) -> np.ndarray | None:
-    import tempfile
-
-    # OpenCV's VideoCapture reads GIFs from a path only.
-    with tempfile.NamedTemporaryFile(suffix=".gif") as tmp:
-        tmp.write(data)
-        tmp.flush()
-        ok, frames = cv2.imreadmulti(tmp.name, flags=cv2.IMREAD_COLOR)
-        if ok and frames:
-            return frames[0]
-        cap = cv2.VideoCapture(tmp.name)
-        try:
-            ok, frame = cap.read()
-        finally:
-            cap.release()
-        return frame if ok else None
 
 
 def read_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, DecodedImage]:
