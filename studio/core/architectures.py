@@ -1,0 +1,117 @@
+"""Architecture registry: one factory per model, ``build(name, input_shape, n_classes) -> keras.Model``.
+
+Models hold inference layers only (no preprocessing, no augmentation), so the exported web model is exactly
+the trained network; preprocessing is :func:`studio.core.preprocess.preprocess`, augmentation lives in the
+input pipeline. Convolutions use ``same`` padding so every allowed input size (8..512 px) builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import keras
+
+Factory = Callable[[tuple[int, int, int], int], "keras.Model"]
+
+
+def _dense(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    from keras import layers
+
+    return _sequential("dense", input_shape, [
+        layers.Flatten(),
+        layers.Dense(150, activation="relu"),
+        layers.Dense(150, activation="relu"),
+        layers.Dense(n_classes, activation="softmax"),
+    ])
+
+
+def _conv_stack() -> list[Any]:
+    from keras import layers
+
+    out: list[Any] = []
+    for filters in (32, 64, 128):
+        out += [layers.Conv2D(filters, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
+    return out
+
+
+def _cnn(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    from keras import layers
+
+    return _sequential("cnn", input_shape, [
+        *_conv_stack(),
+        layers.Flatten(),
+        layers.Dense(100, activation="relu"),
+        layers.Dense(n_classes, activation="softmax"),
+    ])
+
+
+def _cnn_dropout(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    from keras import layers
+
+    # As in the original notebook: the conv stack, Dropout 0.5, then Dense 250 in place of Dense 100.
+    return _sequential("cnn_dropout", input_shape, [
+        *_conv_stack(),
+        layers.Dropout(0.5),
+        layers.Flatten(),
+        layers.Dense(250, activation="relu"),
+        layers.Dense(n_classes, activation="softmax"),
+    ])
+
+
+def _compact(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    """Browser-first: depthwise-separable convolutions and global average pooling, so the parameter count
+    does not grow with the input size (no Flatten -> Dense)."""
+    from keras import layers
+
+    stack: list[Any] = [layers.Conv2D(24, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
+    for filters in (48, 96):
+        stack += [layers.SeparableConv2D(filters, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
+    stack += [
+        layers.SeparableConv2D(128, 3, padding="same", activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.2),
+        layers.Dense(n_classes, activation="softmax"),
+    ]
+    return _sequential("compact", input_shape, stack)
+
+
+def _sequential(name: str, input_shape: tuple[int, int, int], stack: list[Any]) -> keras.Model:
+    import keras
+
+    return keras.Sequential([keras.Input(shape=tuple(input_shape)), *stack], name=name)
+
+
+_FACTORIES: dict[str, Factory] = {
+    "dense": _dense,
+    "cnn": _cnn,
+    "cnn_dropout": _cnn_dropout,
+    "compact": _compact,
+}
+
+ARCHITECTURES: tuple[str, ...] = tuple(_FACTORIES)
+
+DESCRIPTIONS: dict[str, str] = {
+    "dense": "Dense network: Flatten, Dense 150, Dense 150 (ReLU), softmax",
+    "cnn": "CNN: Conv 32/64/128 (3x3, ReLU) each with 2x2 max-pool, Dense 100, softmax",
+    "cnn_dropout": "CNN with Dropout 0.5 and Dense 250 before the softmax",
+    "compact": "Compact browser-first CNN: separable convolutions, global average pooling",
+}
+
+
+def build(name: str, input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    """A fresh, uncompiled model; raises ``ValueError`` for an unknown name or fewer than 2 classes."""
+    if name not in _FACTORIES:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if n_classes < 2:
+        raise ValueError("a classifier needs at least 2 classes")
+    return _FACTORIES[name](tuple(int(d) for d in input_shape), int(n_classes))  # type: ignore[arg-type]
+
+
+def describe(model: keras.Model) -> dict[str, int]:
+    """``params`` (all weights, trainable or not) and ``weight_bytes`` (float32 size of those weights)."""
+    import numpy as np
+
+    sizes = [(int(np.prod(w.shape)), np.dtype(w.dtype).itemsize) for w in model.weights]
+    return {"params": sum(n for n, _ in sizes), "weight_bytes": sum(n * b for n, b in sizes)}
