@@ -1,20 +1,401 @@
-"""The Train page (placeholder until it is built): says what it will hold."""
+"""The Train page: queue runs, watch live loss/accuracy curves of every run, compare them in a table.
+
+Each run trains in its own child process (``edge-studio train ... --json``, see
+:mod:`studio.gui.training_process`), so the window stays responsive and survives a crash of the trainer.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import time
+from typing import Any
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView,
+    QLabel, QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
+)
+
+from studio.core.architectures import ARCHITECTURES, DESCRIPTIONS
+from studio.core.project import Project, ProjectError, RunRecord
 from studio.gui.session import Session
+from studio.gui.training_process import QueuedRun, TrainingQueue
+from studio.gui.widgets.curves import CurvesWidget, read_history
+from studio.gui.widgets.run_summary import (
+    RunSummary, format_bytes, format_count, format_duration, format_fraction,
+)
+
+# The benchmark this product comes from: three architectures, each with and without augmentation.
+BENCHMARK_ARCHS = ("dense", "cnn", "cnn_dropout")
+STATUS_COLORS = {"finished": "#2e7d32", "running": "#1565c0", "queued": "#6d6d6d", "failed": "#c62828",
+                 "cancelled": "#ef6c00"}
+COLUMNS = ("Show", "Status", "Architecture", "Augmentation", "Best val acc", "Test macro F1", "Params",
+           "Size", "Duration", "Run")
 
 
 class TrainPage(QWidget):
     title = "Train"
+    training_state_changed = Signal(bool)  # True while a run trains
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        label = QLabel("<h2>Train</h2><p>Train Dense, CNN and CNN-with-Dropout models and watch live loss and accuracy curves.</p>")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        QVBoxLayout(self).addWidget(label)
+        self.queue = TrainingQueue(self)
+        self._run_started_at = 0.0
+        self._epochs = 1
+        self._steps = 1
+        self._last_progress_paint = 0.0
+        self._build()
+        self.queue.queue_changed.connect(self._show_queue)
+        self.queue.run_started.connect(self._on_run_started)
+        self.queue.batch_end.connect(self._on_batch_end)
+        self.queue.epoch_end.connect(self._on_epoch_end)
+        self.queue.run_ended.connect(self._on_run_ended)
+        self.queue.idle.connect(self._on_idle)
+        session.project_changed.connect(self._on_project_changed)
+        session.runs_changed.connect(self.refresh_runs)
+        self._on_project_changed(session.project)
+
+    # ----- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QHBoxLayout(self)
+        root.setContentsMargins(12, 12, 12, 12)
+        root.setSpacing(12)
+        root.addWidget(self._build_settings())
+
+        right = QVBoxLayout()
+        right.setSpacing(8)
+        right.addWidget(self._build_progress())
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.curves = CurvesWidget()
+        splitter.addWidget(self.curves)
+        self.runs_table = self._build_runs_table()
+        splitter.addWidget(self.runs_table)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        right.addWidget(splitter, 1)
+        root.addLayout(right, 1)
+
+    def _build_settings(self) -> QWidget:
+        panel = QFrame()
+        panel.setFixedWidth(300)
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+        archs = QGroupBox("Architectures")
+        arch_layout = QVBoxLayout(archs)
+        self.arch_boxes: dict[str, QCheckBox] = {}
+        for name in ARCHITECTURES:
+            box = QCheckBox(name)
+            box.setToolTip(DESCRIPTIONS.get(name, ""))
+            box.setChecked(name == "cnn")
+            self.arch_boxes[name] = box
+            arch_layout.addWidget(box)
+        layout.addWidget(archs)
+
+        aug = QGroupBox("Augmentation")
+        aug_layout = QVBoxLayout(aug)
+        self.without_aug = QCheckBox("without augmentation")
+        self.with_aug = QCheckBox("with augmentation")
+        self.with_aug.setToolTip("Uses the settings of the Augment page")
+        self.without_aug.setChecked(True)
+        aug_layout.addWidget(self.without_aug)
+        aug_layout.addWidget(self.with_aug)
+        layout.addWidget(aug)
+
+        params = QGroupBox("Training")
+        form = QFormLayout(params)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10_000)
+        self.epochs.setValue(10)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 4096)
+        self.batch_size.setValue(32)
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(5)
+        self.learning_rate.setRange(0.00001, 1.0)
+        self.learning_rate.setSingleStep(0.0005)
+        self.learning_rate.setValue(0.001)
+        self.patience = QSpinBox()
+        self.patience.setRange(0, 1000)
+        self.patience.setSpecialValueText("off")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip("Stop when validation loss has not improved for this many epochs")
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Early stopping", self.patience)
+        layout.addWidget(params)
+
+        self.queue_button = QPushButton("Train selected")
+        self.queue_button.setDefault(True)
+        self.queue_button.setMinimumHeight(34)
+        self.queue_button.setStyleSheet("QPushButton{font-weight:600}")
+        self.queue_button.clicked.connect(self.queue_selected)
+        self.benchmark_button = QPushButton("Original benchmark (3 architectures × with/without augmentation)")
+        self.benchmark_button.setToolTip("Queue dense, cnn and cnn_dropout, each with and without augmentation")
+        self.benchmark_button.clicked.connect(self.queue_benchmark)
+        self.benchmark_button.setStyleSheet("QPushButton{text-align:center;padding:4px}")
+        layout.addWidget(self.queue_button)
+        layout.addWidget(self.benchmark_button)
+
+        layout.addWidget(QLabel("<b>Waiting in the queue</b>"))
+        self.queue_list = QListWidget()
+        self.queue_list.setMaximumHeight(140)
+        layout.addWidget(self.queue_list)
+        self.clear_queue_button = QPushButton("Clear queue")
+        self.clear_queue_button.clicked.connect(self.queue.clear_pending)
+        layout.addWidget(self.clear_queue_button)
+        layout.addStretch(1)
+        self.benchmark_button.setText("Original benchmark (6 runs)")
+        return panel
+
+    def _build_progress(self) -> QWidget:
+        box = QFrame()
+        box.setObjectName("trainProgress")
+        box.setStyleSheet("#trainProgress{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px}")
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(10, 8, 10, 8)
+        text = QVBoxLayout()
+        self.progress_title = QLabel("No run is training")
+        font = QFont(self.progress_title.font())
+        font.setBold(True)
+        self.progress_title.setFont(font)
+        self.progress_detail = QLabel("Choose architectures and press Train selected.")
+        self.progress_detail.setStyleSheet("color:#555")
+        text.addWidget(self.progress_title)
+        text.addWidget(self.progress_detail)
+        layout.addLayout(text, 2)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        layout.addWidget(self.progress, 3)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        layout.addWidget(self.cancel_button)
+        return box
+
+    def _build_runs_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(COLUMNS)
+        table.verticalHeader().setVisible(False)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        table.itemChanged.connect(self._on_show_toggled)
+        return table
+
+    # ----- queueing ----------------------------------------------------------------------------
+    def _hyper(self) -> dict[str, Any]:
+        return {"epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
+                "learning_rate": self.learning_rate.value(), "patience": self.patience.value()}
+
+    def selected_runs(self) -> list[QueuedRun]:
+        archs = [n for n, box in self.arch_boxes.items() if box.isChecked()]
+        variants = [v for v, box in ((False, self.without_aug), (True, self.with_aug)) if box.isChecked()]
+        return [QueuedRun(arch, aug, **self._hyper()) for arch in archs for aug in variants]
+
+    def queue_selected(self) -> None:
+        runs = self.selected_runs()
+        if not runs:
+            self.session.status_message.emit("Choose at least one architecture and one augmentation option.")
+            return
+        self._enqueue(runs)
+
+    def queue_benchmark(self) -> None:
+        self._enqueue([QueuedRun(arch, aug, **self._hyper()) for arch in BENCHMARK_ARCHS for aug in (False, True)])
+
+    def _enqueue(self, runs: list[QueuedRun]) -> None:
+        project = self.session.project
+        if project is None:
+            self.session.status_message.emit("Open a project first.")
+            return
+        if len([n for n in project.class_names() if project.counts().get(n, {}).get("train", 0)]) < 2:
+            self.session.status_message.emit("Label images of at least two classes before training.")
+        self.queue.project_root = project.root
+        self.queue.enqueue(runs)
+
+    def cancel(self) -> None:
+        if self.queue.is_busy():
+            self.progress_title.setText("Cancelling…")
+            self.progress_detail.setText("The current batch finishes, then the run stops and is saved as cancelled.")
+            self.cancel_button.setEnabled(False)
+        self.queue.cancel()
+
+    def is_training(self) -> bool:
+        return self.queue.is_busy()
+
+    def shutdown(self) -> None:
+        """Called by the main window when it closes: stop the child cleanly."""
+        self.queue.shutdown()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        self.queue.shutdown()
+        super().closeEvent(event)
+
+    # ----- training events ---------------------------------------------------------------------
+    def _show_queue(self) -> None:
+        self.queue_list.clear()
+        for run in self.queue.pending:
+            self.queue_list.addItem(f"{run.label} · {run.epochs} epochs")
+        self.clear_queue_button.setEnabled(bool(self.queue.pending))
+
+    def _on_run_started(self, queued: QueuedRun, event: dict[str, Any]) -> None:
+        run_id = str(event.get("run", ""))
+        self._run_started_at = time.monotonic()
+        self._epochs = max(1, int(event.get("epochs") or queued.epochs))
+        self._steps = max(1, int(event.get("steps_per_epoch") or 1))
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        self.progress_title.setText(f"Training {queued.label}")
+        self.progress_detail.setText(f"run {run_id} · {self._epochs} epochs · {self._steps} batches per epoch")
+        self.cancel_button.setEnabled(True)
+        self.training_state_changed.emit(True)
+        if run_id:
+            self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), {})
+        self.session.runs_changed.emit()
+        self.session.status_message.emit(f"Training {queued.label}")
+
+    def _on_batch_end(self, event: dict[str, Any]) -> None:
+        now = time.monotonic()
+        steps = max(1, int(event.get("steps") or self._steps))
+        batch, epoch = int(event.get("batch", 0)), int(event.get("epoch", 1))
+        if now - self._last_progress_paint < 0.1 and batch < steps:
+            return  # at most ten repaints a second: a small model can finish hundreds of batches a second
+        self._last_progress_paint = now
+        self._show_progress(epoch, batch, steps)
+
+    def _on_epoch_end(self, event: dict[str, Any]) -> None:
+        run_id = str(event.get("run") or self.queue.current_run_id)
+        if run_id and not self.curves.has_run(run_id):
+            current = self.queue.current
+            label = self._curve_label(current.arch, current.augment, run_id) if current else run_id
+            self.curves.add_run(run_id, label, {})
+        if run_id:
+            self.curves.append_epoch(run_id, event)
+        epoch = int(event.get("epoch", 1))
+        self._show_progress(epoch, self._steps, self._steps)
+        val = event.get("val_accuracy")
+        if val is not None:
+            self.progress_detail.setText(
+                f"epoch {epoch}: loss {float(event.get('loss', 0)):.4f} · accuracy "
+                f"{float(event.get('accuracy', 0)):.3f} · val_loss {float(event.get('val_loss', 0)):.4f} · "
+                f"val_accuracy {float(val):.3f}")
+
+    def _show_progress(self, epoch: int, batch: int, steps: int) -> None:
+        # Events count epochs from 1; batches from 1 as well (batch == steps at the end of an epoch).
+        done = ((max(epoch, 1) - 1) * steps + min(batch, steps)) / float(self._epochs * steps)
+        done = min(max(done, 0.0), 1.0)
+        self.progress.setValue(int(done * 1000))
+        elapsed = time.monotonic() - self._run_started_at
+        eta = format_duration(elapsed * (1 - done) / done) if done > 0.01 else "…"
+        self.progress.setFormat(f"epoch {epoch}/{self._epochs} · batch {min(batch, steps)}/{steps} · ETA {eta}")
+
+    def _on_run_ended(self, queued: QueuedRun | None, run_id: str, status: str, message: str) -> None:
+        project = self.session.project
+        if project is not None and run_id:
+            self._settle_run_row(project, run_id, status, message)
+            history = read_history(project.run_dir(run_id) / "history.json")
+            if any(history.values()) and queued is not None:
+                # What is shown is what was saved: replace the live points with the run's history.json.
+                self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), history)
+        label = queued.label if queued else "run"
+        if status == "finished":
+            self.session.status_message.emit(f"Finished {label}")
+        elif status == "cancelled":
+            self.session.status_message.emit(f"Cancelled {label}")
+        else:
+            self.session.status_message.emit(f"Training {label} failed: {message}")
+        self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled"}.get(status, "Failed") +
+                                    f" {label}")
+        self.progress_detail.setText(message if status == "failed" else f"run {run_id}")
+        if status == "failed":
+            self.progress_detail.setStyleSheet("color:#c62828")
+        else:
+            self.progress_detail.setStyleSheet("color:#555")
+        self.last_outcome = (run_id, status, message)
+        self.session.runs_changed.emit()
+
+    @staticmethod
+    def _settle_run_row(project: Project, run_id: str, status: str, message: str) -> None:
+        """A child killed from outside (out of memory) cannot mark its own run; do it here."""
+        try:
+            row = project.run(run_id)
+        except ProjectError:
+            return
+        if row.status in ("running", "queued"):
+            project.update_run(run_id, status="failed" if status == "finished" else status,
+                               error=message or "the training process ended unexpectedly")
+
+    def _on_idle(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.progress.setFormat(self.progress.format() if self.progress.value() else "")
+        self.training_state_changed.emit(False)
+
+    # ----- runs table and finished curves ------------------------------------------------------
+    def _on_project_changed(self, project: Project | None) -> None:
+        if self.queue.is_busy():
+            self.queue.shutdown()
+        self.curves.clear()
+        self.queue.project_root = project.root if project else None
+        self.refresh_runs()
+
+    @staticmethod
+    def _curve_label(arch: str, augmented: bool, run_id: str) -> str:
+        parts = run_id.split("-")
+        number = parts[2].lstrip("0") if len(parts) >= 3 else run_id
+        return f"#{number} {arch}{' + aug' if augmented else ''}"
+
+    def refresh_runs(self) -> None:
+        project = self.session.project
+        runs: list[RunRecord] = project.runs() if project else []
+        for run in runs:
+            if not self.curves.has_run(run.id) and run.id != self.queue.current_run_id:
+                history = read_history(project.run_dir(run.id) / "history.json") if project else {}
+                if any(history.values()):
+                    summary = RunSummary.of(run)
+                    self.curves.add_run(run.id, self._curve_label(run.arch, summary.augmented, run.id), history)
+        self.runs_table.blockSignals(True)
+        self.runs_table.setRowCount(len(runs))
+        for row, run in enumerate(reversed(runs)):
+            s = RunSummary.of(run)
+            show = QTableWidgetItem()
+            if self.curves.has_run(run.id):
+                show.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+                show.setCheckState(Qt.CheckState.Checked if self.curves.is_run_visible(run.id)
+                                   else Qt.CheckState.Unchecked)
+                show.setBackground(QColor(self.curves.color_of(run.id)))
+            else:
+                show.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            show.setData(Qt.ItemDataRole.UserRole, run.id)
+            status = QTableWidgetItem(s.status)
+            status.setForeground(QColor(STATUS_COLORS.get(s.status, "#333")))
+            if s.error:
+                status.setToolTip(s.error)
+            cells = [show, status, QTableWidgetItem(s.arch), QTableWidgetItem(s.augmentation_text),
+                     _number(format_fraction(s.best_val_accuracy)), _number(format_fraction(s.test_macro_f1)),
+                     _number(format_count(s.params)), _number(format_bytes(s.size_bytes)),
+                     _number(format_duration(s.seconds)), QTableWidgetItem(run.id)]
+            for col, item in enumerate(cells):
+                self.runs_table.setItem(row, col, item)
+        self.runs_table.blockSignals(False)
+
+    def _on_show_toggled(self, item: QTableWidgetItem) -> None:
+        if item.column() != 0:
+            return
+        run_id = item.data(Qt.ItemDataRole.UserRole)
+        if run_id:
+            self.curves.set_run_visible(str(run_id), item.checkState() == Qt.CheckState.Checked)
+
+
+def _number(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item

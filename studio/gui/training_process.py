@@ -1,0 +1,300 @@
+"""Runs `edge-studio` jobs (train, evaluate, export) in a child process and reports their JSON lines.
+
+Training runs in a separate process on purpose: TensorFlow holding the GIL, leaking memory or dying of
+out-of-memory can then neither freeze nor take down the window. The child is the real CLI
+(``python -m studio <command> ... --json``), which prints only JSON lines on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+# How long a cancelled child gets to stop cleanly (it finishes the current batch and marks the run)
+# before it is terminated, then killed.
+CANCEL_GRACE_MS = 15_000
+STDERR_TAIL_LINES = 40
+
+
+def _child_environment() -> QProcessEnvironment:
+    env = QProcessEnvironment.systemEnvironment()
+    env.insert("PYTHONUNBUFFERED", "1")     # events must arrive as they happen, not when a buffer fills
+    env.insert("TF_CPP_MIN_LOG_LEVEL", env.value("TF_CPP_MIN_LOG_LEVEL", "2"))
+    env.insert("PYTHONIOENCODING", "utf-8")
+    # The child must find the same `studio` package as this window, even from a source checkout.
+    root = str(Path(__file__).resolve().parents[2])
+    path = env.value("PYTHONPATH", "")
+    env.insert("PYTHONPATH", root + (os.pathsep + path if path else ""))
+    return env
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How a child ended: ``exit_code`` (-1 when it crashed or was killed), its last JSON object, stderr."""
+
+    exit_code: int
+    crashed: bool
+    last_event: dict[str, Any] | None
+    stderr_tail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.crashed
+
+    def error_message(self) -> str:
+        """One readable line for the user: the CLI's own message when it wrote one, else the crash."""
+        lines = [ln for ln in self.stderr_tail.splitlines() if ln.strip()]
+        for line in reversed(lines):
+            if "error:" in line:
+                return line.split("error:", 1)[1].strip()
+        if self.crashed:
+            hint = lines[-1] if lines else "no message"
+            return f"the process crashed (possibly out of memory): {hint}"
+        return lines[-1] if lines else f"exit code {self.exit_code}"
+
+
+class CliProcess(QObject):
+    """One ``python -m studio ...`` child. Emits each JSON line as a dict, then ``finished``."""
+
+    json_line = Signal(dict)
+    finished = Signal(object)  # ProcessOutcome
+
+    def __init__(self, args: list[str], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.args = list(args)
+        self._buffer = b""
+        self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._last: dict[str, Any] | None = None
+        self._process = QProcess(self)
+        self._process.setProcessEnvironment(_child_environment())
+        self._process.readyReadStandardOutput.connect(self._read_stdout)
+        self._process.readyReadStandardError.connect(self._read_stderr)
+        self._process.finished.connect(self._on_finished)
+        self._process.errorOccurred.connect(self._on_error)
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._escalate)
+        self._done = False
+        self._terminated = False
+
+    # ----- control ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._process.start(sys.executable, ["-m", "studio", *self.args])
+
+    def is_running(self) -> bool:
+        return self._process.state() != QProcess.ProcessState.NotRunning
+
+    def pid(self) -> int:
+        return int(self._process.processId())
+
+    def interrupt(self) -> None:
+        """Ask politely (SIGINT = the CLI's clean cancel); terminate, then kill, if it does not stop."""
+        if not self.is_running():
+            return
+        pid = self.pid()
+        if hasattr(signal, "SIGINT") and os.name == "posix" and pid > 0:
+            os.kill(pid, signal.SIGINT)
+        else:
+            self._process.terminate()
+        self._kill_timer.start(CANCEL_GRACE_MS)
+
+    def kill(self) -> None:
+        if self.is_running():
+            self._process.kill()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return bool(self._process.waitForFinished(msecs))
+
+    def _escalate(self) -> None:
+        if not self.is_running():
+            return
+        if not self._terminated:
+            self._terminated = True
+            self._process.terminate()
+            self._kill_timer.start(3_000)
+        else:
+            self._process.kill()
+
+    # ----- output ----------------------------------------------------------------------------
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self._process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            self._parse(raw)
+
+    def _parse(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").strip()
+        if not text.startswith("{"):
+            return  # stray library output; the CLI's contract is JSON only, but do not trust third parties
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            return
+        if isinstance(obj, dict):
+            self._last = obj
+            self.json_line.emit(obj)
+
+    def _read_stderr(self) -> None:
+        text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
+        for line in text.splitlines():
+            self._stderr.append(line)
+
+    def _on_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        if self._buffer.strip():
+            self._parse(self._buffer)
+            self._buffer = b""
+        self._read_stderr()
+        crashed = status == QProcess.ExitStatus.CrashExit
+        self._emit_done(-1 if crashed else int(exit_code), crashed)
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._stderr.append(f"error: cannot start {sys.executable}: {self._process.errorString()}")
+            self._emit_done(-1, True)
+
+    def _emit_done(self, exit_code: int, crashed: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._kill_timer.stop()
+        self.finished.emit(ProcessOutcome(exit_code, crashed, self._last, "\n".join(self._stderr)))
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """One training run waiting in the queue; the arguments of `edge-studio train`."""
+
+    arch: str
+    augment: bool
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.arch} {'+ augmentation' if self.augment else '(no augmentation)'}"
+
+    def cli_args(self, project_root: Path) -> list[str]:
+        args = ["train", str(project_root), "--arch", self.arch, "--epochs", str(self.epochs),
+                "--batch-size", str(self.batch_size), "--lr", repr(float(self.learning_rate)),
+                "--patience", str(self.patience), "--json"]
+        if self.augment:
+            args.append("--augment")
+        return args
+
+
+class TrainingQueue(QObject):
+    """Trains queued runs one after another, each in its own child process.
+
+    Signals carry the CLI's event dicts unchanged (``run_started``, ``batch_end``, ``epoch_end``);
+    ``run_ended`` says how each run ended: (queued run, run id or "", status, message) with status one of
+    finished | failed | cancelled.
+    """
+
+    queue_changed = Signal()
+    run_started = Signal(object, dict)      # QueuedRun, run_started event
+    batch_end = Signal(dict)
+    epoch_end = Signal(dict)
+    run_ended = Signal(object, str, str, str)
+    idle = Signal()                         # the queue is empty and nothing is running
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project_root: Path | None = None
+        self.pending: list[QueuedRun] = []
+        self.current: QueuedRun | None = None
+        self.current_run_id = ""
+        self._process: CliProcess | None = None
+        self._ended_event: dict[str, Any] | None = None
+        self._cancelling = False
+
+    def is_busy(self) -> bool:
+        return self._process is not None
+
+    def enqueue(self, runs: list[QueuedRun]) -> None:
+        self.pending.extend(runs)
+        self.queue_changed.emit()
+        if self._process is None:
+            self._start_next()
+
+    def clear_pending(self) -> None:
+        self.pending.clear()
+        self.queue_changed.emit()
+
+    def cancel(self) -> None:
+        """Stop the current run cleanly and drop the runs still waiting."""
+        self.pending.clear()
+        self.queue_changed.emit()
+        if self._process is not None:
+            self._cancelling = True
+            self._process.interrupt()
+
+    def shutdown(self, msecs: int = 20_000) -> None:
+        """Used when the window closes: cancel, wait for the child, kill it if it will not stop."""
+        process = self._process
+        self.cancel()
+        if process is not None and not process.wait(msecs):
+            process.kill()
+            process.wait(5_000)
+
+    def child_pid(self) -> int:
+        return self._process.pid() if self._process is not None else 0
+
+    # ----- internals -------------------------------------------------------------------------
+    def _start_next(self) -> None:
+        if not self.pending or self.project_root is None:
+            self.current = None
+            self.idle.emit()
+            return
+        self.current = self.pending.pop(0)
+        self.current_run_id = ""
+        self._ended_event = None
+        self._cancelling = False
+        self.queue_changed.emit()
+        self._process = CliProcess(self.current.cli_args(self.project_root), self)
+        self._process.json_line.connect(self._on_event)
+        self._process.finished.connect(self._on_finished)
+        self._process.start()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "run_started":
+            self.current_run_id = str(event.get("run", ""))
+            self.run_started.emit(self.current, event)
+        elif kind == "batch_end":
+            self.batch_end.emit(event)
+        elif kind == "epoch_end":
+            self.epoch_end.emit(event)
+        elif kind in ("run_finished", "run_failed", "run_cancelled"):
+            self._ended_event = event
+            if event.get("run"):
+                self.current_run_id = str(event["run"])
+
+    def _on_finished(self, outcome: ProcessOutcome) -> None:
+        queued, run_id, end = self.current, self.current_run_id, self._ended_event
+        process, self._process = self._process, None
+        if process is not None:
+            process.deleteLater()
+        kind = (end or {}).get("event")
+        if kind == "run_finished":
+            status, message = "finished", ""
+        elif kind == "run_cancelled" or (self._cancelling and not outcome.crashed and kind is None):
+            status, message = "cancelled", "cancelled"
+        elif kind == "run_failed":
+            status, message = "failed", str(end.get("error", "training failed")) if end else "training failed"
+        else:
+            status, message = "failed", outcome.error_message()
+        if status == "cancelled" and self._cancelling:
+            self.pending.clear()
+        self.run_ended.emit(queued, run_id, status, message)
+        self._start_next()

@@ -1,0 +1,169 @@
+"""Live training curves: loss and accuracy of every run overlaid, one colour per run, runs togglable.
+
+Solid lines are the training metrics, dashed lines the validation metrics of the same run. Points come
+either from a finished run's ``history.json`` or, while a run trains, one ``epoch_end`` event at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
+
+# Distinguishable on white, in the order runs appear (the original benchmark's six runs get six hues).
+RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf",
+              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    """A run's ``history.json`` as metric -> per-epoch values.
+
+    Accepts Keras' own layout (``{"loss": [...], ...}``), a list of per-epoch dicts, and either wrapped
+    in ``{"epochs": [...]}`` or ``{"history": {...}}``; missing file -> empty history.
+    """
+    try:
+        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if isinstance(data, dict) and "history" in data:
+        data = data["history"]
+    if isinstance(data, dict) and isinstance(data.get("epochs"), list):
+        data = data["epochs"]
+    out: dict[str, list[float]] = {m: [] for m in METRICS}
+    if isinstance(data, list):
+        for row in data:
+            if isinstance(row, dict):
+                for m in METRICS:
+                    if m in row and row[m] is not None:
+                        out[m].append(float(row[m]))
+    elif isinstance(data, dict):
+        for m in METRICS:
+            if isinstance(data.get(m), list):
+                out[m] = [float(v) for v in data[m] if v is not None]
+    return out
+
+
+class _RunCurves:
+    def __init__(self, label: str, color: str) -> None:
+        self.label = label
+        self.color = color
+        self.values: dict[str, list[float]] = {m: [] for m in METRICS}
+        self.items: dict[str, pg.PlotDataItem] = {}
+        self.visible = True
+
+
+class CurvesWidget(QWidget):
+    """Two plots (loss, accuracy) side by side; call :meth:`add_run`, then :meth:`append_epoch`."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True)
+        self._runs: dict[str, _RunCurves] = {}
+        self._plots: dict[str, pg.PlotWidget] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for key, title, ylabel in (("loss", "Loss", "loss"), ("accuracy", "Accuracy", "accuracy")):
+            plot = pg.PlotWidget(background="w")
+            plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title}</span>"
+                          "<span style='color:#666;font-size:9pt'>  — solid: training · dashed: validation</span>")
+            plot.setLabel("bottom", "epoch")
+            plot.setLabel("left", ylabel)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10), labelTextColor="#222",
+                           brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#ccc"))
+            if key == "accuracy":
+                plot.setYRange(0, 1, padding=0.02)
+            plot.setMinimumHeight(180)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen("#333")
+                plot.getAxis(axis).setPen("#888")
+            self._plots[key] = plot
+            layout.addWidget(plot)
+
+    # ----- runs -------------------------------------------------------------------------------
+    def run_ids(self) -> list[str]:
+        return list(self._runs)
+
+    def has_run(self, run_id: str) -> bool:
+        return run_id in self._runs
+
+    def color_of(self, run_id: str) -> str:
+        return self._runs[run_id].color
+
+    def add_run(self, run_id: str, label: str, history: dict[str, list[float]] | None = None) -> None:
+        """Add (or replace the points of) a run; ``history`` holds its epochs so far."""
+        if run_id not in self._runs:
+            color = RUN_COLORS[len(self._runs) % len(RUN_COLORS)]
+            run = _RunCurves(label, color)
+            self._runs[run_id] = run
+            for metric in METRICS:
+                plot = self._plots["loss" if "loss" in metric else "accuracy"]
+                dashed = metric.startswith("val_")
+                pen = pg.mkPen(QColor(color), width=2.2 if not dashed else 1.8,
+                               style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+                item = plot.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolBrush=QColor(color),
+                                 symbolPen=None, name=None if dashed else label)
+                run.items[metric] = item
+        run = self._runs[run_id]
+        run.label = label
+        for metric in METRICS:
+            run.values[metric] = list((history or {}).get(metric, []))
+        self._redraw(run)
+
+    def append_epoch(self, run_id: str, values: dict[str, Any]) -> None:
+        """One finished epoch of a training run (an ``epoch_end`` event)."""
+        run = self._runs[run_id]
+        for metric in METRICS:
+            if values.get(metric) is not None:
+                run.values[metric].append(float(values[metric]))
+        self._redraw(run)
+
+    def remove_run(self, run_id: str) -> None:
+        run = self._runs.pop(run_id, None)
+        if run is None:
+            return
+        for metric, item in run.items.items():
+            plot = self._plots["loss" if "loss" in metric else "accuracy"]
+            plot.removeItem(item)
+            if plot.plotItem.legend is not None:
+                plot.plotItem.legend.removeItem(item)
+
+    def clear(self) -> None:
+        for run_id in list(self._runs):
+            self.remove_run(run_id)
+
+    def set_run_visible(self, run_id: str, visible: bool) -> None:
+        run = self._runs.get(run_id)
+        if run is None:
+            return
+        run.visible = visible
+        for item in run.items.values():
+            item.setVisible(visible)
+
+    def is_run_visible(self, run_id: str) -> bool:
+        return self._runs[run_id].visible
+
+    def values(self, run_id: str, metric: str) -> list[float]:
+        """The points shown for one run and metric (what tests compare with history.json)."""
+        run = self._runs.get(run_id)
+        return list(run.values[metric]) if run else []
+
+    def _redraw(self, run: _RunCurves) -> None:
+        for metric, item in run.items.items():
+            ys = run.values[metric]
+            item.setData(list(range(1, len(ys) + 1)), ys)
+        # Whole epochs only on the x axis while there are few of them; automatic ticks after that.
+        longest = max((len(v) for r in self._runs.values() for v in r.values.values()), default=0)
+        for plot in self._plots.values():
+            axis = plot.getAxis("bottom")
+            if longest <= 15:
+                axis.setTickSpacing(major=1, minor=1)
+            else:
+                axis.setTickSpacing()
