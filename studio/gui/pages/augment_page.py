@@ -1,20 +1,325 @@
-"""The Augment page (placeholder until it is built): says what it will hold."""
+"""The Augment page: model input size and colour, the augmentations, and a live grid of what training sees.
+
+The grid is computed off the UI thread by :func:`studio.core.augment.preview`, the very function the
+training pipeline uses, with the training seed: cell k is what the model sees of this image in epoch k.
+Settings are saved with the project (``preprocess`` and ``augment``) and read by the next training run.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import random
+import time
+from typing import Any
 
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
+    QVBoxLayout, QWidget,
+)
+
+from studio.core.imaging import load_rgb
+from studio.core.project import Project
+from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, SpecError
 from studio.gui.session import Session
+from studio.gui.widgets.augment_controls import AugmentControls
+from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
+from studio.gui.workers import start_worker
+
+GRID_COUNT = 16
+MAX_LISTED_IMAGES = 3000
+CUSTOM = "Custom"
+COLOR_LABELS = {"gray": "Grayscale", "rgb": "Colour (RGB)"}
+
+
+def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: AugmentSpec, seed: int, n: int,
+                    cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], *, progress: Any = None,
+                    cancel: Any = None) -> dict[str, Any]:
+    """On a worker thread: decode + preprocess once per (image, input spec), then augment ``n`` times."""
+    from studio.core.augment import preview
+
+    key = (image_id, pre.to_json())
+    if key not in cache:
+        rgb = load_rgb(path)
+        # The default AugmentSpec is the identity, so this is the plain preprocessed model input.
+        model_input = preview(rgb, AugmentSpec(), 1, preprocess_spec=pre)[0]
+        cache.clear()  # one image at a time is all the page shows
+        cache[key] = (rgb, model_input)
+    rgb, model_input = cache[key]
+    variants = preview(model_input, spec, n, seed=seed, image_id=image_id)
+    return {"image_id": image_id, "original": rgb, "model_input": model_input, "variants": variants}
 
 
 class AugmentPage(QWidget):
     title = "Augment"
+    preview_ready = Signal(float)  # milliseconds from the first unserved change to the painted grid
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        label = QLabel("<h2>Augment</h2><p>Choose input size and colour and the augmentations, and see a live grid of what training will see.</p>")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        QVBoxLayout(self).addWidget(label)
+        self.seed = 0
+        self.last_latency_ms = 0.0
+        self._cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._worker: Any = None
+        self._dirty = False
+        self._change_at: float | None = None
+        self._loading = False
+        self._debounce = QTimer(self, singleShot=True, interval=10)
+        self._debounce.timeout.connect(self._launch)
+        self._save_timer = QTimer(self, singleShot=True, interval=250)
+        self._save_timer.timeout.connect(self.save_settings)
+        self._build()
+        session.project_changed.connect(self._on_project_changed)
+        session.images_changed.connect(self._reload_images)
+        self._on_project_changed(session.project)
+
+    # ----- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QHBoxLayout(self)
+        root.setContentsMargins(12, 12, 12, 12)
+        root.setSpacing(16)
+
+        settings = QWidget()
+        left = QVBoxLayout(settings)
+        left.setContentsMargins(0, 0, 8, 0)
+        model_input = QGroupBox("Model input")
+        form = QFormLayout(model_input)
+        self.image_size = QSpinBox()
+        self.image_size.setRange(8, 512)
+        self.image_size.setSuffix(" px")
+        self.image_size.setValue(32)
+        self.image_size.setToolTip("Every image is resized to this square size before it reaches the model")
+        self.color = QComboBox()
+        for key, text in COLOR_LABELS.items():
+            self.color.addItem(text, key)
+        form.addRow("Image size", self.image_size)
+        form.addRow("Colour", self.color)
+        left.addWidget(model_input)
+
+        aug = QGroupBox("Augmentation (training images only)")
+        aug_layout = QVBoxLayout(aug)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset"))
+        self.preset = QComboBox()
+        self.preset.addItems([*AUGMENT_PRESETS, CUSTOM])
+        preset_row.addWidget(self.preset, 1)
+        aug_layout.addLayout(preset_row)
+        self.controls = AugmentControls()
+        aug_layout.addWidget(self.controls)
+        left.addWidget(aug)
+        self.saved_label = QLabel("")
+        self.saved_label.setStyleSheet("color:#2e7d32")
+        left.addWidget(self.saved_label)
+        left.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFixedWidth(440)
+        root.addWidget(scroll)
+
+        right = QVBoxLayout()
+        picker = QHBoxLayout()
+        picker.addWidget(QLabel("Image"))
+        self.image_combo = QComboBox()
+        self.image_combo.setMinimumContentsLength(28)
+        picker.addWidget(self.image_combo, 1)
+        self.random_button = QPushButton("Random image")
+        self.reroll_button = QPushButton("Re-roll")
+        self.reroll_button.setToolTip("Show another set of random draws (training itself uses seed 0)")
+        picker.addWidget(self.random_button)
+        picker.addWidget(self.reroll_button)
+        right.addLayout(picker)
+
+        body = QHBoxLayout()
+        originals = QVBoxLayout()
+        self.original = QLabel()
+        self.original.setFixedSize(164, 164)
+        self.original.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.original.setStyleSheet("background:#eef0f3;border:1px solid #d5d9e0;border-radius:3px")
+        self.original_caption = QLabel("Original")
+        self.model_input = QLabel()
+        self.model_input.setFixedSize(164, 164)
+        self.model_input.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.model_input.setStyleSheet("background:#eef0f3;border:1px solid #d5d9e0;border-radius:3px")
+        self.model_caption = QLabel("Model input")
+        for w in (self.original_caption, self.model_caption):
+            w.setStyleSheet("color:#555")
+        originals.addWidget(self.original)
+        originals.addWidget(self.original_caption)
+        originals.addSpacing(10)
+        originals.addWidget(self.model_input)
+        originals.addWidget(self.model_caption)
+        originals.addStretch(1)
+        body.addLayout(originals)
+        body.addSpacing(12)
+
+        grid_box = QVBoxLayout()
+        self.grid_title = QLabel("<b>What training sees</b>")
+        grid_box.addWidget(self.grid_title)
+        self.grid = AugmentGrid(GRID_COUNT, columns=4, cell=112)
+        grid_box.addWidget(self.grid)
+        self.timing = QLabel("")
+        self.timing.setStyleSheet("color:#777")
+        grid_box.addWidget(self.timing)
+        grid_box.addStretch(1)
+        body.addLayout(grid_box)
+        body.addStretch(1)
+        right.addLayout(body, 1)
+        root.addLayout(right, 1)
+
+        self.image_size.valueChanged.connect(self._on_setting_changed)
+        self.color.currentIndexChanged.connect(self._on_setting_changed)
+        self.controls.spec_changed.connect(self._on_spec_edited)
+        self.preset.currentTextChanged.connect(self._on_preset)
+        self.image_combo.currentIndexChanged.connect(self._on_setting_changed)
+        self.random_button.clicked.connect(self.pick_random_image)
+        self.reroll_button.clicked.connect(self.reroll)
+
+    # ----- state -------------------------------------------------------------------------------
+    def preprocess_spec(self) -> PreprocessSpec:
+        return PreprocessSpec(image_size=self.image_size.value(), color=str(self.color.currentData()))
+
+    def augment_spec(self) -> AugmentSpec:
+        return self.controls.spec()
+
+    def set_preset(self, name: str) -> None:
+        self.preset.setCurrentText(name)
+
+    def reroll(self) -> None:
+        self.seed += 1
+        self._on_setting_changed()
+
+    def pick_random_image(self) -> None:
+        if self.image_combo.count() > 1:
+            choices = [i for i in range(self.image_combo.count()) if i != self.image_combo.currentIndex()]
+            self.image_combo.setCurrentIndex(random.choice(choices))
+
+    def _on_preset(self, name: str) -> None:
+        if name in AUGMENT_PRESETS and not self._loading:
+            self.controls.set_spec(AUGMENT_PRESETS[name])
+            self._on_setting_changed()
+
+    def _on_spec_edited(self, spec: AugmentSpec) -> None:
+        self._sync_preset(spec)
+        self._on_setting_changed()
+
+    def _sync_preset(self, spec: AugmentSpec) -> None:
+        name = next((n for n, p in AUGMENT_PRESETS.items() if p == spec), CUSTOM)
+        self.preset.blockSignals(True)
+        self.preset.setCurrentText(name)
+        self.preset.blockSignals(False)
+
+    def _on_setting_changed(self, *_args: object) -> None:
+        if self._loading:
+            return
+        if self._change_at is None:
+            self._change_at = time.perf_counter()
+        self._debounce.start()
+        if self.session.project is not None:
+            self.saved_label.setText("")
+            self._save_timer.start()
+
+    def save_settings(self) -> None:
+        project = self.session.project
+        if project is None:
+            return
+        self._save_timer.stop()
+        project.set_setting("preprocess", self.preprocess_spec().to_dict())
+        project.set_setting("augment", self.augment_spec().to_dict())
+        self.saved_label.setText("✓ Saved with the project; the next training run uses these settings.")
+
+    # ----- project -----------------------------------------------------------------------------
+    def _on_project_changed(self, project: Project | None) -> None:
+        self._loading = True
+        pre, aug = PreprocessSpec(), AugmentSpec()
+        if project is not None:
+            try:
+                pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {})
+                aug = AugmentSpec.from_dict(project.get_setting("augment") or {})
+            except (SpecError, TypeError):
+                self.session.status_message.emit("The saved augmentation settings were invalid; defaults shown.")
+        self.image_size.setValue(pre.image_size)
+        self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))
+        self.controls.set_spec(aug)
+        self._sync_preset(aug)
+        self.saved_label.setText("")
+        self._cache.clear()
+        self._loading = False
+        self._reload_images()
+
+    def _reload_images(self) -> None:
+        project = self.session.project
+        keep = self.image_combo.currentData()
+        self._loading = True
+        self.image_combo.clear()
+        if project is not None:
+            images = [im for im in project.images(split="train") if im.label is not None] or project.images()
+            for im in images[:MAX_LISTED_IMAGES]:
+                self.image_combo.addItem(f"{im.original_name} · {im.label or 'unlabelled'}", (im.id, str(
+                    project.image_path(im)), im.width, im.height))
+        index = next((i for i in range(self.image_combo.count())
+                      if keep and self.image_combo.itemData(i)[0] == keep[0]), 0)
+        self.image_combo.setCurrentIndex(index if self.image_combo.count() else -1)
+        self._loading = False
+        if self.image_combo.count():
+            self._on_setting_changed()
+        else:
+            self.grid.clear("No images yet")
+            self.original.clear()
+            self.model_input.clear()
+
+    # ----- preview worker ----------------------------------------------------------------------
+    def _launch(self) -> None:
+        data = self.image_combo.currentData()
+        if data is None:
+            return
+        if self._worker is not None:
+            self._dirty = True  # one job at a time; the newest settings run as soon as it returns
+            return
+        image_id, path, _w, _h = data
+        self._dirty = False
+        if (image_id, self.preprocess_spec().to_json()) not in self._cache:
+            self.timing.setText("Decoding and preprocessing the image (the first time also loads TensorFlow)…")
+        self._worker = start_worker(compute_preview, path, image_id, self.preprocess_spec(), self.augment_spec(),
+                                    self.seed, GRID_COUNT, self._cache, on_finished=self._on_preview,
+                                    on_errored=self._on_preview_error)
+        self._worker.done.connect(self._on_worker_done)
+
+    def _on_preview(self, result: dict[str, Any]) -> None:
+        if self._dirty:
+            return  # stale: newer settings are waiting; do not flash an outdated grid
+        self.grid.set_images(result["variants"])
+        pre = self.preprocess_spec()
+        self.model_input.setPixmap(pixmap_for(result["model_input"], 160))
+        self.model_caption.setText(f"Model input ({pre.image_size}×{pre.image_size}, "
+                                   f"{'gray' if pre.color == 'gray' else 'RGB'})")
+        original = result["original"]
+        self.original.setPixmap(pixmap_for(original, 160) if max(original.shape[:2]) <= 160 else
+                                _smooth_pixmap(original, 160))
+        self.original_caption.setText(f"Original ({original.shape[1]}×{original.shape[0]})")
+        spec = self.augment_spec()
+        what = "epochs 1–16 of training" if self.seed == 0 else f"16 random draws (re-roll {self.seed})"
+        self.grid_title.setText(f"<b>What training sees</b> — {what}"
+                                + ("" if spec.enabled else " · augmentation is off"))
+        if self._change_at is not None:
+            self.last_latency_ms = (time.perf_counter() - self._change_at) * 1000.0
+            self._change_at = None
+            self.timing.setText(f"refreshed in {self.last_latency_ms:.0f} ms")
+            self.preview_ready.emit(self.last_latency_ms)
+
+    def _on_preview_error(self, exc: BaseException) -> None:
+        self._change_at = None
+        self.grid.clear("Preview failed")
+        self.session.status_message.emit(f"Augmentation preview failed: {exc}")
+
+    def _on_worker_done(self) -> None:
+        self._worker = None
+        if self._dirty:
+            self._launch()
+
+
+def _smooth_pixmap(image: np.ndarray, size: int) -> QPixmap:
+    return QPixmap.fromImage(array_to_qimage(image)).scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
