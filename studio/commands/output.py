@@ -41,6 +41,7 @@ class ProgressBar:
         self.width = width
         self.start = time.monotonic()
         self._last = 0.0
+        self._width = 0
 
     def update(self, done: int, total: int, suffix: str = "", force: bool = False) -> None:
         if not self.enabled:
@@ -54,7 +55,10 @@ class ProgressBar:
         elapsed = now - self.start
         eta = f" ETA {elapsed / frac - elapsed:4.0f}s" if 0 < frac < 1 else ""
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}{eta} {suffix}"[:200].ljust(80))
+        line = f"{self.label} [{bar}] {done}/{total}{eta} {suffix}"[:200]
+        # Pad over the previous, possibly longer, line so no stale characters remain.
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
         self.stream.flush()
 
     def close(self) -> None:
