@@ -69,17 +69,17 @@ class RunSummary:
     def of(cls, run: RunRecord) -> RunSummary:
         m = run.metrics or {}
         config = run.config or {}
-        seconds = _first(m, "seconds", "duration", "train_seconds")
+        seconds = _first(m, "train_seconds", "seconds", "duration")
         if seconds is None and run.finished_at is not None:
             seconds = run.finished_at - run.created_at
         return cls(
             id=run.id, arch=run.arch, status=run.status,
-            augmented=bool(config.get("use_augment", config.get("augment_enabled", False))),
+            augmented=bool(_first(m, "augment") if "augment" in m else config.get("use_augment", False)),
             best_val_accuracy=_first(m, "best_val_accuracy", "val_accuracy"),
             test_accuracy=_first(m, "test_accuracy", "accuracy"),
             test_macro_f1=_first(m, "test_macro_f1", "macro_f1"),
             params=_first(m, "params", "parameters", "param_count"),
-            size_bytes=_first(m, "model_bytes", "size_bytes", "model_size_bytes", "size"),
+            size_bytes=_first(m, "weight_bytes", "model_bytes", "size_bytes"),
             seconds=seconds, error=run.error)
 
     @property

@@ -1,0 +1,64 @@
+"""Start the desktop studio: `edge-studio` (no subcommand) and `edge-studio gui [PROJECT]`.
+
+TensorFlow is not imported here: the window is on screen first, then TensorFlow loads on a worker thread.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from studio import APP_NAME, __version__
+
+ORGANIZATION = "EdgeAIVisionStudio"
+APPLICATION = "studio"
+
+
+def configure_application(app: QCoreApplication) -> None:
+    """Names (QSettings location), style and icon; shared by the app, the tests and the benchmark."""
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QCoreApplication.setApplicationVersion(__version__)
+    if isinstance(app, QApplication):
+        from studio.gui.icons import app_icon, style_sheet
+
+        app.setApplicationDisplayName(APP_NAME)
+        app.setDesktopFileName("edge-ai-vision-studio")
+        app.setStyle("Fusion")
+        app.setStyleSheet(style_sheet())
+        app.setWindowIcon(app_icon())
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    configure_application(app)
+    return app  # type: ignore[return-value]
+
+
+def initial_project(project_path: str | None) -> tuple[str | None, bool]:
+    """(path, create) to open at start: the given one (created when missing), else the last one used."""
+    if project_path:
+        return str(Path(project_path).expanduser()), True
+    last = QSettings().value("last_project")
+    if isinstance(last, str) and (Path(last) / "project.db").is_file():
+        return last, False
+    return None, False
+
+
+def run_gui(project_path: str | None) -> int:
+    app = create_application()
+    from studio.gui.main_window import MainWindow
+    from studio.gui.workers import cancel_all_and_wait
+
+    window = MainWindow()
+    window.show()
+    path, create = initial_project(project_path)
+    if path is not None:
+        # After the first paint: the window appears at once, the grid fills a moment later.
+        QTimer.singleShot(0, lambda: window.open_project(path, create=create))
+    code = app.exec()
+    cancel_all_and_wait()
+    return int(code)

@@ -1,0 +1,383 @@
+"""The main window: assembles the sidebar, the five pages and the welcome view; owns the menus, the status
+bar, the About box, recent projects and the window geometry. Pages do the work; this file only wires.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from PySide6 import __version__ as pyside_version
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
+
+from studio import APP_NAME, __version__
+from studio.core.project import Project, ProjectError
+from studio.gui.icons import app_icon, icon
+from studio.gui.session import Session
+from studio.gui.widgets.welcome import WelcomeView
+from studio.gui.workers import Worker, start_worker
+
+MAX_RECENT = 8
+
+
+def demo_project_dir() -> Path:
+    """Where "Open demo project" keeps the demo: the user data folder (STUDIO_DATA_DIR overrides it)."""
+    override = os.environ.get("STUDIO_DATA_DIR")
+    if override:
+        return Path(override) / "demo"
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("EdgeAIVisionStudio", appauthor=False)) / "demo"
+
+
+def about_text() -> str:
+    tf = sys.modules.get("tensorflow")  # only if already loaded: the About box must not load TensorFlow
+    tf_line = f"<br>TensorFlow {tf.__version__}" if tf is not None and hasattr(tf, "__version__") else \
+        "<br>TensorFlow not loaded yet"
+    return (f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>From a pile of images to an image classifier that runs entirely in a web browser.</p>"
+            f"<p>Qt {qVersion()} · PySide6 {pyside_version}<br>Python {sys.version.split()[0]}{tf_line}</p>")
+
+
+def _create_demo(path: Path, progress, cancel) -> Path:  # noqa: ANN001
+    from studio.core.demo import create_demo_project
+
+    project, _report = create_demo_project(path, reporter=progress, cancel=cancel)
+    project.close()
+    return path
+
+
+def _import_tensorflow(progress, cancel) -> str:  # noqa: ANN001
+    import tensorflow as tf
+
+    return str(tf.__version__)
+
+
+def _build_page(cls, session: Session) -> QWidget:  # noqa: ANN001
+    # Pages are written by different people; one that fails to build must not stop the studio opening.
+    try:
+        return cls(session)
+    except Exception:
+        traceback.print_exc()
+        label = QLabel(f"<h3>{getattr(cls, 'title', 'This page')} could not be opened</h3>"
+                       f"<pre>{traceback.format_exc(limit=3)}</pre>")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+
+
+class MainWindow(QMainWindow):
+    shown = Signal()            # the first time the window is on screen
+    tensorflow_ready = Signal(str)
+
+    def __init__(self, session: Session | None = None, *, warm_up: bool | None = None) -> None:
+        super().__init__()
+        from studio.gui.pages.augment_page import AugmentPage
+        from studio.gui.pages.evaluate_page import EvaluatePage
+        from studio.gui.pages.export_page import ExportPage
+        from studio.gui.pages.images_page import ImagesPage
+        from studio.gui.pages.train_page import TrainPage
+
+        self.setObjectName("mainWindow")
+        self.session = session or Session(self)
+        self.settings = QSettings()
+        self.warm_up = warm_up if warm_up is not None else os.environ.get("STUDIO_NO_WARMUP") != "1"
+        self.demo_worker: Worker | None = None
+        self.tf_worker: Worker | None = None
+        self._shown_once = False
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+
+        self.images_page = ImagesPage(self.session)
+        self.pages: list[QWidget] = [self.images_page] + [
+            _build_page(cls, self.session) for cls in (AugmentPage, TrainPage, EvaluatePage, ExportPage)]
+        self.page_stack = QStackedWidget()
+        self.page_stack.setObjectName("pageStack")
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setIconSize(QSize(22, 22))
+        for page, name in zip(self.pages, ("images", "augment", "train", "evaluate", "export")):
+            self.page_stack.addWidget(page)
+            QListWidgetItem(icon(name), getattr(page, "title", name.title()), self.sidebar)
+        self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+        self.sidebar.setCurrentRow(0)
+
+        self.welcome = WelcomeView()
+        self.welcome.demo_requested.connect(self.open_demo_project)
+        self.welcome.new_requested.connect(self.ask_new_project)
+        self.welcome.open_requested.connect(self.ask_open_project)
+        self.welcome.recent_chosen.connect(self.open_project)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.welcome)
+        self.central.addWidget(self._workspace())
+        self.setCentralWidget(self.central)
+
+        self._build_menus()
+        self.project_label = QLabel()
+        self.project_label.setObjectName("statusProject")
+        self.tf_label = QLabel("")
+        self.tf_label.setObjectName("hint")
+        self.statusBar().addPermanentWidget(self.tf_label)
+        self.statusBar().addPermanentWidget(self.project_label)
+        self.session.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.session.project_changed.connect(self._project_changed)
+        self.session.images_changed.connect(self._update_project_label)
+        self._project_changed(self.session.project)
+        self._restore_geometry()
+
+    # ----- assembly ---------------------------------------------------------------------------
+    def _workspace(self) -> QWidget:
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        side.setFixedWidth(200)
+        brand = QLabel()
+        brand.setObjectName("brand")
+        brand.setText("Vision Studio")
+        brand_icon = QLabel()
+        brand_icon.setPixmap(app_icon().pixmap(QSize(28, 28)))
+        top = QHBoxLayout()
+        top.setContentsMargins(16, 16, 16, 12)
+        top.addWidget(brand_icon)
+        top.addWidget(brand, 1)
+        self.side_project = QLabel()
+        self.side_project.setObjectName("sideProject")
+        self.side_project.setWordWrap(True)
+        col = QVBoxLayout(side)
+        col.setContentsMargins(0, 0, 0, 12)
+        col.setSpacing(4)
+        col.addLayout(top)
+        col.addWidget(self.sidebar, 1)
+        col.addWidget(self.side_project)
+        workspace = QWidget()
+        row = QHBoxLayout(workspace)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(side)
+        row.addWidget(self.page_stack, 1)
+        return workspace
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&New Project…", self.ask_new_project, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&Open Project…", self.ask_open_project, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._action(file_menu, "Open &Demo Project", self.open_demo_project)
+        file_menu.addSeparator()
+        self.import_action = self._action(file_menu, "&Import Images…", self.images_page.ask_import_files, "Ctrl+I")
+        self._action(file_menu, "Capture from &Camera…", lambda: self.images_page.open_camera())
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self.session.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo_action = self.session.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        self._action(edit_menu, "Select &All Images", self._select_all)
+
+        view_menu = bar.addMenu("&View")
+        for i, page in enumerate(self.pages):
+            self._action(view_menu, getattr(page, "title", f"Page {i + 1}"),
+                         lambda _=False, row=i: self.show_page(row), f"Ctrl+{i + 1}")
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, f"&About {APP_NAME}", self.show_about)
+
+    def show_page(self, row: int) -> None:
+        self.sidebar.setCurrentRow(row)
+
+    def _select_all(self) -> None:
+        self.show_page(0)
+        self.images_page.grid.selectAll()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", about_text())
+
+    # ----- projects ---------------------------------------------------------------------------
+    def open_project(self, path: str | Path, create: bool = False) -> bool:
+        try:
+            project = Project.open_or_create(path) if create else Project.open(path)
+        except ProjectError as exc:
+            QMessageBox.warning(self, "Cannot open project", str(exc))
+            self._forget_recent(str(path))
+            return False
+        self.session.set_project(project)
+        self._remember_recent(str(Path(path).resolve()))
+        return True
+
+    def ask_open_project(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open project folder")
+        if path:
+            self.open_project(path)
+
+    def ask_new_project(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New project: choose a name and place",
+                                              str(Path.home() / "My vision project"))
+        if not path:
+            return
+        try:
+            Project.create(path).close()
+        except ProjectError as exc:
+            QMessageBox.warning(self, "Cannot create project", str(exc))
+            return
+        self.open_project(path)
+
+    def open_demo_project(self) -> Worker | None:
+        path = demo_project_dir()
+        if (path / Project.DB_NAME).is_file():
+            self.open_project(path)
+            return None
+        if self.demo_worker is not None:
+            return self.demo_worker
+        self.central.setCurrentWidget(self.welcome)
+        self.welcome.set_busy(True)
+        self.welcome.progress.begin("Creating the demo project…")
+        self.welcome.progress.cancel_requested.connect(self._cancel_demo)
+
+        def progress(event: object) -> None:
+            done, total = getattr(event, "done", None), getattr(event, "total", None)
+            if done is not None and total:
+                self.welcome.progress.update_progress(done, total, f"Creating the demo project: {done:,} of {total:,}")
+
+        def finished(result: Path) -> None:
+            self._demo_ended()
+            if self.demo_worker_cancelled:
+                return
+            self.open_project(result)
+
+        def failed(exc: BaseException) -> None:
+            self._demo_ended()
+            QMessageBox.warning(self, "Demo project", f"Could not create the demo project: {exc}")
+
+        self.demo_worker_cancelled = False
+        self.demo_worker = start_worker(_create_demo, path, on_progress=progress, on_finished=finished,
+                                        on_errored=failed)
+        return self.demo_worker
+
+    def _cancel_demo(self) -> None:
+        if self.demo_worker is not None:
+            self.demo_worker_cancelled = True
+            self.demo_worker.cancel()
+
+    def _demo_ended(self) -> None:
+        self.demo_worker = None
+        self.welcome.set_busy(False)
+        self.welcome.progress.end()
+        self.welcome.progress.cancel_requested.disconnect(self._cancel_demo)
+
+    def _project_changed(self, project: Project | None) -> None:
+        self.central.setCurrentIndex(0 if project is None else 1)
+        self.welcome.set_recent(self.recent_projects())
+        if project is not None:
+            self.settings.setValue("last_project", str(project.root.resolve()))
+            self.setWindowTitle(f"{project.name} — {APP_NAME}")
+        else:
+            self.setWindowTitle(APP_NAME)
+        self._update_project_label()
+
+    def _update_project_label(self) -> None:
+        project = self.session.project
+        if project is None:
+            self.project_label.setText("No project")
+            self.side_project.setText("")
+            return
+        n = sum(sum(v.values()) for v in project.counts().values())
+        self.project_label.setText(f"{project.name} · {n:,} images")
+        self.side_project.setText(f"<b>{project.name}</b><br><span>{project.root}</span>")
+        self.side_project.setToolTip(str(project.root))
+
+    # ----- recent projects (QSettings) --------------------------------------------------------
+    def recent_projects(self) -> list[str]:
+        value = self.settings.value("recent_projects", [])
+        paths = [value] if isinstance(value, str) else list(value or [])
+        return [p for p in paths if (Path(p) / Project.DB_NAME).is_file()]
+
+    def _remember_recent(self, path: str) -> None:
+        paths = [path] + [p for p in self.recent_projects() if p != path]
+        self.settings.setValue("recent_projects", paths[:MAX_RECENT])
+
+    def _forget_recent(self, path: str) -> None:
+        self.settings.setValue("recent_projects", [p for p in self.recent_projects() if p != path])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_projects():
+            self.recent_menu.addAction(path, lambda p=path: self.open_project(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    # ----- drops anywhere on the window -------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: ANN001
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if self.session.project is None:
+            self.session.status_message.emit("Open or create a project first, then drop your images")
+            return
+        self.show_page(0)
+        self.images_page.import_paths(paths)
+
+    # ----- life cycle -------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: ANN001
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.shown.emit()
+            if self.warm_up:
+                # Load TensorFlow while the user looks at their images, so Train opens fast.
+                QTimer.singleShot(300, self._start_warm_up)
+
+    def _start_warm_up(self) -> None:
+        if "tensorflow" in sys.modules or self.tf_worker is not None:
+            return
+        self.tf_label.setText("Loading TensorFlow…")
+
+        def ready(version: str) -> None:
+            self.tf_label.setText(f"TensorFlow {version}")
+            self.tensorflow_ready.emit(version)
+
+        self.tf_worker = start_worker(_import_tensorflow, on_finished=ready,
+                                      on_errored=lambda exc: self.tf_label.setText("TensorFlow failed to load"))
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.images_page.shutdown()
+        if self.demo_worker is not None:
+            self.demo_worker.cancel()
+        super().closeEvent(event)

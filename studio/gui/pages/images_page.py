@@ -1,0 +1,391 @@
+"""The Images page: import (drop, dialogs, camera), the thumbnail grid, filters and fast labelling.
+
+The page reads and changes the project through ``session``; every change is one committed transaction
+wrapped in an undo command, followed by ``images_changed`` / ``classes_changed`` so other pages refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
+                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+
+from studio.core.events import ImportProgress
+from studio.core.importer import ImportReport, import_paths
+from studio.core.project import SPLITS, ProjectError
+from studio.gui import undo_commands as cmd
+from studio.gui.icons import icon
+from studio.gui.session import Session
+from studio.gui.thumbnails import ThumbnailCache
+from studio.gui.widgets.class_panel import ClassPanel
+from studio.gui.widgets.empty_state import EmptyState
+from studio.gui.widgets.import_report import ImportReportDialog, summary_text
+from studio.gui.widgets.progress_strip import ProgressStrip
+from studio.gui.widgets.thumbnail_grid import ImageListModel, ThumbnailView
+from studio.gui.workers import Worker, start_worker
+
+IMPORT_FILTER = "Images, zips and CSV lists (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif *.zip *.csv)"
+
+
+def _run_import(project, paths: list[str], progress, cancel) -> ImportReport:  # noqa: ANN001
+    return import_paths(project, paths, reporter=progress, cancel=cancel)
+
+
+class ImageGrid(ThumbnailView):
+    """The grid plus the labelling keys: 1-9 label with that class, 0 unlabels, Delete trashes."""
+
+    digit_pressed = Signal(int)
+    delete_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        if plain and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+            self.digit_pressed.emit(key - Qt.Key.Key_0)
+        elif plain and key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_pressed.emit()
+        else:
+            super().keyPressEvent(event)
+
+
+class ImagesPage(QWidget):
+    title = "Images"
+    import_finished = Signal(object)  # the ImportReport
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imagesPage")
+        self.session = session
+        self.cache: ThumbnailCache | None = None
+        self.import_worker: Worker | None = None
+        self.last_report: ImportReport | None = None
+        self.last_report_dialog: ImportReportDialog | None = None
+        self.show_reports = True  # the benchmark turns the dialog off
+        self.preview_dialog = None
+        self.camera_dialog = None
+        self._refresh_pending = False
+
+        self.model = ImageListModel(self)
+        self.grid = ImageGrid(self.model, self)
+        self.grid.doubleClicked.connect(self._open_preview)
+        self.grid.digit_pressed.connect(self._digit)
+        self.grid.delete_pressed.connect(self.trash_selection)
+        self.grid.selectionModel().selectionChanged.connect(self._update_counts)
+
+        self.class_panel = ClassPanel(session, self)
+        self.class_panel.label_requested.connect(self.label_selection)
+        self.class_panel.label_ids_requested.connect(self.label_ids)
+
+        self.empty = EmptyState(icon("drop"), self)
+        self.empty.add_button("Import images…", primary=True).clicked.connect(self.ask_import_files)
+        self.empty.add_button("Import a folder…").clicked.connect(self.ask_import_folder)
+        self.empty.add_button("Use the camera…").clicked.connect(lambda: self.open_camera())
+        self.empty.finish_buttons()
+        self.views = QStackedWidget()
+        self.views.addWidget(self.empty)
+        self.views.addWidget(self.grid)
+
+        self.progress = ProgressStrip(self)
+        self.progress.cancel_requested.connect(self.cancel_import)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self._build_toolbar())
+        left_layout.addWidget(self.views, 1)
+        left_layout.addWidget(self.progress)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.class_panel)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([900, 340])
+        splitter.setChildrenCollapsible(False)
+        self.class_panel.setMinimumWidth(300)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        session.project_changed.connect(self._project_changed)
+        session.images_changed.connect(self.schedule_refresh)
+        session.classes_changed.connect(self._classes_changed)
+        self._project_changed(session.project)
+
+    # ----- layout -------------------------------------------------------------------------------
+    def _build_toolbar(self) -> QWidget:
+        bar = QWidget()
+        bar.setObjectName("pageToolbar")
+        self.import_button = QToolButton()
+        self.import_button.setText("Import")
+        self.import_button.setIcon(icon("import"))
+        self.import_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.import_button.setObjectName("primaryToolButton")
+        self.import_button.clicked.connect(self.ask_import_files)
+        menu = QMenu(self.import_button)
+        menu.addAction("Images, zips or CSV lists…", self.ask_import_files)
+        menu.addAction("A folder (subfolders become classes)…", self.ask_import_folder)
+        self.import_button.setMenu(menu)
+        self.camera_button = QToolButton()
+        self.camera_button.setText("Camera")
+        self.camera_button.setIcon(icon("camera"))
+        self.camera_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.camera_button.clicked.connect(lambda: self.open_camera())
+        self.filter_box = QComboBox()
+        self.filter_box.setMinimumWidth(150)
+        self.filter_box.currentIndexChanged.connect(self.schedule_refresh)
+        self.split_box = QComboBox()
+        self.split_box.addItem("All splits", None)
+        for split in SPLITS:
+            self.split_box.addItem({"train": "Training", "val": "Validation", "test": "Test"}[split], split)
+        self.split_box.currentIndexChanged.connect(self.schedule_refresh)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search file names")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(240)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self.schedule_refresh)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.restore_button = QPushButton("Restore selected")
+        self.restore_button.clicked.connect(self.restore_selection)
+        self.restore_button.hide()
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(8)
+        layout.addWidget(self.import_button)
+        layout.addWidget(self.camera_button)
+        layout.addSpacing(16)
+        layout.addWidget(QLabel("Show"))
+        layout.addWidget(self.filter_box)
+        layout.addWidget(self.split_box)
+        layout.addWidget(self.search, 1)
+        layout.addWidget(self.restore_button)
+        layout.addStretch(0)
+        layout.addWidget(self.count_label)
+        return bar
+
+    # ----- project and refresh ----------------------------------------------------------------
+    def _project_changed(self, project) -> None:  # noqa: ANN001
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        if project is not None:
+            self.cache = ThumbnailCache(project, parent=self)
+        self.model.set_cache(self.cache)
+        self._fill_filter_box()
+        self.refresh()
+
+    def _classes_changed(self) -> None:
+        self._fill_filter_box()
+        self.schedule_refresh()
+
+    def _fill_filter_box(self) -> None:
+        current = self.filter_box.currentData()
+        self.filter_box.blockSignals(True)
+        self.filter_box.clear()
+        self.filter_box.addItem("All images", ("all", None))
+        self.filter_box.addItem("Unlabelled", ("unlabelled", None))
+        for info in self.class_panel.classes():
+            self.filter_box.addItem(f"Class: {info.name}", ("class", info.id))
+        self.filter_box.addItem("Trash", ("trash", None))
+        index = self.filter_box.findData(current) if current is not None else 0
+        self.filter_box.setCurrentIndex(max(0, index))
+        self.filter_box.blockSignals(False)
+
+    def set_filter(self, kind: str, class_id: int | None = None, split: str | None = None,
+                   search: str = "") -> None:
+        """Show ``all`` / ``unlabelled`` / ``class`` (with class_id) / ``trash``, within a split and search."""
+        self.filter_box.setCurrentIndex(self.filter_box.findData((kind, class_id)))
+        self.split_box.setCurrentIndex(self.split_box.findData(split) if split else 0)
+        self.search.setText(search)
+        self.refresh()
+
+    def schedule_refresh(self, *_args: object) -> None:
+        # Several change signals in a row cost one reload.
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            QTimer.singleShot(0, self.refresh)
+
+    def refresh(self) -> None:
+        self._refresh_pending = False
+        project = self.session.project
+        kind, class_id = self.filter_box.currentData() or ("all", None)
+        self.restore_button.setVisible(kind == "trash")
+        if project is None:
+            self.model.set_records([], [])
+            self._update_views(0)
+            return
+        selected = self.grid.selected_ids()
+        records = project.images(class_id=class_id if kind == "class" else None, unlabelled=kind == "unlabelled",
+                                 trashed=kind == "trash", split=self.split_box.currentData(),
+                                 search=self.search.text().strip() or None)
+        if self.model.set_records(records, project.classes()):
+            self.grid.select_ids(selected)
+        self._update_views(len(records))
+
+    def _update_views(self, shown: int) -> None:
+        project = self.session.project
+        kind, _ = self.filter_box.currentData() or ("all", None)
+        filtered = kind != "all" or self.split_box.currentIndex() > 0 or bool(self.search.text().strip())
+        if shown:
+            self.views.setCurrentWidget(self.grid)
+        elif project is not None and filtered:
+            self.empty.set_message("Nothing to show", "The trash is empty." if kind == "trash"
+                                   else "No image matches this filter.", buttons_visible=False)
+            self.views.setCurrentWidget(self.empty)
+        else:
+            self.empty.set_message("Drop images here", "Files, folders or .zip archives — a folder with one "
+                                   "subfolder per class is labelled by folder name. Or import them, or "
+                                   "capture from a camera.", buttons_visible=project is not None)
+            self.views.setCurrentWidget(self.empty)
+        self._update_counts()
+
+    def _update_counts(self, *_args: object) -> None:
+        n, sel = self.model.rowCount(), len(self.grid.selectionModel().selectedIndexes())
+        text = f"{n:,} image{'s' if n != 1 else ''}"
+        self.count_label.setText(text + (f" · {sel:,} selected" if sel else ""))
+
+    # ----- labelling, trash -------------------------------------------------------------------
+    def _digit(self, digit: int) -> None:
+        if digit == 0:
+            self.label_selection(None)
+            return
+        classes = self.class_panel.classes()
+        if digit <= len(classes):
+            self.label_selection(classes[digit - 1].id)
+        else:
+            self.session.status_message.emit(f"There is no class {digit}; add one in the class panel")
+
+    def label_selection(self, class_id: int | None) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            self.session.status_message.emit("Select images first, then click a class or press its number")
+            return
+        # One image labelled by key: move on to the next one, so a run of keys labels a run of images.
+        advance_to = None
+        if len(ids) == 1:
+            row = self.model.row_of(ids[0])
+            if row is not None and row + 1 < self.model.rowCount():
+                advance_to = self.model.record(row + 1).id
+        self.label_ids(class_id, ids)
+        if advance_to is not None:
+            self.refresh()
+            self.grid.select_ids([advance_to])
+            row = self.model.row_of(advance_to)
+            if row is not None:
+                self.grid.setCurrentIndex(self.model.index(row))
+                self.grid.scrollTo(self.model.index(row))
+
+    def label_ids(self, class_id: int | None, ids: Sequence[int]) -> None:
+        project = self.session.project
+        if project is None or not ids:
+            return
+        name = next((c.name for c in project.classes() if c.id == class_id), "unlabelled")
+        self.session.undo_stack.push(cmd.LabelImages(self.session, ids, class_id, name))
+        what = f"as {name}" if class_id is not None else "as unlabelled"
+        self.session.status_message.emit(f"Labelled {len(ids)} image{'s' if len(ids) != 1 else ''} {what}")
+
+    def trash_selection(self) -> None:
+        ids = self.grid.selected_ids()
+        kind, _ = self.filter_box.currentData() or ("all", None)
+        if not ids or kind == "trash":
+            return
+        self.session.undo_stack.push(cmd.TrashImages(self.session, ids))
+        self.session.status_message.emit(f"Moved {len(ids)} image{'s' if len(ids) != 1 else ''} to the trash "
+                                         "(Ctrl+Z to undo, or restore them from Show: Trash)")
+
+    def restore_selection(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.session.undo_stack.push(cmd.RestoreImages(self.session, ids))
+
+    # ----- import -----------------------------------------------------------------------------
+    def ask_import_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import images", "", IMPORT_FILTER)
+        if paths:
+            self.import_paths(paths)
+
+    def ask_import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a folder of images")
+        if path:
+            self.import_paths([path])
+
+    def import_paths(self, paths: Sequence[str]) -> Worker | None:
+        project = self.session.project
+        if project is None:
+            self.session.status_message.emit("Open or create a project first")
+            return None
+        if self.import_worker is not None:
+            self.session.status_message.emit("An import is already running; wait for it or cancel it")
+            return None
+        self.progress.begin("Looking for images…")
+        self.import_worker = start_worker(_run_import, project, [str(p) for p in paths],
+                                          on_progress=self._import_progress, on_finished=self._import_done,
+                                          on_errored=self._import_failed)
+        return self.import_worker
+
+    def cancel_import(self) -> None:
+        if self.import_worker is not None:
+            self.import_worker.cancel()
+
+    def _import_progress(self, event: object) -> None:
+        if isinstance(event, ImportProgress):
+            self.progress.update_progress(event.done, event.total,
+                                          f"Importing {event.done:,} of {event.total:,} · {event.added:,} added")
+            if event.done % 512 < 16:  # show new images as they arrive, without reloading on every report
+                self.schedule_refresh()
+
+    def _import_done(self, report: ImportReport) -> None:
+        self.import_worker = None
+        self.progress.end()
+        self.last_report = report
+        self.session.images_changed.emit()
+        self.session.classes_changed.emit()
+        self.session.status_message.emit("Import: " + summary_text(report))
+        if self.show_reports:
+            self.last_report_dialog = ImportReportDialog(report, self)
+            self.last_report_dialog.open()
+        self.import_finished.emit(report)
+
+    def _import_failed(self, exc: BaseException) -> None:
+        self.import_worker = None
+        self.progress.end()
+        self.session.images_changed.emit()
+        message = str(exc) if isinstance(exc, ProjectError) else f"{type(exc).__name__}: {exc}"
+        self.session.status_message.emit("Import failed: " + message)
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(self, "Import failed", message)
+
+    # ----- dialogs ----------------------------------------------------------------------------
+    def _open_preview(self, index: QModelIndex) -> None:
+        self.open_preview(index.row())
+
+    def open_preview(self, row: int) -> None:
+        from studio.gui.widgets.preview_dialog import ImagePreviewDialog
+
+        if self.session.project is None or not 0 <= row < self.model.rowCount():
+            return
+        self.preview_dialog = ImagePreviewDialog(self.session.project, self.model.records(), row, self)
+        self.preview_dialog.show()
+
+    def open_camera(self, source: int | str | None = None) -> None:
+        from studio.gui.widgets.camera_widget import CameraDialog
+
+        if self.session.project is None:
+            return
+        self.camera_dialog = CameraDialog(self.session, source, self)
+        self.camera_dialog.show()
+
+    def shutdown(self) -> None:
+        """Stop background work before the window closes (the import finishes its current batch)."""
+        self.cancel_import()
+        if self.camera_dialog is not None:
+            self.camera_dialog.camera.stop()
+        if self.cache is not None:
+            self.cache.close()

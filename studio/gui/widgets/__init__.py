@@ -1,0 +1,1 @@
+"""Reusable pieces of the studio's pages (grid, class panel, dialogs, camera)."""

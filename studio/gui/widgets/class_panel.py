@@ -1,0 +1,257 @@
+"""The class panel: every class with its key, colour and counts per split; label by click or drop.
+
+Clicking a class (or pressing its number on the Images page) labels the selected images; dropping
+thumbnails on a class labels those. Class edits go through undo commands on the session's stack.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QMouseEvent, QPainter, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+                               QMenu, QMessageBox, QPushButton, QToolButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from studio.core.project import SPLITS, ClassInfo, ProjectError
+from studio.gui import undo_commands as cmd
+from studio.gui.session import Session
+from studio.gui.widgets.thumbnail_grid import IMAGE_IDS_MIME, ids_from_mime
+
+UNLABELLED = -1  # the item data of the "Unlabelled" row (class_id None)
+ClassIdRole = Qt.ItemDataRole.UserRole + 1
+
+
+def swatch(color: str, size: int = 14) -> QIcon:
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(QColor(color))
+    p.setPen(QColor(color).darker(130))
+    p.drawRoundedRect(1, 1, size - 2, size - 2, 4, 4)
+    p.end()
+    return QIcon(pm)
+
+
+class ClassTree(QTreeWidget):
+    """Emits ``class_clicked(class_id | None)`` on a left click and ``ids_dropped`` for thumbnail drops."""
+
+    class_clicked = Signal(object)
+    ids_dropped = Signal(object, list)  # class_id (None = unlabel), image ids
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("classTree")
+        self.setColumnCount(6)
+        self.setHeaderLabels(["Key", "Class", "Images", "Train", "Val", "Test"])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys 1-9 stay with the grid
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(False)
+        self.setMouseTracking(True)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def class_id_at(self, pos: QPoint) -> tuple[bool, int | None]:
+        item = self.itemAt(pos)
+        if item is None:
+            return False, None
+        cid = item.data(0, ClassIdRole)
+        return True, (None if cid == UNLABELLED else int(cid))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit, cid = self.class_id_at(event.position().toPoint())
+            if hit:
+                self.class_clicked.emit(cid)
+
+    # Only our own thumbnail drags are accepted here; file drops fall through to the main window.
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(IMAGE_IDS_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        hit, _ = self.class_id_at(event.position().toPoint())
+        if event.mimeData().hasFormat(IMAGE_IDS_MIME) and hit:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        hit, cid = self.class_id_at(event.position().toPoint())
+        ids = ids_from_mime(event.mimeData())
+        if hit and ids:
+            event.acceptProposedAction()
+            self.ids_dropped.emit(cid, ids)
+        else:
+            event.ignore()
+
+
+class ClassPanel(QWidget):
+    """Lists the classes with counts; add / rename / recolour / merge / delete; emits label requests."""
+
+    label_requested = Signal(object)        # class_id or None: label the current selection
+    label_ids_requested = Signal(object, list)  # class_id or None, image ids (a drop)
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("classPanel")
+        self.session = session
+        self.tree = ClassTree(self)
+        self.tree.class_clicked.connect(self.label_requested)
+        self.tree.ids_dropped.connect(self.label_ids_requested)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+
+        title = QLabel("Classes")
+        title.setObjectName("panelTitle")
+        hint = QLabel("Click a class or press its number to label the selected images, "
+                      "or drag images onto a class. 0 removes the label.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        self.add_button = QPushButton("Add class")
+        self.add_button.setObjectName("addClassButton")
+        self.add_button.setIcon(QIcon.fromTheme("list-add"))
+        self.add_button.clicked.connect(self._ask_add)
+        self.more_button = QToolButton()
+        self.more_button.setText("Edit")
+        self.more_button.setToolTip("Rename, recolour, merge or delete a class (or right-click it)")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_button.setMenu(QMenu(self.more_button))
+        self.more_button.menu().aboutToShow.connect(self._fill_edit_menu)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.more_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+
+        session.project_changed.connect(self.refresh)
+        session.classes_changed.connect(self.refresh)
+        session.images_changed.connect(self.refresh)
+        self.refresh()
+
+    # ----- view -------------------------------------------------------------------------------
+    def classes(self) -> list[ClassInfo]:
+        return self.session.project.classes() if self.session.project is not None else []
+
+    def refresh(self) -> None:
+        self.tree.clear()
+        project = self.session.project
+        if project is None:
+            return
+        counts = project.counts()
+        rows: list[tuple[str, str, int, str | None]] = []
+        for pos, info in enumerate(project.classes()):
+            key = str(pos + 1) if pos < 9 else ""
+            rows.append((key, info.name, info.id, info.color))
+        rows.append(("0", "Unlabelled", UNLABELLED, None))
+        for key, name, cid, color in rows:
+            per = counts.get(None if cid == UNLABELLED else name, {s: 0 for s in SPLITS})
+            values = [key, name, str(sum(per.values()))] + [str(per.get(s, 0)) for s in SPLITS]
+            item = QTreeWidgetItem(values)
+            item.setData(0, ClassIdRole, cid)
+            if color:
+                item.setIcon(1, swatch(color))
+            else:
+                item.setForeground(1, self.palette().placeholderText())
+            for col in (0, 2, 3, 4, 5):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignCenter)
+            tip = "Click to label the selected images" + (f" (key {key})" if key else "")
+            item.setToolTip(1, tip)
+            self.tree.addTopLevelItem(item)
+        self.more_button.setEnabled(bool(rows[:-1]))
+
+    # ----- edits (public so tests and menus share them) ----------------------------------------
+    def add_class(self, name: str, color: str | None = None) -> ClassInfo:
+        command = cmd.AddClass(self.session, name, color)
+        self.session.undo_stack.push(command)
+        return command.info
+
+    def rename_class(self, info: ClassInfo, new_name: str) -> None:
+        self.session.undo_stack.push(cmd.RenameClass(self.session, info, new_name))
+
+    def recolor_class(self, info: ClassInfo, color: str) -> None:
+        self.session.undo_stack.push(cmd.RecolorClass(self.session, info, color))
+
+    def merge_classes(self, source: ClassInfo, target: ClassInfo) -> None:
+        self.session.undo_stack.push(cmd.MergeClasses(self.session, source, target))
+
+    def delete_class(self, info: ClassInfo, *, confirm: bool = True) -> bool:
+        if confirm:
+            n = sum(self.session.project.counts().get(info.name, {}).values()) if self.session.project else 0
+            answer = QMessageBox.question(
+                self, "Delete class",
+                f"Delete the class “{info.name}”? Its {n} image{'s' if n != 1 else ''} will become unlabelled "
+                "(no image is deleted). You can undo this with Ctrl+Z.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.session.undo_stack.push(cmd.DeleteClass(self.session, info))
+        return True
+
+    # ----- dialogs ----------------------------------------------------------------------------
+    def _guard(self, action, *args) -> None:  # noqa: ANN001
+        try:
+            action(*args)
+        except ProjectError as exc:
+            QMessageBox.warning(self, "Classes", str(exc))
+
+    def _ask_add(self) -> None:
+        name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:")
+        if ok and name.strip():
+            self._guard(self.add_class, name)
+
+    def _ask_rename(self, info: ClassInfo) -> None:
+        name, ok = QInputDialog.getText(self, "Rename class", f"New name for “{info.name}”:", text=info.name)
+        if ok and name.strip() and name.strip() != info.name:
+            self._guard(self.rename_class, info, name)
+
+    def _ask_recolor(self, info: ClassInfo) -> None:
+        color = QColorDialog.getColor(QColor(info.color), self, f"Colour of “{info.name}”")
+        if color.isValid():
+            self._guard(self.recolor_class, info, color.name())
+
+    def _class_menu(self, menu: QMenu, info: ClassInfo) -> None:
+        menu.addAction("Rename…", lambda: self._ask_rename(info))
+        menu.addAction("Change colour…", lambda: self._ask_recolor(info))
+        merge = menu.addMenu("Merge into")
+        for other in self.classes():
+            if other.id != info.id:
+                act = QAction(swatch(other.color), other.name, merge)
+                act.triggered.connect(lambda _=False, o=other: self._guard(self.merge_classes, info, o))
+                merge.addAction(act)
+        merge.setEnabled(len(self.classes()) > 1)
+        menu.addSeparator()
+        menu.addAction("Delete…", lambda: self._guard(self.delete_class, info))
+
+    def _fill_edit_menu(self) -> None:
+        menu = self.more_button.menu()
+        menu.clear()
+        for info in self.classes():
+            self._class_menu(menu.addMenu(swatch(info.color), info.name), info)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        hit, cid = self.tree.class_id_at(pos)
+        info = next((c for c in self.classes() if c.id == cid), None) if hit else None
+        menu = QMenu(self)
+        if info is not None:
+            self._class_menu(menu, info)
+            menu.addSeparator()
+        menu.addAction("Add class…", self._ask_add)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
