@@ -1,11 +1,65 @@
-"""The Evaluate page (placeholder until it is built): says what it will hold."""
+"""The Evaluate page: a run's classification report, its clickable confusion matrix, the images behind each
+cell (relabel them, undoably), all runs compared, and the report saved as HTML, CSV or JSON.
+
+The report is the run's ``report.json`` (written by training and by ``edge-studio evaluate``); evaluating
+again runs the CLI in a child process, so TensorFlow never runs on (or even loads into) the UI process.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget,
+    QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from studio.core.evaluation import compare_runs, load_report
+from studio.core.imaging import load_rgb, thumbnail
+from studio.core.project import Project, ProjectError
 from studio.gui.session import Session
+from studio.gui.training_process import CliProcess, ProcessOutcome
+from studio.gui.undo_commands import LabelImages
+from studio.gui.widgets.augment_grid import array_to_qimage
+from studio.gui.widgets.confusion import ConfusionMatrixWidget
+from studio.gui.widgets.curves import CurvesWidget, read_history
+from studio.gui.widgets.report_files import write_csv, write_html, write_json
+from studio.gui.widgets.report_table import ReportTable
+from studio.gui.widgets.run_picker import RunPicker
+from studio.gui.widgets.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
+from studio.gui.workers import start_worker
+
+THUMB_SIZE = 96
+COMPARE_HEADERS = ("Run", "Architecture", "Augmentation", "Status", "Best val acc", "Test acc", "Macro F1",
+                   "Params", "Weights", "Training time", "Epochs")
+
+
+def _png(widget: QWidget, size: QSize | None = None) -> bytes:
+    if size is not None:
+        widget.resize(size)
+    pixmap = widget.grab()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    pixmap.save(buffer, "PNG")
+    return bytes(data.data())
+
+
+def _load_thumbnails(project: Project, image_ids: list[int], *, progress: Any = None,
+                     cancel: Any = None) -> dict[int, Any]:
+    """On a worker thread: QImage thumbnails (QImage, unlike QPixmap, may be made off the UI thread)."""
+    out: dict[int, Any] = {}
+    for record in project.images(ids=image_ids):
+        if cancel is not None and cancel.cancelled:
+            break
+        try:
+            out[record.id] = array_to_qimage(thumbnail(load_rgb(project.image_path(record)), THUMB_SIZE))
+        except Exception:  # an unreadable file still gets its caption, just no picture
+            continue
+    return out
 
 
 class EvaluatePage(QWidget):
@@ -14,7 +68,391 @@ class EvaluatePage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        label = QLabel("<h2>Evaluate</h2><p>Classification report, confusion matrix and misclassified images of each run.</p>")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        QVBoxLayout(self).addWidget(label)
+        self.report: dict[str, Any] | None = None
+        self.report_run_id = ""
+        self.cell: tuple[int, int] | None = None
+        self.cell_items: list[dict[str, Any]] = []
+        self._process: CliProcess | None = None
+        self._thumb_worker: Any = None
+        self._stale = False
+        self._build()
+        session.project_changed.connect(self._on_project_changed)
+        session.runs_changed.connect(self._on_runs_changed)
+        session.images_changed.connect(self._on_images_changed)
+        session.classes_changed.connect(self._fill_classes)
+        self._on_project_changed(session.project)
+
+    # ----- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(12, 12, 12, 12)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Run"))
+        self.run_picker = RunPicker()
+        bar.addWidget(self.run_picker, 1)
+        self.evaluate_button = QPushButton("Evaluate again")
+        self.evaluate_button.setToolTip("Re-run the test split through this run's model (edge-studio evaluate)")
+        bar.addWidget(self.evaluate_button)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color:#555")
+        bar.addWidget(self.status, 1)
+        self.save_html_button = QPushButton("Save HTML…")
+        self.save_csv_button = QPushButton("Save CSV…")
+        self.save_json_button = QPushButton("Save JSON…")
+        for b in (self.save_html_button, self.save_csv_button, self.save_json_button):
+            b.setEnabled(False)
+            bar.addWidget(b)
+        root.addLayout(bar)
+
+        self.summary = QLabel("")
+        self.summary.setObjectName("evalSummary")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setStyleSheet("#evalSummary{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px;"
+                                   "padding:8px 12px}")
+        root.addWidget(self.summary)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_report_tab(), "Report")
+        self.compare_table = QTableWidget(0, len(COMPARE_HEADERS))
+        self.compare_table.setHorizontalHeaderLabels(COMPARE_HEADERS)
+        self.compare_table.verticalHeader().setVisible(False)
+        self.compare_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.compare_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.compare_table.setAlternatingRowColors(True)
+        self.compare_table.setSortingEnabled(True)
+        self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.compare_table.cellDoubleClicked.connect(self._open_compared_run)
+        self.tabs.addTab(self.compare_table, "Compare runs")
+        root.addWidget(self.tabs, 1)
+
+        self.run_picker.run_selected.connect(self.show_run)
+        self.evaluate_button.clicked.connect(self.evaluate_again)
+        self.save_html_button.clicked.connect(lambda: self._save("html"))
+        self.save_csv_button.clicked.connect(lambda: self._save("csv"))
+        self.save_json_button.clicked.connect(lambda: self._save("json"))
+
+    def _build_report_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(6, 6, 6, 6)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        self.table = ReportTable()
+        top.addWidget(self.table)
+        self.matrix = ConfusionMatrixWidget()
+        self.matrix.cell_clicked.connect(self.show_cell)
+        top.addWidget(self.matrix)
+        top.setStretchFactor(0, 2)
+        top.setStretchFactor(1, 3)
+
+        cell_box = QFrame()
+        cell_layout = QVBoxLayout(cell_box)
+        cell_layout.setContentsMargins(0, 4, 0, 0)
+        self.cell_title = QLabel("Click a cell of the confusion matrix to see its test images.")
+        self.cell_title.setStyleSheet("color:#555")
+        cell_layout.addWidget(self.cell_title)
+        self.cell_list = QListWidget()
+        self.cell_list.setViewMode(QListView.ViewMode.IconMode)
+        self.cell_list.setIconSize(QSize(72, 72))
+        self.cell_list.setGridSize(QSize(132, 120))
+        self.cell_list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.cell_list.setMovement(QListView.Movement.Static)
+        self.cell_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.cell_list.setWordWrap(True)
+        self.cell_list.setMinimumHeight(130)
+        cell_layout.addWidget(self.cell_list, 1)
+        relabel = QHBoxLayout()
+        relabel.addWidget(QLabel("Relabel selected images as"))
+        self.class_combo = QComboBox()
+        self.class_combo.setMinimumContentsLength(12)
+        relabel.addWidget(self.class_combo)
+        self.relabel_button = QPushButton("Relabel")
+        self.relabel_button.setEnabled(False)
+        self.relabel_button.clicked.connect(self.relabel_selected)
+        relabel.addWidget(self.relabel_button)
+        self.use_prediction_button = QPushButton("Accept the predictions")
+        self.use_prediction_button.setToolTip("Label each selected image with what the model predicted")
+        self.use_prediction_button.setEnabled(False)
+        self.use_prediction_button.clicked.connect(self.accept_predictions)
+        relabel.addWidget(self.use_prediction_button)
+        relabel.addStretch(1)
+        hint = QLabel("Edit ▸ Undo (Ctrl+Z) reverts a relabel")
+        hint.setStyleSheet("color:#888")
+        relabel.addWidget(hint)
+        cell_layout.addLayout(relabel)
+        self.cell_list.itemSelectionChanged.connect(self._update_relabel_buttons)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(cell_box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split)
+        return tab
+
+    # ----- project / runs ----------------------------------------------------------------------
+    def _on_project_changed(self, project: Project | None) -> None:
+        self._stop_process()
+        self.report, self.report_run_id = None, ""
+        self._fill_classes()
+        self.run_picker.reload(project)
+        self._refresh_compare()
+        self.show_run(self.run_picker.current_run_id())
+
+    def _on_runs_changed(self) -> None:
+        self.run_picker.reload(self.session.project)
+        self._refresh_compare()
+
+    def _on_images_changed(self) -> None:
+        if self.report is not None:
+            self._stale = True
+            self.status.setText("Labels changed since this report; press Evaluate again to update it.")
+
+    def _fill_classes(self) -> None:
+        project = self.session.project
+        self.class_combo.clear()
+        for info in project.classes() if project else []:
+            self.class_combo.addItem(info.name, info.id)
+
+    def show_run(self, run_id: str) -> None:
+        """Show the saved report of ``run_id``; evaluate it first when it has none."""
+        project = self.session.project
+        self._clear_cell()
+        if project is None or not run_id:
+            self._show_report(None, "")
+            return
+        report = load_report(project, run_id)
+        self._stale = False
+        if report is None:
+            self._show_report(None, run_id)
+            self.evaluate_again()
+        else:
+            self._show_report(report, run_id)
+            self.status.setText("")
+
+    def evaluate_again(self) -> None:
+        project, run_id = self.session.project, self.run_picker.current_run_id()
+        if project is None or not run_id or self._process is not None:
+            return
+        self.status.setText("Evaluating on the test split…")
+        self.evaluate_button.setEnabled(False)
+        self._process = CliProcess(["evaluate", str(project.root), run_id, "--json"], self)
+        self._process.finished.connect(lambda outcome, rid=run_id: self._on_evaluated(rid, outcome))
+        self._process.start()
+
+    def is_evaluating(self) -> bool:
+        return self._process is not None
+
+    def _on_evaluated(self, run_id: str, outcome: ProcessOutcome) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.deleteLater()
+        self.evaluate_button.setEnabled(True)
+        project = self.session.project
+        if not outcome.ok or project is None:
+            self.status.setText(f"Evaluation failed: {outcome.error_message()}")
+            self.status.setStyleSheet("color:#c62828")
+            return
+        self.status.setStyleSheet("color:#555")
+        report = load_report(project, run_id) or outcome.last_event
+        self._stale = False
+        if run_id == self.run_picker.current_run_id():
+            self._show_report(report, run_id)
+            self.status.setText("Report updated.")
+        self.session.runs_changed.emit()  # the run's test metrics were rewritten
+
+    def _stop_process(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(5_000)
+            self._process = None
+            self.evaluate_button.setEnabled(True)
+
+    # ----- report ------------------------------------------------------------------------------
+    def _show_report(self, report: dict[str, Any] | None, run_id: str) -> None:
+        self.report, self.report_run_id = report, run_id
+        self.table.set_report(report)
+        self.matrix.set_matrix(report.get("labels", []) if report else [], report.get("confusion_matrix", [])
+                               if report else [])
+        for b in (self.save_html_button, self.save_csv_button, self.save_json_button):
+            b.setEnabled(report is not None)
+        if report is None:
+            self.summary.setText("<span style='color:#666'>No report yet." +
+                                 (" Evaluating…" if run_id else " Train a run on the Train page first.") +
+                                 "</span>")
+            return
+        weighted = (report.get("weighted avg") or report.get("weighted_avg") or {}).get("f1")
+        n = report.get("n", sum(sum(r) for r in report.get("confusion_matrix", [])))
+        mistakes = len(report.get("misclassified") or [])
+
+        def stat(name: str, value: str) -> str:
+            return (f"<td style='padding-right:28px'><span style='color:#666'>{name}</span><br>"
+                    f"<span style='font-size:15pt;font-weight:600'>{value}</span></td>")
+
+        self.summary.setText(
+            "<table><tr>" + stat("Accuracy", format_fraction(report.get("accuracy"))) +
+            stat("Macro F1", format_fraction(report.get("macro_f1"))) +
+            stat("Weighted F1", format_fraction(weighted)) + stat("Test images", str(n)) +
+            stat("Misclassified", str(mistakes)) + "</tr></table>")
+
+    def _clear_cell(self) -> None:
+        self.cell = None
+        self.cell_items = []
+        self.cell_list.clear()
+        self.cell_title.setText("Click a cell of the confusion matrix to see its test images.")
+        self._update_relabel_buttons()
+
+    def show_cell(self, true: int, predicted: int) -> None:
+        report, project = self.report, self.session.project
+        if report is None or project is None:
+            return
+        labels = [str(x) for x in report.get("labels", [])]
+        t_name, p_name = labels[true], labels[predicted]
+        count = report["confusion_matrix"][true][predicted]
+        self.cell = (true, predicted)
+        self.cell_list.clear()
+        if true == predicted:
+            self.cell_items = []
+            self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly. "
+                                    "Click an off-diagonal cell to see mistakes.")
+            self._update_relabel_buttons()
+            return
+        self.cell_items = [m for m in report.get("misclassified") or []
+                           if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
+        self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} images, "
+                                "most confident mistakes first. Select images to relabel them.")
+        for m in self.cell_items:
+            item = QListWidgetItem(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure")
+            item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
+            item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
+                            f"with confidence {float(m['confidence']):.3f}")
+            self.cell_list.addItem(item)
+        ids = [int(m["image_id"]) for m in self.cell_items]
+        if ids:
+            self._thumb_worker = start_worker(_load_thumbnails, project, ids, on_finished=self._show_thumbnails)
+
+    def _show_thumbnails(self, images: dict[int, Any]) -> None:
+        for i in range(self.cell_list.count()):
+            item = self.cell_list.item(i)
+            image = images.get(int(item.data(Qt.ItemDataRole.UserRole)))
+            if image is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+    def _update_relabel_buttons(self) -> None:
+        selected = bool(self.cell_list.selectedItems())
+        self.relabel_button.setEnabled(selected and self.class_combo.count() > 0)
+        self.use_prediction_button.setEnabled(selected)
+
+    def selected_image_ids(self) -> list[int]:
+        return [int(item.data(Qt.ItemDataRole.UserRole)) for item in self.cell_list.selectedItems()]
+
+    def relabel_selected(self) -> None:
+        ids = self.selected_image_ids()
+        if not ids or self.class_combo.currentData() is None:
+            return
+        self._relabel(ids, int(self.class_combo.currentData()), self.class_combo.currentText())
+
+    def accept_predictions(self) -> None:
+        project = self.session.project
+        if project is None:
+            return
+        by_prediction: dict[str, list[int]] = {}
+        wanted = set(self.selected_image_ids())
+        for m in self.cell_items:
+            if int(m["image_id"]) in wanted:
+                by_prediction.setdefault(str(m["predicted"]), []).append(int(m["image_id"]))
+        for name, ids in by_prediction.items():
+            info = project.class_by_name(name)
+            if info is not None:
+                self._relabel(ids, info.id, name)
+
+    def _relabel(self, ids: list[int], class_id: int, name: str) -> None:
+        try:
+            self.session.undo_stack.push(LabelImages(self.session, ids, class_id, name))
+        except ProjectError as exc:
+            self.session.status_message.emit(str(exc))
+            return
+        for i in range(self.cell_list.count()):
+            item = self.cell_list.item(i)
+            if int(item.data(Qt.ItemDataRole.UserRole)) in ids:
+                item.setText(f"now labelled {name}\n(was {item.text().split(' →')[0]})")
+        self.session.status_message.emit(f"Relabelled {len(ids)} image{'s' if len(ids) != 1 else ''} as {name}")
+
+    # ----- compare -----------------------------------------------------------------------------
+    def _refresh_compare(self) -> None:
+        project = self.session.project
+        rows = compare_runs(project) if project else []
+        table = self.compare_table
+        table.setSortingEnabled(False)
+        table.setRowCount(len(rows))
+        for r, row in enumerate(reversed(rows)):
+            run_text = RunSummary.of(project.run(row["run"])).stamp if project else row["run"]
+            values = [
+                (run_text, None), (row["arch"], None), ("augmented" if row["augment"] else "none", None),
+                (row["status"], None), (format_fraction(row["best_val_accuracy"]), row["best_val_accuracy"]),
+                (format_fraction(row["test_accuracy"]), row["test_accuracy"]),
+                (format_fraction(row["macro_f1"]), row["macro_f1"]), (format_count(row["params"]), row["params"]),
+                (format_bytes(row["weight_bytes"]), row["weight_bytes"]),
+                (format_duration(row["train_seconds"]), row["train_seconds"]),
+                ("" if row["epochs_run"] is None else str(row["epochs_run"]), row["epochs_run"]),
+            ]
+            for c, (text, number) in enumerate(values):
+                item = _SortItem(text, number)
+                if c == 0:
+                    item.setData(Qt.ItemDataRole.UserRole + 1, row["run"])
+                    item.setToolTip(row["run"])
+                if number is not None:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(r, c, item)
+        table.setSortingEnabled(True)
+
+    def _open_compared_run(self, row: int, _column: int) -> None:
+        item = self.compare_table.item(row, 0)
+        run_id = item.data(Qt.ItemDataRole.UserRole + 1) if item else None
+        if run_id:
+            self.run_picker.select_run(str(run_id))
+            self.tabs.setCurrentIndex(0)
+
+    # ----- saving ------------------------------------------------------------------------------
+    def _save(self, kind: str) -> None:
+        if self.report is None:
+            return
+        filters = {"html": "HTML page (*.html)", "csv": "CSV table (*.csv)", "json": "JSON (*.json)"}
+        name = f"report-{self.report_run_id}.{kind}"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the report", str(Path.home() / name), filters[kind])
+        if path:
+            self.save_report(Path(path), kind)
+
+    def save_report(self, path: Path, kind: str) -> None:
+        """Write the shown report; HTML embeds the confusion matrix and the run's curves as PNG images."""
+        if self.report is None:
+            raise ValueError("no report to save")
+        if kind == "json":
+            write_json(path, self.report)
+        elif kind == "csv":
+            write_csv(path, self.report)
+        else:
+            images = {"Confusion matrix (rows: true class, columns: predicted)": _png(self.matrix)}
+            project = self.session.project
+            history = read_history(project.run_dir(self.report_run_id) / "history.json") if project else {}
+            if any(history.values()):
+                curves = CurvesWidget()
+                curves.add_run(self.report_run_id, self.report_run_id, history)
+                images["Training curves"] = _png(curves, QSize(1000, 360))
+                curves.deleteLater()
+            title = f"Classification report · {RunSummary.of(project.run(self.report_run_id)).describe()}" \
+                if project else "Classification report"
+            write_html(path, self.report, title, images)
+        self.session.status_message.emit(f"Saved the report to {path}")
+
+
+class _SortItem(QTableWidgetItem):
+    """Sorts numerically by the raw value when it has one (so 1.2 MB sorts after 900 kB)."""
+
+    def __init__(self, text: str, number: float | None) -> None:
+        super().__init__(text)
+        self.number = number
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        if isinstance(other, _SortItem) and self.number is not None and other.number is not None:
+            return float(self.number) < float(other.number)
+        return super().__lt__(other)

@@ -133,9 +133,9 @@ class ConfusionMatrixWidget(QWidget):
         bold.setBold(True)
         painter.setFont(bold)
         grid_w = n * cell
-        painter.drawText(QRect(left, 6, grid_w, 24), Qt.AlignmentFlag.AlignCenter, "predicted →")
+        painter.drawText(QRect(left, 6, grid_w, 24), Qt.AlignmentFlag.AlignCenter, "predicted class")
         painter.save()
         painter.translate(12, top + grid_w // 2)
         painter.rotate(-90)
-        painter.drawText(QRect(-grid_w // 2, -10, grid_w, 20), Qt.AlignmentFlag.AlignCenter, "true ↓")
+        painter.drawText(QRect(-grid_w // 2, -10, grid_w, 20), Qt.AlignmentFlag.AlignCenter, "true class")
         painter.restore()
