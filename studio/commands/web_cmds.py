@@ -1,0 +1,59 @@
+"""`export` and `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from studio.commands.output import ProgressBar, emit_json
+from studio.core.events import Event
+from studio.core.project import Project
+from studio.core.specs import ExportOptions
+
+
+def export(args: argparse.Namespace) -> int:
+    from studio.core.export import ExportStep, export_bundle
+
+    options = ExportOptions(quantization=args.quantize, zip=args.zip, force=args.force)
+    bar = ProgressBar("export")
+    if args.json:
+        bar.enabled = False
+
+    def report(event: Event) -> None:
+        if isinstance(event, ExportStep):
+            bar.update(event.done, event.total, event.step, force=True)
+
+    with Project.open(args.project) as project:
+        result = export_bundle(project, args.run, args.out, options, reporter=report)
+    bar.close()
+    if args.json:
+        emit_json(result.to_json())
+        return 0
+    print(f"web bundle of run {result.run} ({result.quantization}) at {result.out}: "
+          f"{len(result.files)} files, {result.bytes / 1e6:.2f} MB (model {result.model_bytes / 1e3:.1f} kB)")
+    if result.zip_path:
+        print(f"zip: {result.zip_path}")
+    print(f"preview: edge-studio serve {result.out}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from studio.core.serve import PreviewServer
+
+    server = PreviewServer(args.dir, port=args.port).start()
+    try:
+        if args.json:
+            emit_json({"url": server.url, "dir": str(server.root), "port": server.port})
+        else:
+            print(f"serving {server.root} at {server.url} (127.0.0.1 only; Ctrl+C to stop)", flush=True)
+        if args.open:
+            import webbrowser
+
+            if not webbrowser.open(server.url):
+                print(f"could not open a browser; open {server.url} yourself", file=sys.stderr)
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
