@@ -62,14 +62,16 @@ class ProcessOutcome:
 
 
 class CliProcess(QObject):
-    """One ``python -m studio ...`` child. Emits each JSON line as a dict, then ``finished``."""
+    """One ``python -m studio ...`` child (or another Qt-free module). Emits each JSON line as a dict, then
+    ``finished``."""
 
     json_line = Signal(dict)
     finished = Signal(object)  # ProcessOutcome
 
-    def __init__(self, args: list[str], parent: QObject | None = None) -> None:
+    def __init__(self, args: list[str], parent: QObject | None = None, module: str = "studio") -> None:
         super().__init__(parent)
         self.args = list(args)
+        self.module = module
         self._buffer = b""
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._last: dict[str, Any] | None = None
@@ -87,7 +89,7 @@ class CliProcess(QObject):
 
     # ----- control ---------------------------------------------------------------------------
     def start(self) -> None:
-        self._process.start(sys.executable, ["-m", "studio", *self.args])
+        self._process.start(sys.executable, ["-m", self.module, *self.args])
 
     def is_running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning

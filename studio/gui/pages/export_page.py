@@ -1,11 +1,34 @@
-"""The Export page (placeholder until it is built): says what it will hold."""
+"""The Export page: pick a run and a quantization (with each one's bundle size and test accuracy shown
+first), write the web bundle (and zip) in one click, and preview it in the system browser.
+
+Exports run ``edge-studio export ... --json`` in a child process; the estimates run
+:mod:`studio.gui.widgets.export_estimates` in another. The preview server runs on daemon threads of this
+process (it only serves files) and stops when the page is told to stop or the project changes.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from studio.core.project import Project, ProjectError
+from studio.core.specs import QUANTIZATIONS
 from studio.gui.session import Session
+from studio.gui.training_process import CliProcess, ProcessOutcome
+from studio.gui.widgets.run_picker import RunPicker
+from studio.gui.widgets.run_summary import format_bytes, format_fraction
+
+QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
+              "uint8": "uint8 (a quarter of the size)"}
+QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "Macro F1")
+EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
 
 class ExportPage(QWidget):
@@ -14,7 +37,293 @@ class ExportPage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        label = QLabel("<h2>Export</h2><p>One click writes a ready-to-host TensorFlow.js web bundle and previews it in the browser.</p>")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setWordWrap(True)
-        QVBoxLayout(self).addWidget(label)
+        self.estimates: dict[str, dict[str, dict[str, Any]]] = {}  # run id -> quantization -> numbers
+        self.last_export: dict[str, Any] | None = None
+        self.server: Any = None
+        self._estimate_process: CliProcess | None = None
+        self._estimate_run = ""
+        self._export_process: CliProcess | None = None
+        self._out_edited = False
+        self._build()
+        session.project_changed.connect(self._on_project_changed)
+        session.runs_changed.connect(lambda: self.run_picker.reload(self.session.project))
+        self._on_project_changed(session.project)
+
+    # ----- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(12, 12, 12, 12)
+        root.setSpacing(10)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Run"))
+        self.run_picker = RunPicker()
+        bar.addWidget(self.run_picker, 1)
+        root.addLayout(bar)
+
+        quant = QGroupBox("Quantization — smaller bundles load faster; check what it costs in accuracy")
+        q_layout = QVBoxLayout(quant)
+        self.quant_table = QTableWidget(len(QUANTIZATIONS), len(QUANT_HEADERS))
+        self.quant_table.setHorizontalHeaderLabels(QUANT_HEADERS)
+        self.quant_table.verticalHeader().setVisible(False)
+        self.quant_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.quant_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.quant_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.quant_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.quant_table.setFixedHeight(self.quant_table.horizontalHeader().sizeHint().height() +
+                                        3 * 34 + 4)
+        for r, q in enumerate(QUANTIZATIONS):
+            self.quant_table.setRowHeight(r, 34)
+            self.quant_table.setItem(r, 0, QTableWidgetItem(QUANT_TEXT[q]))
+        self.quant_table.selectRow(0)
+        self.quant_table.itemSelectionChanged.connect(self._update_out_default)
+        q_layout.addWidget(self.quant_table)
+        measure_row = QHBoxLayout()
+        self.estimate_status = QLabel("")
+        self.estimate_status.setStyleSheet("color:#555")
+        measure_row.addWidget(self.estimate_status, 1)
+        self.measure_button = QPushButton("Measure again")
+        self.measure_button.clicked.connect(lambda: self.measure(force=True))
+        measure_row.addWidget(self.measure_button)
+        q_layout.addLayout(measure_row)
+        root.addWidget(quant)
+
+        target = QGroupBox("Web bundle")
+        t_layout = QVBoxLayout(target)
+        hint = QLabel("A folder with index.html, the model and the TF.js runtime: it works offline from any static "
+                      "web host, classifies webcam frames in the browser and sends nothing anywhere.")
+        hint.setStyleSheet("color:#555")
+        t_layout.addWidget(hint)
+        out_row = QHBoxLayout()
+        out_row.addWidget(QLabel("Folder"))
+        self.out_edit = QLineEdit()
+        self.out_edit.textEdited.connect(lambda _t: setattr(self, "_out_edited", True))
+        out_row.addWidget(self.out_edit, 1)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        out_row.addWidget(browse)
+        t_layout.addLayout(out_row)
+        options = QHBoxLayout()
+        self.zip_box = QCheckBox("Also write a .zip (to upload to any static host)")
+        self.zip_box.setChecked(True)
+        options.addWidget(self.zip_box)
+        options.addStretch(1)
+        self.export_button = QPushButton("Export web bundle")
+        self.export_button.setDefault(True)
+        self.export_button.setMinimumHeight(34)
+        self.export_button.setStyleSheet("QPushButton{font-weight:600;padding:0 18px}")
+        self.export_button.clicked.connect(self.export)
+        options.addWidget(self.export_button)
+        t_layout.addLayout(options)
+        root.addWidget(target)
+
+        self.result = QFrame()
+        self.result.setObjectName("exportResult")
+        self.result.setStyleSheet("#exportResult{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px}")
+        r_layout = QVBoxLayout(self.result)
+        self.result_text = QLabel("No bundle written yet.")
+        self.result_text.setMinimumHeight(40)
+        self.result_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        r_layout.addWidget(self.result_text)
+        actions = QHBoxLayout()
+        self.preview_button = QPushButton("Preview in browser")
+        self.preview_button.clicked.connect(self.preview)
+        self.stop_button = QPushButton("Stop preview")
+        self.stop_button.clicked.connect(self.stop_preview)
+        self.open_folder_button = QPushButton("Open folder")
+        self.open_folder_button.clicked.connect(self.open_folder)
+        self.url_label = QLabel("")
+        self.url_label.setOpenExternalLinks(True)
+        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        for w in (self.preview_button, self.stop_button, self.open_folder_button):
+            actions.addWidget(w)
+        actions.addSpacing(12)
+        actions.addWidget(self.url_label, 1)
+        r_layout.addLayout(actions)
+        root.addWidget(self.result)
+        root.addStretch(1)
+        self._update_actions()
+
+        self.run_picker.run_selected.connect(self._on_run_selected)
+
+    # ----- state -------------------------------------------------------------------------------
+    def quantization(self) -> str:
+        rows = self.quant_table.selectionModel().selectedRows()
+        return QUANTIZATIONS[rows[0].row()] if rows else "none"
+
+    def set_quantization(self, quantization: str) -> None:
+        self.quant_table.selectRow(QUANTIZATIONS.index(quantization))
+
+    def _on_project_changed(self, project: Project | None) -> None:
+        self.stop_preview()
+        for process in (self._estimate_process, self._export_process):
+            if process is not None:
+                process.kill()
+                process.wait(5_000)
+        self._estimate_process = self._export_process = None
+        self.estimates.clear()
+        self.last_export = None
+        self._out_edited = False
+        self.result_text.setText("No bundle written yet.")
+        self.run_picker.reload(project)
+        self._on_run_selected(self.run_picker.current_run_id())
+
+    def _on_run_selected(self, run_id: str) -> None:
+        self._update_out_default()
+        self._show_estimates()
+        self.export_button.setEnabled(bool(run_id) and self._export_process is None)
+        self.measure_button.setEnabled(bool(run_id))
+        if run_id and self.isVisible():
+            self.measure()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if self.run_picker.current_run_id():
+            self.measure()
+
+    def _update_out_default(self) -> None:
+        project, run_id = self.session.project, self.run_picker.current_run_id()
+        if project is None or not run_id or self._out_edited:
+            return
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.name).strip("-") or "project"
+        self.out_edit.setText(str(EXPORTS_HOME / f"{safe}-{run_id}-{self.quantization()}"))
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export into folder", str(EXPORTS_HOME))
+        if folder:
+            self.out_edit.setText(str(Path(folder) / Path(self.out_edit.text() or "bundle").name))
+            self._out_edited = True
+
+    def _update_actions(self) -> None:
+        have_bundle = self.last_export is not None
+        self.preview_button.setEnabled(have_bundle and self.server is None)
+        self.stop_button.setEnabled(self.server is not None)
+        self.open_folder_button.setEnabled(have_bundle)
+
+    # ----- estimates ---------------------------------------------------------------------------
+    def measure(self, force: bool = False) -> None:
+        """Measure size and test accuracy of every quantization of the selected run (child process)."""
+        project, run_id = self.session.project, self.run_picker.current_run_id()
+        if project is None or not run_id or self._estimate_process is not None:
+            return
+        if run_id in self.estimates and len(self.estimates[run_id]) == len(QUANTIZATIONS) and not force:
+            return
+        self.estimates[run_id] = {}
+        self._estimate_run = run_id
+        self._show_estimates()
+        self.estimate_status.setText("Measuring each quantization: exporting it and testing it on the test split…")
+        self.measure_button.setEnabled(False)
+        self._estimate_process = CliProcess([str(project.root), run_id], self,
+                                            module="studio.gui.widgets.export_estimates")
+        self._estimate_process.json_line.connect(self._on_estimate)
+        self._estimate_process.finished.connect(self._on_estimates_done)
+        self._estimate_process.start()
+
+    def is_measuring(self) -> bool:
+        return self._estimate_process is not None
+
+    def _on_estimate(self, row: dict[str, Any]) -> None:
+        if row.get("event") == "quantization":
+            self.estimates.setdefault(self._estimate_run, {})[str(row["quantization"])] = row
+            self._show_estimates()
+
+    def _on_estimates_done(self, outcome: ProcessOutcome) -> None:
+        process, self._estimate_process = self._estimate_process, None
+        if process is not None:
+            process.deleteLater()
+        self.measure_button.setEnabled(bool(self.run_picker.current_run_id()))
+        if outcome.ok:
+            self.estimate_status.setText("Sizes are of the real bundle; accuracy is on the test split with the "
+                                         "quantized weights.")
+        else:
+            self.estimate_status.setText(f"Could not measure: {outcome.error_message()}")
+        if self.run_picker.current_run_id() != self._estimate_run and self.isVisible():
+            self.measure()
+
+    def _show_estimates(self) -> None:
+        numbers = self.estimates.get(self.run_picker.current_run_id(), {})
+        base = numbers.get("none", {}).get("test_accuracy")
+        for r, q in enumerate(QUANTIZATIONS):
+            row = numbers.get(q)
+            acc = row.get("test_accuracy") if row else None
+            acc_text = format_fraction(acc) if acc is not None else ("measuring…" if self._estimate_process else "")
+            if acc is not None and base is not None and q != "none":
+                acc_text += f"  ({(acc - base) * 100:+.1f} pts)"
+            cells = [format_bytes(row["bytes"]) if row else "", format_bytes(row["model_bytes"]) if row else "",
+                     acc_text, format_fraction(row.get("macro_f1")) if row else ""]
+            for c, text in enumerate(cells, start=1):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.quant_table.setItem(r, c, item)
+
+    # ----- export ------------------------------------------------------------------------------
+    def export(self) -> None:
+        project, run_id = self.session.project, self.run_picker.current_run_id()
+        out = self.out_edit.text().strip()
+        if project is None or not run_id or not out or self._export_process is not None:
+            return
+        args = ["export", str(project.root), run_id, "--out", out, "--quantize", self.quantization(), "--force",
+                "--json"]
+        if self.zip_box.isChecked():
+            args.insert(-1, "--zip")
+        self.stop_preview()
+        self.export_button.setEnabled(False)
+        self.result_text.setText(f"Writing the web bundle ({self.quantization()}) to {out}…")
+        self._export_process = CliProcess(args, self)
+        self._export_process.finished.connect(self._on_exported)
+        self._export_process.start()
+
+    def is_exporting(self) -> bool:
+        return self._export_process is not None
+
+    def _on_exported(self, outcome: ProcessOutcome) -> None:
+        process, self._export_process = self._export_process, None
+        if process is not None:
+            process.deleteLater()
+        self.export_button.setEnabled(bool(self.run_picker.current_run_id()))
+        result = outcome.last_event if outcome.ok else None
+        if result is None or "out" not in result:
+            self.result_text.setText(f"<span style='color:#c62828'>Export failed: "
+                                     f"{outcome.error_message()}</span>")
+            self.last_export = None
+        else:
+            self.last_export = result
+            zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            self.result_text.setText(
+                f"<b>Web bundle written</b> ({result.get('quantization', '')}): {len(result.get('files', []))} "
+                f"files, {format_bytes(result.get('bytes'))} (model {format_bytes(result.get('model_bytes'))})"
+                f"<br>{result['out']}{zip_text}")
+            self.session.status_message.emit(f"Exported the web bundle to {result['out']}")
+        self._update_actions()
+
+    # ----- preview -----------------------------------------------------------------------------
+    def preview(self) -> None:
+        from studio.core.serve import PreviewServer
+
+        if self.last_export is None:
+            return
+        self.stop_preview()
+        try:
+            self.server = PreviewServer(self.last_export["out"], port=0).start()
+        except ProjectError as exc:
+            self.session.status_message.emit(str(exc))
+            self.url_label.setText(f"<span style='color:#c62828'>{exc}</span>")
+            return
+        url = self.server.url
+        self.url_label.setText(f"Serving at <a href='{url}'>{url}</a> (this computer only)")
+        self._update_actions()
+        QDesktopServices.openUrl(QUrl(url))
+
+    def stop_preview(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+            self.url_label.setText("Preview stopped.")
+        self._update_actions()
+
+    def open_folder(self) -> None:
+        if self.last_export is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.last_export["out"]))
+
+    def shutdown(self) -> None:
+        """Called when the window closes: stop the server and any child process."""
+        self._on_project_changed(None)
