@@ -1,0 +1,225 @@
+"""`train`, `runs`, `evaluate` and `predict`.
+
+``train --json`` is what the GUI runs as a child process: stdout carries only JSON event lines (each flushed);
+everything else TensorFlow, Keras or Python prints is sent to stderr. SIGINT (Ctrl+C) or SIGTERM cancels the
+run cleanly (status ``cancelled``, exit code 130); a second signal aborts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from studio.commands.output import ProgressBar, emit_json, table
+from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
+from studio.core.project import Project
+from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, TrainConfig
+
+CANCELLED_EXIT = 130
+
+
+def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfig, str]:
+    """The run's config from the command line and the project's saved Augment-page settings, and a note
+    saying where the augmentation came from."""
+    saved_pre = project.get_setting("preprocess") or {}
+    pre = PreprocessSpec.from_dict(saved_pre)
+    pre = PreprocessSpec(image_size=args.image_size if args.image_size is not None else pre.image_size,
+                         color=args.color or pre.color)
+    augment, note = AugmentSpec(), "no augmentation"
+    if args.augment:
+        saved = project.get_setting("augment")
+        spec = AugmentSpec.from_dict(saved) if saved else AugmentSpec()
+        if spec.enabled:
+            augment, note = spec, "augmentation: the project's saved settings"
+        else:
+            augment, note = AUGMENT_PRESETS["Original pipeline"], "augmentation: the original pipeline preset"
+    config = TrainConfig(arch=args.arch, preprocess=pre, augment=augment, use_augment=bool(args.augment),
+                         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                         early_stopping_patience=args.patience, class_weights=args.class_weights, seed=args.seed)
+    return config, note
+
+
+def train(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.core.training import train as run_training
+
+    with Project.open(args.project) as project:
+        config, note = train_config(project, args)
+        cancel = CancelToken()
+        with _cancel_on_signals(cancel), _json_stdout(args.json) as out:
+            if args.json:
+                def reporter(event: Event) -> None:
+                    emit_json(event.to_dict(), out)
+            else:
+                print(f"training {config.arch} on {config.preprocess.image_size}x{config.preprocess.image_size} "
+                      f"{config.preprocess.color}, {note}", file=sys.stderr)
+                reporter = _TextProgress(config.epochs)
+            run = run_training(project, config, reporter, cancel)
+        if run.status == "cancelled":
+            print(f"run {run.id} cancelled", file=sys.stderr)
+            return CANCELLED_EXIT
+        if run.status != "finished":
+            print(f"edge-studio train: error: run {run.id} failed: {run.error}", file=sys.stderr)
+            return 1
+        if not args.json:
+            m = run.metrics
+            print(f"finished: best val accuracy {m.get('best_val_accuracy', 0):.4f}, test accuracy "
+                  f"{_num(m.get('test_accuracy'))}, macro F1 {_num(m.get('macro_f1'))}", file=sys.stderr)
+            print(run.id)
+    return 0
+
+
+class _TextProgress:
+    """Terminal progress: a bar per epoch (batch, ETA, metrics) and one summary line per epoch on stderr."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.bar: ProgressBar | None = None
+        self.epoch_seconds: list[float] = []
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            print(f"run {event.run}: {event.epochs} epochs of {event.steps_per_epoch} batches", file=sys.stderr)
+        elif isinstance(event, BatchEnd):
+            if self.bar is None:
+                self.bar = ProgressBar(f"epoch {event.epoch}/{self.epochs}")
+            self.bar.update(event.batch, event.steps, f"loss {event.loss:.4f} acc {event.accuracy:.4f}")
+        elif isinstance(event, EpochEnd):
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+            self.epoch_seconds.append(event.seconds)
+            left = (self.epochs - event.epoch) * sum(self.epoch_seconds) / len(self.epoch_seconds)
+            eta = f", ETA {left:.0f}s" if event.epoch < self.epochs else ""
+            print(f"epoch {event.epoch}/{event.epochs}: loss {event.loss:.4f} accuracy {event.accuracy:.4f} "
+                  f"val_loss {event.val_loss:.4f} val_accuracy {event.val_accuracy:.4f} ({event.seconds:.1f}s{eta})",
+                  file=sys.stderr)
+        elif isinstance(event, RunFailed) and self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@contextmanager
+def _json_stdout(enabled: bool) -> Iterator[TextIO]:
+    """Yield the stream JSON lines go to. When enabled and stdout is a real file descriptor, file descriptor 1
+    is pointed at stderr for the duration, so nothing else (TensorFlow's C++ logs, stray prints) can mix
+    into the JSON stream; the yielded stream writes to the original stdout."""
+    stream = sys.stdout
+    try:
+        fd, err_fd = stream.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        yield stream  # not a real file (an in-process test capturing output): nothing to protect
+        return
+    if not enabled:
+        yield stream
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    out = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(err_fd, fd)
+    try:
+        yield out
+    finally:
+        out.flush()
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+        out.close()
+
+
+@contextmanager
+def _cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
+    """First SIGINT/SIGTERM: cooperative cancel (the run ends ``cancelled``). Second: abort now."""
+    def handler(signum: int, _frame: Any) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\ncancelling... (press Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def runs(args: argparse.Namespace) -> int:
+    from studio.core.evaluation import compare_runs
+
+    with Project.open(args.project) as project:
+        rows = compare_runs(project)
+    if args.json:
+        emit_json({"runs": rows})
+        return 0
+    if not rows:
+        print("no runs yet; train one with: edge-studio train PROJECT --arch cnn")
+        return 0
+    table(["run", "arch", "augment", "status", "params", "weights KB", "best val acc", "test acc", "macro F1",
+           "train s", "epochs"],
+          [[r["run"], r["arch"], "yes" if r["augment"] else "no", r["status"], r["params"],
+            None if r["weight_bytes"] is None else round(r["weight_bytes"] / 1024),
+            r["best_val_accuracy"], r["test_accuracy"], r["macro_f1"],
+            None if r["train_seconds"] is None else f"{r['train_seconds']:.1f}", r["epochs_run"]] for r in rows])
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.core.evaluation import evaluate as evaluate_run
+
+    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+        report = evaluate_run(project, args.run)
+        if args.json:
+            emit_json(report, out)
+            return 0
+    labels = report["labels"]
+    print(f"run {report['run']}: {report['n']} test images, accuracy {report['accuracy']:.4f}, "
+          f"macro F1 {report['macro_f1']:.4f}\n")
+    rows: list[list[Any]] = [[n, *(report["per_class"][n][k] for k in ("precision", "recall", "f1", "support"))]
+                             for n in labels]
+    for key in ("macro avg", "weighted avg"):
+        rows.append([key, *(report[key][k] for k in ("precision", "recall", "f1", "support"))])
+    table(["class", "precision", "recall", "f1", "support"], rows)
+    print("\nconfusion matrix (rows: true, columns: predicted)")
+    table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
+    print(f"\n{len(report['misclassified'])} misclassified test images")
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.cli import UserError
+    from studio.core.predict import predict_files
+
+    items = list(args.items)
+    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+        run_id = None
+        if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
+            run_id = items.pop(0)
+        if not items:
+            raise UserError("give at least one image file")
+        run = project.resolve_run(run_id)
+        started = time.monotonic()
+        predictions = predict_files(project, run, items)
+        if args.json:
+            emit_json({"run": run.id, "predictions": predictions}, out)
+            return 0
+    print(f"run {run.id} ({run.arch}), {len(predictions)} images in {time.monotonic() - started:.1f}s")
+    for p in predictions:
+        probs = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
+        print(f"{p['path']}: {p['label']} ({probs[0][1]:.4f})  "
+              + "  ".join(f"{name}={value:.4f}" for name, value in probs))
+    return 0
