@@ -25,7 +25,7 @@ from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, Spec
 from studio.gui.session import Session
 from studio.gui.widgets.augment_controls import AugmentControls
 from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
-from studio.gui.workers import start_worker
+from studio.gui.workers import Worker
 
 GRID_COUNT = 16
 MAX_LISTED_IMAGES = 3000
@@ -60,6 +60,7 @@ class AugmentPage(QWidget):
         self.session = session
         self.seed = 0
         self.last_latency_ms = 0.0
+        self.last_result: dict[str, Any] | None = None  # what the grid shows (arrays), for checks
         self._cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
         self._worker: Any = None
         self._dirty = False
@@ -282,14 +283,18 @@ class AugmentPage(QWidget):
         self._dirty = False
         if (image_id, self.preprocess_spec().to_json()) not in self._cache:
             self.timing.setText("Decoding and preprocessing the image (the first time also loads TensorFlow)…")
-        self._worker = start_worker(compute_preview, path, image_id, self.preprocess_spec(), self.augment_spec(),
-                                    self.seed, GRID_COUNT, self._cache, on_finished=self._on_preview,
-                                    on_errored=self._on_preview_error)
-        self._worker.done.connect(self._on_worker_done)
+        worker = Worker(compute_preview, path, image_id, self.preprocess_spec(), self.augment_spec(), self.seed,
+                        GRID_COUNT, self._cache)
+        # Connected before start: a fast job could otherwise emit before anyone listens.
+        worker.finished.connect(self._on_preview)
+        worker.errored.connect(self._on_preview_error)
+        worker.done.connect(self._on_worker_done)
+        self._worker = worker.start()
 
     def _on_preview(self, result: dict[str, Any]) -> None:
         if self._dirty:
             return  # stale: newer settings are waiting; do not flash an outdated grid
+        self.last_result = result
         self.grid.set_images(result["variants"])
         pre = self.preprocess_spec()
         self.model_input.setPixmap(pixmap_for(result["model_input"], 160))

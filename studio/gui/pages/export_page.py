@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QCoreApplication, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -46,6 +46,9 @@ class ExportPage(QWidget):
         self._out_edited = False
         self._build()
         session.project_changed.connect(self._on_project_changed)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
         session.runs_changed.connect(lambda: self.run_picker.reload(self.session.project))
         self._on_project_changed(session.project)
 
@@ -121,7 +124,7 @@ class ExportPage(QWidget):
         self.result.setStyleSheet("#exportResult{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px}")
         r_layout = QVBoxLayout(self.result)
         self.result_text = QLabel("No bundle written yet.")
-        self.result_text.setMinimumHeight(40)
+        self.result_text.setMinimumHeight(62)
         self.result_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         r_layout.addWidget(self.result_text)
         actions = QHBoxLayout()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView,
@@ -55,6 +55,9 @@ class TrainPage(QWidget):
         self.queue.idle.connect(self._on_idle)
         session.project_changed.connect(self._on_project_changed)
         session.runs_changed.connect(self.refresh_runs)
+        app = QCoreApplication.instance()
+        if app is not None:  # a run must end cleanly (marked cancelled) when the studio quits
+            app.aboutToQuit.connect(self.shutdown)
         self._on_project_changed(session.project)
 
     # ----- layout ------------------------------------------------------------------------------
