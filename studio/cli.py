@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Packaging (issue 7): `EdgeAIVisionStudio --self-test` / `python -m studio --self-test`, a headless check
+    # of the whole pipeline (studio/selftest.py). Kept out of the parser so it stays out of --help.
+    if "--self-test" in (sys.argv[1:] if argv is None else argv):
+        from studio.selftest import main as self_test
+
+        return self_test()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "gui"):

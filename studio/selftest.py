@@ -1,0 +1,144 @@
+"""`EdgeAIVisionStudio --self-test` (also `python -m studio --self-test`): the whole pipeline, headless.
+
+demo project (300 digits, temporary folder) -> train 1 epoch in a child process, exactly as the GUI does
+(``sys.executable -m studio train ... --json``) -> evaluate -> export the web bundle -> start the preview
+server -> fetch ``model.json`` over HTTP. Prints one line per step; exit code 0 when every step passed,
+1 at the first failure (with the step and the reason). Used on the packaged app to prove that nothing the
+pipeline needs was left out of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DEMO_IMAGES = 300
+IMAGE_SIZE = 16  # small input: the check is about the pipeline, not accuracy
+TRAIN_TIMEOUT_S = 600
+
+
+class SelfTestFailure(Exception):
+    """One step did not produce what it should; the message says what."""
+
+
+def _say(message: str) -> None:
+    print(f"self-test: {message}", flush=True)
+
+
+def child_command(*args: str) -> list[str]:
+    """The CLI in a child process. Frozen, ``sys.executable`` is the app, which accepts ``-m studio``."""
+    return [sys.executable, "-m", "studio", *args]
+
+
+def step_demo(work: Path, state: dict[str, Any]) -> str:
+    from studio.core.demo import create_demo_project
+
+    project, report = create_demo_project(work / "demo", limit=DEMO_IMAGES)
+    project.close()
+    if len(report.added) != DEMO_IMAGES:
+        raise SelfTestFailure(f"expected {DEMO_IMAGES} images, imported {len(report.added)}")
+    state["project"] = work / "demo"
+    return f"{len(report.added)} images in {work / 'demo'}"
+
+
+def step_gui_modules(work: Path, state: dict[str, Any]) -> str:
+    import studio.gui.app  # noqa: F401  (PySide6, pyqtgraph and every page must be in the app)
+
+    return "PySide6, pyqtgraph and the studio window import"
+
+
+def step_train(work: Path, state: dict[str, Any]) -> str:
+    cmd = child_command("train", str(state["project"]), "--arch", "cnn", "--epochs", "1",
+                        "--image-size", str(IMAGE_SIZE), "--json")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise SelfTestFailure(f"training did not finish in {TRAIN_TIMEOUT_S} s") from None
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    finished = [e for e in events if e.get("event") == "run_finished"]
+    if proc.returncode != 0 or not finished:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    epochs = [e for e in events if e.get("event") == "epoch_end"]
+    state["run"] = finished[-1]["run"]
+    last = epochs[-1] if epochs else {}
+    return (f"run {state['run']}: {len(epochs)} epoch, val accuracy {last.get('val_accuracy', float('nan')):.3f} "
+            f"(child process: {Path(sys.executable).name} -m studio train)")
+
+
+def step_evaluate(work: Path, state: dict[str, Any]) -> str:
+    from studio.core.evaluation import evaluate
+    from studio.core.project import Project
+
+    with Project.open(state["project"]) as project:
+        report = evaluate(project, state["run"])
+    n_labels = len(report.get("labels", []))
+    if n_labels != 10 or "accuracy" not in report:
+        raise SelfTestFailure(f"unexpected report: {sorted(report)} with {n_labels} labels")
+    return f"test accuracy {report['accuracy']:.3f}, macro F1 {report['macro_f1']:.3f}"
+
+
+def step_export(work: Path, state: dict[str, Any]) -> str:
+    from studio.core.export import export_bundle
+    from studio.core.project import Project
+    from studio.core.specs import ExportOptions
+
+    with Project.open(state["project"]) as project:
+        result = export_bundle(project, state["run"], work / "bundle", ExportOptions())
+    needed = {"index.html", "metadata.json", "model/model.json"}
+    missing = needed - set(result.files)
+    if missing or not any(f.startswith("vendor/") for f in result.files):
+        raise SelfTestFailure(f"bundle incomplete: missing {sorted(missing) or 'vendor/'}")
+    state["bundle"] = result.out
+    return f"{len(result.files)} files, {result.bytes / 1e6:.2f} MB in {result.out}"
+
+
+def step_serve(work: Path, state: dict[str, Any]) -> str:
+    from studio.core.serve import PreviewServer
+
+    with PreviewServer(state["bundle"], port=0) as server:
+        url = server.url + "model/model.json"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            status, body = response.status, response.read()
+    model = json.loads(body)
+    if status != 200 or model.get("format") != "graph-model" or not model.get("weightsManifest"):
+        raise SelfTestFailure(f"{url} gave status {status} and not a TF.js graph model")
+    return f"GET {url} -> {status}, {len(body)} bytes, TF.js {model['format']}"
+
+
+STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
+    ("demo project", step_demo),
+    ("gui modules", step_gui_modules),
+    ("train 1 epoch", step_train),
+    ("evaluate", step_evaluate),
+    ("export web bundle", step_export),
+    ("preview server", step_serve),
+]
+
+
+def main() -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    frozen = "packaged app" if getattr(sys, "frozen", False) else "source"
+    _say(f"Edge AI Vision Studio self-test ({frozen}: {sys.executable})")
+    start = time.monotonic()
+    state: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="edge-studio-selftest-") as tmp:
+        for i, (name, step) in enumerate(STEPS, 1):
+            t = time.monotonic()
+            try:
+                detail = step(Path(tmp), state)
+            except Exception as exc:  # noqa: BLE001 - any failure is reported as this step's failure
+                _say(f"[{i}/{len(STEPS)}] {name}: FAILED: {type(exc).__name__}: {exc}")
+                return 1
+            _say(f"[{i}/{len(STEPS)}] {name}: ok ({time.monotonic() - t:.1f} s) {detail}")
+    _say(f"passed ({time.monotonic() - start:.1f} s)")
+    return 0
