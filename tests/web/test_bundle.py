@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.core.imaging import load_rgb
 from studio.core.serve import PreviewServer
 from studio.core.specs import ExportOptions
 from tests.web.conftest import classify_file, launch, make_y4m, open_bundle, require_browser, wait_until
-from tests.web.fixtures import TrainedRun, keras_probabilities, load_split, train_run
+from tests.web.fixtures import TrainedRun, load_split, python_probabilities, train_run
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +49,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> WebSetup:
     bundles = {q: export_bundle(run.project, run.run_id, root / f"bundle-{q}", ExportOptions(quantization=q)).out
                for q in QUANTIZATIONS}
     paths, _ = load_split(run.project, "test")
-    probs = keras_probabilities(run.project, run.run_id, [load_rgb(p) for p in paths])
+    probs = python_probabilities(run.project, run.run_id, paths)
     # The camera shows the test image Keras is surest about: a live frame goes through YUV 4:2:0, and a
     # confident image keeps the comparison about the pipeline, not about a coin-flip between two labels.
     ranked = np.sort(probs, axis=1)
