@@ -198,7 +198,10 @@ def _write_model(model_file: Path, config: TrainConfig, target: Path, quantizati
 
     from studio.core.preprocess import preprocess
 
-    model = keras.saving.load_model(model_file, compile=False)
+    try:
+        model = keras.saving.load_model(model_file, compile=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
     spec = config.preprocess
 
     class WebClassifier(tf.Module):
@@ -214,12 +217,17 @@ def _write_model(model_file: Path, config: TrainConfig, target: Path, quantizati
             return {OUTPUT_NAME: probabilities}
 
     module = WebClassifier(model)
+    converter = _load_converter()
+    dtype_map = {} if quantization == "none" else {quantization: f"*/{NETWORK_SCOPE}/*"}
     with tempfile.TemporaryDirectory(prefix="studio-savedmodel-", dir=target.parent) as saved:
-        tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
-        converter = _load_converter()
-        dtype_map = {} if quantization == "none" else {quantization: f"*/{NETWORK_SCOPE}/*"}
-        converter.convert_tf_saved_model(saved, str(target), signature_def="serving_default",
-                                         saved_model_tags="serve", quantization_dtype_map=dtype_map or None)
+        try:
+            tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
+            converter.convert_tf_saved_model(saved, str(target), signature_def="serving_default",
+                                             saved_model_tags="serve", quantization_dtype_map=dtype_map or None)
+        except tf.errors.OpError as exc:
+            # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
+            reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
+            raise ExportError(f"the model could not be written to {target.parent}: {reason}") from None
     if not (target / "model.json").is_file():
         raise ExportError("the TF.js converter wrote no model.json")
 

@@ -1,0 +1,206 @@
+"""export_bundle: contents, metadata, quantization, zip, --force, and atomicity under real failures
+(a file-size limit standing in for a full disk, a kill -9 mid-export, a missing runtime)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from studio.core import web_runtime
+from studio.core.demo import create_demo_project
+from studio.core.export import ExportError, ExportStep, export_bundle
+from studio.core.project import Project
+from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Trained:
+    project: Project
+    run_id: str
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    from studio.core.training import train
+
+    project, _ = create_demo_project(tmp_path_factory.mktemp("export") / "project", limit=120)
+    run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=16, color="gray"),
+                                     epochs=1))
+    assert run.status == "finished", run.error
+    return Trained(project, run.id)
+
+
+def partials(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".partial-" in p.name]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
+    steps: list[ExportStep] = []
+    result = export_bundle(trained.project, None, tmp_path / "B", ExportOptions(), reporter=steps.append)
+    out = tmp_path / "B"
+    assert result.out == out and result.run == trained.run_id
+    assert [s.step for s in steps] == ["check", "model", "page", "runtime", "metadata", "finish"]
+    runtime = [f.name for f in web_runtime.runtime_files()]
+    assert set(result.files) == {"index.html", "script.js", "style.css", "metadata.json", "model/model.json",
+                                 *(f"model/{p.name}" for p in (out / "model").glob("*.bin")),
+                                 *(f"vendor/{n}" for n in runtime)}
+    assert result.bytes == sum((out / f).stat().st_size for f in result.files)
+    assert partials(tmp_path) == []
+
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["labels"] == trained.project.class_names()
+    assert meta["model"]["architecture"] == "dense" and meta["model"]["run"] == trained.run_id
+    assert meta["input"]["shape"] == [1, None, None, 3]
+    assert meta["preprocessing"]["image_size"] == 16 and meta["preprocessing"]["color"] == "gray"
+    assert meta["preprocessing"]["in_model"] is True
+    assert meta["versions"]["tfjs"] == "4.22.0" and meta["versions"]["studio"]
+    assert "test_accuracy" in meta["metrics"]["test"]
+    # Every other file is hashed, and the hashes are right.
+    assert set(meta["files"]) == set(result.files) - {"metadata.json"}
+    for name, digest in meta["files"].items():
+        assert sha256(out / name) == digest, name
+
+    # The graph takes raw RGB pixels of any size and returns one probability per label.
+    model = json.loads((out / "model" / "model.json").read_text())
+    assert model["format"] == "graph-model"
+    dims = [int(d["size"]) for d in model["signature"]["inputs"]["pixels"]["tensorShape"]["dim"]]
+    assert dims == [1, -1, -1, 3]
+    ops = {n["op"] for n in model["modelTopology"]["node"]}
+    assert "ResizeBilinear" in ops  # preprocessing is inside the graph
+
+    index = (out / "index.html").read_text()
+    assert "{{" not in index and f"<title>{trained.project.name}" in index.replace("(demo)", "(demo)")
+    assert "Content-Security-Policy" in index and "https://" not in index and "http://" not in index
+    for f in web_runtime.runtime_files():
+        assert f'src="vendor/{f.name}"' in index
+        assert sha256(out / "vendor" / f.name) == sha256(f.source)
+
+
+def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> None:
+    sizes = {q: export_bundle(trained.project, trained.run_id, tmp_path / q, ExportOptions(quantization=q)).model_bytes
+             for q in ("none", "float16", "uint8")}
+    assert sizes["uint8"] < 0.35 * sizes["none"]
+    assert sizes["float16"] < 0.6 * sizes["none"]
+    manifest = json.loads((tmp_path / "uint8" / "model" / "model.json").read_text())["weightsManifest"]
+    quantized = {w["name"]: w.get("quantization") for g in manifest for w in g["weights"]}
+    # Only the network's weights are quantized; preprocessing constants stay exact.
+    assert any(q for q in quantized.values())
+    assert all(q is None for name, q in quantized.items() if "/network/" not in name)
+
+
+def test_existing_folder_is_replaced_only_with_force(trained: Trained, tmp_path: Path) -> None:
+    out = tmp_path / "B"
+    export_bundle(trained.project, trained.run_id, out, ExportOptions(quantization="uint8"))
+    first = json.loads((out / "metadata.json").read_text())["exported_at"]
+    with pytest.raises(ExportError, match="--force"):
+        export_bundle(trained.project, trained.run_id, out, ExportOptions())
+    assert json.loads((out / "metadata.json").read_text())["model"]["quantization"] == "uint8"
+    export_bundle(trained.project, trained.run_id, out, ExportOptions(force=True))
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["model"]["quantization"] == "none" and meta["exported_at"] >= first
+    assert partials(tmp_path) == []
+    # --force never wipes a folder that is not a bundle.
+    user = tmp_path / "Documents"
+    user.mkdir()
+    (user / "thesis.txt").write_text("precious")
+    with pytest.raises(ExportError, match="not a web bundle"):
+        export_bundle(trained.project, trained.run_id, user, ExportOptions(force=True))
+    assert (user / "thesis.txt").read_text() == "precious"
+
+
+def test_zip_holds_the_same_files(trained: Trained, tmp_path: Path) -> None:
+    result = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions(zip=True))
+    assert result.zip_path == tmp_path / "B.zip"
+    with zipfile.ZipFile(result.zip_path) as zf:
+        assert sorted(zf.namelist()) == result.files
+        assert zf.read("index.html") == (tmp_path / "B" / "index.html").read_bytes()
+    with pytest.raises(ExportError, match="B.zip already exists"):
+        shutil.rmtree(tmp_path / "B")
+        export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions(zip=True))
+
+
+def test_unfinished_run_is_refused(trained: Trained, tmp_path: Path) -> None:
+    run = trained.project.create_run("dense", TrainConfig(arch="dense").to_dict())
+    try:
+        with pytest.raises(ExportError, match="only a finished run"):
+            export_bundle(trained.project, run.id, tmp_path / "B", ExportOptions())
+    finally:
+        trained.project.update_run(run.id, status="failed", error="test")
+    assert not (tmp_path / "B").exists()
+
+
+def test_missing_runtime_is_a_clear_error_and_writes_nothing(trained: Trained, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    template = tmp_path / "template"
+    template.mkdir()
+    for name in web_runtime.PAGE_FILES:
+        shutil.copy(ROOT / "web_template" / name, template / name)
+    env = {**os.environ, web_runtime.TEMPLATE_ENV: str(template)}
+    done = subprocess.run([sys.executable, "-m", "studio", "export", str(trained.project.root), "--out",
+                           str(tmp_path / "B")], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "make setup" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "B").exists() and partials(tmp_path) == []
+
+
+def _export_cli(project: Path, out: Path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "studio", "export", str(project), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _limit_file_size() -> None:
+    # Any file larger than 300 kB fails with EFBIG, as on a full disk (a WebGL runtime file is ~370 kB).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+
+@pytest.mark.slow
+def test_write_failure_leaves_no_half_bundle(trained: Trained, tmp_path: Path) -> None:
+    proc = _export_cli(trained.project.root, tmp_path / "B", preexec_fn=_limit_file_size)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1, stderr
+    assert "File too large" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "B").exists() and partials(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_killed_export_leaves_no_half_bundle(trained: Trained, tmp_path: Path) -> None:
+    proc = _export_cli(trained.project.root, tmp_path / "B")
+    deadline = time.monotonic() + 120
+    while not partials(tmp_path):
+        assert proc.poll() is None and time.monotonic() < deadline, "export ended before it could be killed"
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert not (tmp_path / "B").exists()
+    left = partials(tmp_path)
+    assert left  # the killed process's temporary folder, beside the target
+    # The next export of the same target cleans up after the dead process and succeeds.
+    export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions())
+    assert partials(tmp_path) == [] and (tmp_path / "B" / "metadata.json").is_file()
+
+
+def test_converter_import_skips_jax_and_decision_forests(trained: Trained, tmp_path: Path) -> None:
+    export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions(quantization="float16"))
+    assert "tensorflowjs.converters.tf_saved_model_conversion_v2" in sys.modules
+    for name in ("tensorflow_decision_forests", "tensorflow_hub", "tensorflowjs.converters.jax_conversion",
+                 "tensorflowjs.converters.keras_h5_conversion"):
+        assert name not in sys.modules, name
