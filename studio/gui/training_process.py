@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from collections import deque
@@ -22,6 +23,9 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 # before it is terminated, then killed.
 CANCEL_GRACE_MS = 15_000
 STDERR_TAIL_LINES = 40
+# How the CLI (and the estimates module) report a user-facing error on stderr; TensorFlow's own log lines
+# also contain "error:" and must not be mistaken for it.
+_CLI_ERROR = re.compile(r"^(?:edge-studio [\w-]+|export_estimates): error: (.+)$")
 
 
 def _child_environment() -> QProcessEnvironment:
@@ -50,15 +54,15 @@ class ProcessOutcome:
         return self.exit_code == 0 and not self.crashed
 
     def error_message(self) -> str:
-        """One readable line for the user: the CLI's own message when it wrote one, else the crash."""
-        lines = [ln for ln in self.stderr_tail.splitlines() if ln.strip()]
+        """One readable line for the user: the CLI's own ``<prog>: error: ...`` line when it wrote one."""
+        lines = [ln.strip() for ln in self.stderr_tail.splitlines() if ln.strip()]
         for line in reversed(lines):
-            if "error:" in line:
-                return line.split("error:", 1)[1].strip()
+            match = _CLI_ERROR.match(line)
+            if match:
+                return match.group(1)
         if self.crashed:
-            hint = lines[-1] if lines else "no message"
-            return f"the process crashed (possibly out of memory): {hint}"
-        return lines[-1] if lines else f"exit code {self.exit_code}"
+            return "the process crashed or was killed (for example by running out of memory)"
+        return lines[-1] if lines else f"the process ended with exit code {self.exit_code}"
 
 
 class CliProcess(QObject):
