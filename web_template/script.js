@@ -20,7 +20,8 @@
     modelFacts: $("model-facts"),
   };
 
-  // Published for automation and tests; see the bundle's README in metadata.json.
+  // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
+  // source: "camera" | "image", ms}; ready/error after loading; stats.ms = recent inference times.
   const api = {
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
     stats: { ms: [], fps: 0 },
@@ -216,6 +217,7 @@
   }
 
   async function startCamera() {
+    if (!model || stream) return;
     hideAlert();
     if (!cameraSupported()) {
       showAlert("No camera available here.", window.isSecureContext

@@ -25,6 +25,7 @@ def export(args: argparse.Namespace) -> int:
 
     with Project.open(args.project) as project:
         result = export_bundle(project, args.run, args.out, options, reporter=report)
+    bar.update(1, 1, "done", force=True)
     bar.close()
     if args.json:
         emit_json(result.to_json())

@@ -87,6 +87,8 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     config, labels = _read_run(run, run_dir)
     page = web_runtime.page_files()
     runtime = web_runtime.runtime_files()
+    if out.parent.is_dir():
+        _remove_stale_partials(out)
     _check_target(out, options.force)
     if options.zip:
         _check_target(_zip_path(out), options.force)
@@ -94,7 +96,6 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"cannot create {out.parent}: {exc.strerror}") from None
-    _remove_stale_partials(out)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}{_PARTIAL_MARK}{os.getpid()}-", dir=out.parent))
     zip_path = None
@@ -175,11 +176,21 @@ def _zip_path(out: Path) -> Path:
 
 
 def _remove_stale_partials(out: Path) -> None:
-    """Temporary folders left by a killed export of the same target (their process is gone)."""
-    for p in out.parent.glob(f".{out.name}{_PARTIAL_MARK}*"):
+    """Temporary folders left by a killed export of the same target (their process is gone).
+
+    A process killed between moving the old bundle aside and moving the new one in leaves ``...-old``
+    and no ``out``: the old bundle is put back rather than deleted.
+    """
+    for p in sorted(out.parent.glob(f".{out.name}{_PARTIAL_MARK}*")):
         pid = p.name[len(f".{out.name}{_PARTIAL_MARK}"):].split("-", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        if not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        if p.name.endswith("-old") and p.is_dir() and not (out.exists() or out.is_symlink()):
+            os.replace(p, out)
+        elif p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
