@@ -13,8 +13,23 @@ from typing import Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget,
-    QListWidgetItem, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from studio.core.evaluation import compare_runs, load_report
@@ -137,6 +152,7 @@ class EvaluatePage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         top = QSplitter(Qt.Orientation.Horizontal)
         self.table = ReportTable()
+        self.table.setMinimumWidth(440)
         top.addWidget(self.table)
         self.matrix = ConfusionMatrixWidget()
         self.matrix.cell_clicked.connect(self.show_cell)
@@ -318,7 +334,8 @@ class EvaluatePage(QWidget):
             return
         self.cell_items = [m for m in report.get("misclassified") or []
                            if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
-        self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} images, "
+        self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
+                                f"image{'' if len(self.cell_items) == 1 else 's'}, "
                                 "most confident mistakes first. Select images to relabel them.")
         for m in self.cell_items:
             item = QListWidgetItem(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure")

@@ -12,9 +12,24 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from studio.core.architectures import ARCHITECTURES, DESCRIPTIONS
@@ -23,7 +38,11 @@ from studio.gui.session import Session
 from studio.gui.training_process import QueuedRun, TrainingQueue
 from studio.gui.widgets.curves import CurvesWidget, read_history
 from studio.gui.widgets.run_summary import (
-    RunSummary, format_bytes, format_count, format_duration, format_fraction,
+    RunSummary,
+    format_bytes,
+    format_count,
+    format_duration,
+    format_fraction,
 )
 
 # The benchmark this product comes from: three architectures, each with and without augmentation.

@@ -48,10 +48,15 @@ class ConfusionMatrixWidget(QWidget):
     def _layout(self) -> tuple[int, int, int]:
         """(left, top, cell) of the grid inside the widget."""
         n = max(1, len(self.labels))
-        label_w = min(110, max(30, 8 * max((len(s) for s in self.labels), default=1) + 10))
+        label_w = self._label_width()
         left, top = label_w + 22, 40
         cell = max(12, min((self.width() - left - 8) // n, (self.height() - top - label_w - 8) // n))
+        # Centre the grid in the space there is (the labels stay just left of it).
+        left = max(left, (self.width() - n * cell) // 2)
         return left, top, cell
+
+    def _label_width(self) -> int:
+        return min(110, max(30, 8 * max((len(s) for s in self.labels), default=1) + 10))
 
     def cell_rect(self, true: int, predicted: int) -> QRect:
         left, top, cell = self._layout()
@@ -118,8 +123,9 @@ class ConfusionMatrixWidget(QWidget):
         painter.setPen(QColor("#333"))
         for i, name in enumerate(self.labels):
             r = self.cell_rect(i, 0)
-            painter.drawText(QRect(0, r.top(), left - 6, cell), Qt.AlignmentFlag.AlignRight |
-                             Qt.AlignmentFlag.AlignVCenter, name)
+            label_w = self._label_width()
+            painter.drawText(QRect(left - label_w - 6, r.top(), label_w, cell),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
             c = self.cell_rect(n - 1, i)
             painter.save()
             painter.translate(c.center().x(), c.bottom() + 6)
@@ -135,7 +141,7 @@ class ConfusionMatrixWidget(QWidget):
         grid_w = n * cell
         painter.drawText(QRect(left, 6, grid_w, 24), Qt.AlignmentFlag.AlignCenter, "predicted class")
         painter.save()
-        painter.translate(12, top + grid_w // 2)
+        painter.translate(left - self._label_width() - 10, top + grid_w // 2)
         painter.rotate(-90)
         painter.drawText(QRect(-grid_w // 2, -10, grid_w, 20), Qt.AlignmentFlag.AlignCenter, "true class")
         painter.restore()

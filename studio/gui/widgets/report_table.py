@@ -20,7 +20,7 @@ def score_color(value: float) -> QColor:
     v = max(0.0, min(1.0, value))
     if v < 0.75:
         t = max(0.0, (v - 0.4) / 0.35)
-        return QColor(int(248), int(205 + 30 * t), int(205 - 25 * t))
+        return QColor(248, int(205 + 30 * t), int(205 - 25 * t))
     t = (v - 0.75) / 0.25
     return QColor(int(248 - 58 * t), int(235 - 3 * t), int(180 + 10 * t))
 

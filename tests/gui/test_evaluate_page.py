@@ -1,0 +1,173 @@
+"""Evaluate page over a real trained run: the report shown equals `edge-studio evaluate --json`, the confusion
+matrix cells open their images, relabelling from there is undoable, runs compare, reports save."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.core.demo import create_demo_project
+from studio.core.project import Project
+from studio.gui.pages.evaluate_page import COMPARE_HEADERS, EvaluatePage
+from studio.gui.session import Session
+from studio.gui.widgets.report_table import report_rows
+
+pytestmark = pytest.mark.slow  # trains a small model once (in a child process) for the module
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "studio", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, check=True)
+
+
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("eval") / "demo"
+    project, _ = create_demo_project(path, limit=200)
+    project.set_setting("preprocess", {"image_size": 16, "color": "gray"})
+    project.close()
+    _cli("train", str(path), "--arch", "dense", "--epochs", "2", "--json")
+    return path
+
+
+@pytest.fixture
+def project(trained_template: Path, tmp_path: Path) -> Project:
+    dest = tmp_path / "demo"
+    shutil.copytree(trained_template, dest)
+    project = Project.open(dest)
+    yield project
+    project.close()
+
+
+@pytest.fixture
+def page(qtbot, project: Project) -> EvaluatePage:
+    session = Session()
+    session.set_project(project)
+    page = EvaluatePage(session)
+    qtbot.addWidget(page)
+    page.resize(1300, 860)
+    page.show()
+    qtbot.waitUntil(lambda: page.report is not None, timeout=120_000)
+    return page
+
+
+def _assert_page_shows(page: EvaluatePage, expected: dict) -> None:
+    assert page.report["labels"] == expected["labels"]
+    assert page.matrix.matrix == expected["confusion_matrix"]
+    assert page.matrix.labels == [str(x) for x in expected["labels"]]
+    table = page.table
+    rows = report_rows(expected)
+    assert table.rowCount() == len(rows) == len(expected["labels"]) + 3
+    for r, name in enumerate(expected["labels"]):
+        entry = expected["per_class"][name]
+        assert table.cell_text(r, 0) == name
+        assert table.cell_text(r, 1) == f"{entry['precision']:.3f}"
+        assert table.cell_text(r, 2) == f"{entry['recall']:.3f}"
+        assert table.cell_text(r, 3) == f"{entry['f1']:.3f}"
+        assert table.cell_text(r, 4) == str(entry["support"])
+    n = len(expected["labels"])
+    assert table.cell_text(n, 0) == "macro avg" and table.cell_text(n, 3) == f"{expected['macro_f1']:.3f}"
+    assert table.cell_text(n + 1, 3) == f"{expected['weighted avg']['f1']:.3f}"
+    assert table.cell_text(n + 2, 0) == "accuracy" and table.cell_text(n + 2, 3) == f"{expected['accuracy']:.3f}"
+    assert f"{expected['accuracy']:.3f}" in page.summary.text()
+
+
+def test_report_matches_cli_evaluate(page: EvaluatePage, project: Project, qtbot) -> None:
+    run_id = page.run_picker.current_run_id()
+    assert run_id == project.latest_finished_run().id
+    cli = json.loads(_cli("evaluate", str(project.root), run_id, "--json").stdout)
+    _assert_page_shows(page, cli)
+    # "Evaluate again" runs the same CLI in a child process and shows its fresh report.
+    page.evaluate_button.click()
+    assert page.is_evaluating()
+    qtbot.waitUntil(lambda: not page.is_evaluating(), timeout=180_000)
+    assert "failed" not in page.status.text(), page.status.text()
+    _assert_page_shows(page, cli)
+    # Colour cues: every metric cell is tinted.
+    assert page.table.item(0, 3).background().color().name() != "#000000"
+
+
+def _off_diagonal_cell(report: dict) -> tuple[int, int]:
+    cm = report["confusion_matrix"]
+    return max(((t, p) for t in range(len(cm)) for p in range(len(cm)) if t != p), key=lambda c: cm[c[0]][c[1]])
+
+
+def test_click_cell_shows_images_and_relabel_is_undoable(page: EvaluatePage, project: Project, qtbot) -> None:
+    t, p = _off_diagonal_cell(page.report)
+    count = page.report["confusion_matrix"][t][p]
+    assert count > 0, "a 2-epoch dense model on 16 px digits makes mistakes"
+    with qtbot.waitSignal(page.matrix.cell_clicked) as clicked:
+        qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, p).center())
+    assert clicked.args == [t, p]
+    assert page.cell_list.count() == count
+    labels = page.report["labels"]
+    first = page.cell_list.item(0)
+    assert f"{labels[t]} → {labels[p]}" in first.text() and "%" in first.text()
+    qtbot.waitUntil(lambda: not page.cell_list.item(0).icon().isNull(), timeout=10_000)
+
+    image_id = int(first.data(Qt.ItemDataRole.UserRole))
+    assert project.image(image_id).label == labels[t]
+    first.setSelected(True)
+    page.class_combo.setCurrentIndex(page.class_combo.findText(labels[p]))
+    page.relabel_button.click()
+    assert project.image(image_id).label == labels[p]
+    assert "Evaluate again" in page.status.text()
+    page.session.undo_stack.undo()
+    assert project.image(image_id).label == labels[t]
+    page.session.undo_stack.redo()
+    assert project.image(image_id).label == labels[p]
+    # "Accept the predictions" on the next image labels it with what the model said.
+    if page.cell_list.count() > 1:
+        second = page.cell_list.item(1)
+        first.setSelected(False)
+        second.setSelected(True)
+        page.use_prediction_button.click()
+        assert project.image(int(second.data(Qt.ItemDataRole.UserRole))).label == labels[p]
+
+    # The diagonal lists no images, it says how many were right.
+    qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, t).center())
+    assert page.cell_list.count() == 0 and "correctly" in page.cell_title.text()
+
+
+def test_save_report_html_csv_json(page: EvaluatePage, tmp_path: Path) -> None:
+    page.save_report(tmp_path / "r.html", "html")
+    page.save_report(tmp_path / "r.csv", "csv")
+    page.save_report(tmp_path / "r.json", "json")
+    html = (tmp_path / "r.html").read_text()
+    assert html.count("data:image/png;base64,") == 2  # confusion matrix and training curves
+    assert "macro avg" in html and "weighted avg" in html
+    assert json.loads((tmp_path / "r.json").read_text()) == page.report
+    rows = list(csv.reader((tmp_path / "r.csv").open()))
+    assert rows[0] == ["class", "precision", "recall", "f1", "support"]
+    labels = page.report["labels"]
+    assert [r[0] for r in rows[1:len(labels) + 1]] == labels
+    assert float(rows[len(labels) + 3][3]) == pytest.approx(page.report["accuracy"])
+    assert rows[len(labels) + 5][1:] == [str(x) for x in labels]  # the confusion matrix header
+
+
+def test_compare_runs_side_by_side(page: EvaluatePage, project: Project, qtbot, artifacts_dir: Path) -> None:
+    table = page.compare_table
+    assert [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())] == list(COMPARE_HEADERS)
+    assert table.rowCount() == len(project.runs()) == 1
+    run = project.runs()[0]
+    cells = {COMPARE_HEADERS[c]: table.item(0, c).text() for c in range(table.columnCount())}
+    assert cells["Architecture"] == "dense" and cells["Status"] == "finished"
+    assert cells["Test acc"] == f"{run.metrics['test_accuracy']:.3f}"
+    assert cells["Macro F1"] == f"{run.metrics['macro_f1']:.3f}"
+    assert cells["Params"] == f"{run.metrics['params']:,}"
+    t, p = _off_diagonal_cell(page.report)
+    qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, p).center())
+    qtbot.waitUntil(lambda: not page.cell_list.item(0).icon().isNull(), timeout=10_000)
+    page.cell_list.item(0).setSelected(True)
+    assert page.grab().save(str(artifacts_dir / "page_evaluate.png"))
+    page.tabs.setCurrentIndex(1)
+    assert page.grab().save(str(artifacts_dir / "page_evaluate_compare.png"))
