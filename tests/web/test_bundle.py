@@ -126,6 +126,35 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
         context.close()
 
 
+_DELIVER = """([b64, kind]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], "digit.png", { type: "image/png" }));
+    const event = kind === "drop"
+        ? new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true })
+        : new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true });
+    (kind === "drop" ? document.getElementById("stage") : document.body).dispatchEvent(event);
+}"""
+
+
+def test_dropped_and_pasted_images_are_classified(setup: WebSetup, browser: Any, served: PreviewServer) -> None:
+    import base64
+
+    context, page, _, errors = open_bundle(browser, served.url)
+    try:
+        for n, kind in enumerate(("drop", "paste")):
+            index = 4 + n
+            before = page.evaluate("window.edgeStudio.predictions")
+            page.evaluate(_DELIVER, [base64.b64encode(setup.test_paths[index].read_bytes()).decode(), kind])
+            wait_until(page, f"window.edgeStudio.predictions > {before}")
+            prediction = page.evaluate("window.edgeStudio.lastPrediction")
+            assert prediction["source"] == "image"
+            assert np.max(np.abs(_vector(prediction, setup.run.labels) - setup.keras_probs[index])) < 1e-3, kind
+        assert errors == []
+    finally:
+        context.close()
+
+
 @pytest.mark.slow
 def test_browser_probabilities_match_keras(setup: WebSetup, browser: Any) -> None:
     labels = setup.run.labels
