@@ -125,7 +125,7 @@ class ExportPage(QWidget):
         self.export_button = QPushButton("Export web bundle")
         self.export_button.setDefault(True)
         self.export_button.setMinimumHeight(34)
-        self.export_button.setStyleSheet("QPushButton{font-weight:600;padding:0 18px}")
+        self.export_button.setObjectName("primaryButton")
         self.export_button.clicked.connect(self.export)
         options.addWidget(self.export_button)
         t_layout.addLayout(options)

@@ -153,7 +153,7 @@ class TrainPage(QWidget):
         self.queue_button = QPushButton("Train selected")
         self.queue_button.setDefault(True)
         self.queue_button.setMinimumHeight(34)
-        self.queue_button.setStyleSheet("QPushButton{font-weight:600}")
+        self.queue_button.setObjectName("primaryButton")
         self.queue_button.clicked.connect(self.queue_selected)
         self.benchmark_button = QPushButton("Original benchmark (3 architectures × with/without augmentation)")
         self.benchmark_button.setToolTip("Queue dense, cnn and cnn_dropout, each with and without augmentation")

@@ -1,0 +1,139 @@
+"""Export page over a real trained run: size and accuracy of each quantization measured before exporting, one
+click writes the bundle and zip (child process), the preview server answers, Stop and Open folder work."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
+from studio.core.demo import create_demo_project
+from studio.core.project import Project
+from studio.core.specs import QUANTIZATIONS
+from studio.gui.pages.export_page import ExportPage
+from studio.gui.session import Session
+
+pytestmark = pytest.mark.slow  # trains once, then exports three quantizations and one bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class UrlCatcher(QObject):
+    """Receives what the page asks the desktop to open, through Qt's own URL-handler hook (no browser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def handle(self, url: QUrl) -> None:
+        self.urls.append(url.toString())
+
+
+@pytest.fixture
+def catcher():
+    catcher = UrlCatcher()
+    for scheme in ("http", "file"):
+        QDesktopServices.setUrlHandler(scheme, catcher, "handle")
+    yield catcher
+    for scheme in ("http", "file"):
+        QDesktopServices.unsetUrlHandler(scheme)
+
+
+@pytest.fixture(scope="module")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("export") / "demo"
+    project, _ = create_demo_project(path, limit=200)
+    project.set_setting("preprocess", {"image_size": 16, "color": "gray"})
+    project.close()
+    subprocess.run([sys.executable, "-m", "studio", "train", str(path), "--arch", "cnn", "--epochs", "1", "--json"],
+                   cwd=ROOT, capture_output=True, check=True, timeout=600)
+    return path
+
+
+@pytest.fixture
+def page(qtbot, trained_template: Path, tmp_path: Path):
+    dest = tmp_path / "demo"
+    shutil.copytree(trained_template, dest)
+    project = Project.open(dest)
+    session = Session()
+    session.set_project(project)
+    page = ExportPage(session)
+    qtbot.addWidget(page)
+    page.resize(1200, 720)
+    yield page
+    page.shutdown()
+    project.close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tmp_path: Path,
+                                artifacts_dir: Path) -> None:
+    project = page.session.project
+    run = project.latest_finished_run()
+    page.show()  # showing the page measures the selected run
+    qtbot.waitUntil(page.is_measuring, timeout=5_000)
+    qtbot.waitUntil(lambda: not page.is_measuring(), timeout=300_000)
+    numbers = page.estimates[run.id]
+    assert set(numbers) == set(QUANTIZATIONS), page.estimate_status.text()
+    assert numbers["uint8"]["model_bytes"] < numbers["float16"]["model_bytes"] < numbers["none"]["model_bytes"]
+    # Unquantized, the estimate is the run's own test accuracy.
+    assert numbers["none"]["test_accuracy"] == pytest.approx(run.metrics["test_accuracy"])
+    for r, q in enumerate(QUANTIZATIONS):
+        assert page.quant_table.item(r, 1).text().endswith("B")
+        assert page.quant_table.item(r, 3).text().startswith(f"{numbers[q]['test_accuracy']:.3f}")
+
+    page.set_quantization("uint8")
+    out = tmp_path / "bundle"
+    page.out_edit.setText(str(out))
+    page.zip_box.setChecked(True)
+    page.export_button.click()
+    assert page.is_exporting()
+    qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
+    assert page.last_export is not None, page.result_text.text()
+    assert (out / "index.html").is_file() and (out / "model" / "model.json").is_file()
+    assert Path(page.last_export["zip"]).is_file()
+    assert page.last_export["bytes"] == numbers["uint8"]["bytes"]  # the estimate was the real size
+    assert json.loads((out / "metadata.json").read_text())["labels"] == project.class_names()
+    assert "Web bundle written" in page.result_text.text()
+
+    page.preview_button.click()
+    assert len(catcher.urls) == 1 and catcher.urls[0].startswith("http://127.0.0.1:")
+    url = catcher.urls[0]
+    assert url in page.url_label.text()
+    status, body = _get(url)
+    assert status == 200 and b"<html" in body.lower()
+    status, body = _get(url.rstrip("/") + "/model/model.json")
+    assert status == 200 and "weightsManifest" in json.loads(body)
+    assert page.grab().save(str(artifacts_dir / "page_export.png"))
+
+    page.stop_button.click()
+    with pytest.raises(urllib.error.URLError):
+        _get(url)
+    page.open_folder_button.click()
+    assert catcher.urls[-1] == QUrl.fromLocalFile(str(out)).toString()
+
+
+def test_export_error_is_shown(page: ExportPage, qtbot, tmp_path: Path) -> None:
+    busy = tmp_path / "my-files"
+    busy.mkdir()
+    (busy / "thesis.txt").write_text("not a bundle")
+    page.out_edit.setText(str(busy))
+    page.export_button.click()
+    qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
+    assert page.last_export is None
+    assert "not a web bundle" in page.result_text.text()
+    assert (busy / "thesis.txt").read_text() == "not a bundle"
+    assert not page.preview_button.isEnabled()
