@@ -69,6 +69,22 @@ def check_web_runtime() -> None:
         raise BuildError(str(exc)) from None
 
 
+def build_inputs() -> list[Path]:
+    """Every file whose change calls for a new build (for --if-stale)."""
+    files = [*ROOT.glob("studio/**/*.py"), *ROOT.glob("resources/**/*"), *(ROOT / "packaging").rglob("*"),
+             *(ROOT / "web_template" / n for n in ("index.html", "script.js", "style.css", "package-lock.json"))]
+    return [p for p in files if p.is_file() and "__pycache__" not in p.parts]
+
+
+def is_fresh(app_dir: Path) -> bool:
+    """The app exists and is newer than every input (a reused build must still be what the sources say)."""
+    program = app_dir / executable_name()
+    if not program.is_file():
+        return False
+    built = program.stat().st_mtime
+    return all(p.stat().st_mtime < built for p in build_inputs())
+
+
 def run_pyinstaller() -> Path:
     _run([str(env_python()), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
           "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)], "PyInstaller")
@@ -80,6 +96,25 @@ def run_pyinstaller() -> Path:
 
 def executable_name() -> str:
     return APP_NAME + (".exe" if os.name == "nt" else "")
+
+
+def strip_tensorflow(app_dir: Path) -> int:
+    """Remove symbol tables and debug info from TensorFlow's shared libraries (Linux); returns bytes saved.
+
+    The tensorflow-cpu wheel ships libtensorflow_cc.so.2 unstripped (686 MB, 500 MB stripped), which alone
+    puts the app over its 1.3 GB budget. `--strip-unneeded` keeps the dynamic symbols that loading and
+    Python's extension modules need. Only TensorFlow's files: stripping the auditwheel-patched libraries of
+    other wheels (numpy.libs, cv2, ...) can corrupt them, and they are stripped already.
+    """
+    strip = shutil.which("strip")
+    if strip is None:
+        print("make package: warning: `strip` (binutils) not found; TensorFlow's libraries stay unstripped",
+              file=sys.stderr)
+        return 0
+    libs = [p for p in (app_dir / "_internal" / "tensorflow").rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    before = sum(p.stat().st_size for p in libs)
+    _run([strip, "--strip-unneeded", *map(str, libs)], "strip TensorFlow's libraries")
+    return before - sum(p.stat().st_size for p in libs)
 
 
 def add_linux_integration(app_dir: Path) -> None:
@@ -120,7 +155,11 @@ def _mb(n: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-archive", action="store_true", help="skip the .tar.gz (tests)")
+    parser.add_argument("--if-stale", action="store_true", help="do nothing when the app is newer than its sources")
     args = parser.parse_args(argv)
+    if args.if_stale and is_fresh(DIST / APP_NAME):
+        print(f"up to date: {DIST / APP_NAME / executable_name()}")
+        return 0
     times: dict[str, float] = {}
     try:
         t = time.monotonic()
@@ -130,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.monotonic()
         app_dir = run_pyinstaller()
         times["pyinstaller"] = time.monotonic() - t
-        archive = None
+        archive, saved = None, 0
         if sys.platform.startswith("linux"):
+            t = time.monotonic()
+            saved = strip_tensorflow(app_dir)
+            times["strip"] = time.monotonic() - t
             add_linux_integration(app_dir)
             if not args.no_archive:
                 t = time.monotonic()
@@ -141,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make package: error: {exc}", file=sys.stderr)
         return 1
     print(f"app:     {app_dir / executable_name()}")
-    print(f"size:    {_mb(folder_bytes(app_dir))} (onedir folder)")
+    print(f"size:    {_mb(folder_bytes(app_dir))} (onedir folder{f'; strip saved {_mb(saved)}' if saved else ''})")
     if archive is not None:
         print(f"archive: {archive} ({_mb(archive.stat().st_size)})")
     print("times:   " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))

@@ -22,6 +22,7 @@ EXCLUDES = [
     "tensorflow_hub", "tf_keras",
     # tensorboard itself stays: training writes TensorBoard scalars and tf.summary.scalar lives in it.
     "tensorboard_data_server",
+    "grpc", "werkzeug", "markdown",  # tensorboard's server side; tf.summary and training never import them
     "tensorflowjs.converters.jax_conversion", "tensorflowjs.converters.converter",
     "tensorflowjs.converters.keras_tfjs_loader", "tensorflowjs.converters.wizard",
     "pandas", "matplotlib", "IPython", "tkinter", "torch",
