@@ -104,7 +104,7 @@
     document.title = title;
     ui.title.textContent = title;
     ui.labelsLine.textContent = labels.join(", ");
-    const acc = meta.metrics && meta.metrics.test && meta.metrics.test.test_accuracy;
+    const acc = meta.metrics && meta.metrics.test_accuracy;
     const quant = meta.model.quantization === "none" ? "float32" : meta.model.quantization;
     ui.model.textContent = `${meta.model.architecture} · ${quant}`;
     ui.modelFacts.textContent = `Model: ${meta.model.architecture}, ${labels.length} labels, ` +

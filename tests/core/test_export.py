@@ -72,7 +72,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert meta["preprocessing"]["image_size"] == 16 and meta["preprocessing"]["color"] == "gray"
     assert meta["preprocessing"]["in_model"] is True
     assert meta["versions"]["tfjs"] == "4.22.0" and meta["versions"]["studio"]
-    assert "test_accuracy" in meta["metrics"]["test"]
+    assert 0 <= meta["metrics"]["test_accuracy"] <= 1 and "per_class" in meta["metrics"]
+    assert isinstance(meta["training"], dict) and "test_accuracy" not in meta["training"]
     # Every other file is hashed, and the hashes are right.
     assert set(meta["files"]) == set(result.files) - {"metadata.json"}
     for name, digest in meta["files"].items():
@@ -101,9 +102,11 @@ def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> Non
     assert sizes["float16"] < 0.6 * sizes["none"]
     manifest = json.loads((tmp_path / "uint8" / "model" / "model.json").read_text())["weightsManifest"]
     quantized = {w["name"]: w.get("quantization") for g in manifest for w in g["weights"]}
-    # Only the network's weights are quantized; preprocessing constants stay exact.
+    # Only the network's large tensors (kernels) are quantized; preprocessing constants and biases stay exact.
+    shapes = {w["name"]: w["shape"] for g in manifest for w in g["weights"]}
     assert any(q for q in quantized.values())
     assert all(q is None for name, q in quantized.items() if "/network/" not in name)
+    assert all(q is None for name, q in quantized.items() if len(shapes[name]) < 2)
 
 
 def test_existing_folder_is_replaced_only_with_force(trained: Trained, tmp_path: Path) -> None:
@@ -204,3 +207,29 @@ def test_converter_import_skips_jax_and_decision_forests(trained: Trained, tmp_p
     for name in ("tensorflow_decision_forests", "tensorflow_hub", "tensorflowjs.converters.jax_conversion",
                  "tensorflowjs.converters.keras_h5_conversion"):
         assert name not in sys.modules, name
+
+
+_WITHOUT_OPTIONAL = """
+import sys
+blocked = ("jax", "jaxlib", "flax", "tensorflow_decision_forests", "ydf", "tensorflow_hub")
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError(f"{name} is blocked (as in a package built without it)")
+sys.meta_path.insert(0, Block())
+from studio.core.export import export_bundle
+from studio.core.project import Project
+from studio.core.specs import ExportOptions
+result = export_bundle(Project.open(sys.argv[1]), None, sys.argv[2], ExportOptions(quantization="uint8"))
+print(sorted(m for m in sys.modules if m.split(".")[0] in blocked), result.model_bytes)
+"""
+
+
+@pytest.mark.slow
+def test_export_works_without_jax_decision_forests_and_hub(trained: Trained, tmp_path: Path) -> None:
+    """The packaged app may leave out jax, TF-DF (native ops that crash frozen apps) and TF-Hub."""
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_OPTIONAL, str(trained.project.root), str(tmp_path / "B")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1].startswith("[] ")
+    assert (tmp_path / "B" / "model" / "model.json").is_file()
