@@ -183,3 +183,17 @@ def test_engine_modules_import_without_tensorflow() -> None:
             "studio.core.predict, studio.core.augment, studio.core.architectures, studio.core.preprocess; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_demo_reaches_the_accuracy_targets(tmp_path: Path) -> None:
+    """Issue 3 acceptance on the full demo (1,797 digits), 32x32 gray, 15 epochs: macro F1 on the test split
+    >= 0.95 for cnn and cnn_dropout, >= 0.90 for dense (measured 2026-11-23: 0.985, 0.989, 0.956)."""
+    project, _ = create_demo_project(tmp_path / "digits")
+    targets = {"dense": 0.90, "cnn": 0.95, "cnn_dropout": 0.95}
+    scores = {}
+    for arch in targets:
+        run = train(project, TrainConfig(arch=arch, preprocess=PreprocessSpec(), epochs=15, seed=0))
+        assert run.status == "finished", run.error
+        scores[arch] = run.metrics["macro_f1"]
+    assert all(scores[a] >= t for a, t in targets.items()), scores
