@@ -52,7 +52,7 @@ def ensure_env() -> None:
     if not env_python().is_file():
         _run([sys.executable, "-m", "venv", str(ENV)], "create .venv-pkg")
     # --no-deps: the file is the complete set; tensorflowjs' own dependencies (TF-DF, JAX, ...) stay out.
-    _run([str(env_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+    _run([str(env_python()), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-deps",
           "-r", str(REQUIREMENTS)], "install packaging/requirements.txt into .venv-pkg")
     STAMP.write_text(digest + "\n")
 
