@@ -39,8 +39,12 @@ lint: setup
 	$(BIN)/ruff check studio tests bench packaging
 	$(BIN)/lint-imports
 
+# Each benchmark prints a side-by-side ratio table (ours vs a plain baseline); none is a pass/fail test.
 bench: setup
 	$(BIN)/python bench/import_speed.py
+	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/web_bundle.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui_latency.py
 
 package: setup
 	$(BIN)/python packaging/build.py
