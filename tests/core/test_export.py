@@ -25,6 +25,8 @@ from studio.core.project import Project
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
+# One worker runs the whole module (make test: -n 2 --dist loadgroup), so the run is trained once.
+pytestmark = pytest.mark.xdist_group("export")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from studio.core.specs import ExportOptions
 from tests.web.conftest import classify_file, launch, make_y4m, open_bundle, require_browser, wait_until
 from tests.web.fixtures import TrainedRun, load_split, python_probabilities, train_run
 
-pytestmark = pytest.mark.browser
+# One worker runs the whole module (make test: -n 2 --dist loadgroup), so the model is trained once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_bundle")]
 
 QUANTIZATIONS = ("none", "float16", "uint8")
 MIN_AGREEMENT = {"float16": 0.99, "uint8": 0.97}
