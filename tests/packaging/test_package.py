@@ -158,8 +158,8 @@ def _missing_qt_xcb_libraries() -> list[str]:
 # One test, not three: under `pytest -n 2` separate tests could land on both workers and build at once.
 @pytest.mark.slow
 @pytest.mark.timeout(2400)
-def test_packaged_app_builds_lean_passes_its_self_test_and_shows_its_window(tmp_path: Path,
-                                                                            artifacts_dir: Path) -> None:
+def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_its_window(
+        tmp_path: Path, artifacts_dir: Path) -> None:
     app = _build_app()
 
     # 1. Lean: under budget, nothing of what was left out on purpose, the web files inside.
@@ -178,13 +178,26 @@ def test_packaged_app_builds_lean_passes_its_self_test_and_shows_its_window(tmp_
     assert "(packaged app:" in proc.stdout  # it really ran frozen, not a Python from PATH
     assert "EdgeAIVisionStudio -m studio train" in proc.stdout
 
-    # 3. Under Xvfb (a real X server), the main window comes up on the demo project.
+    # 3. The packaged converter (tensorflow-cpu, no TF-DF/JAX) writes the same TF.js model, byte for byte, as
+    #    the development environment does for the same run, quantization included.
+    demo = tmp_path / "demo"
+    subprocess.run([str(app), "demo", str(demo)], check=True, capture_output=True, timeout=300)
+    subprocess.run([str(app), "train", str(demo), "--epochs", "1", "--image-size", "16", "--json"],
+                   check=True, capture_output=True, timeout=900)
+    for name, cmd in (("frozen", [str(app)]), ("source", [sys.executable, "-m", "studio"])):
+        subprocess.run([*cmd, "export", str(demo), "--out", str(tmp_path / name), "--quantize", "uint8"],
+                       check=True, capture_output=True, timeout=600)
+    frozen_files = sorted(p.name for p in (tmp_path / "frozen" / "model").iterdir())
+    assert frozen_files == sorted(p.name for p in (tmp_path / "source" / "model").iterdir())
+    for name in frozen_files:
+        frozen, source = (tmp_path / side / "model" / name for side in ("frozen", "source"))
+        assert frozen.read_bytes() == source.read_bytes(), name
+
+    # 4. Under Xvfb (a real X server), the main window comes up on the demo project.
     missing = _missing_qt_xcb_libraries()
     assert not missing, (f"Qt's X11 plugin needs system libraries {missing}: "
                          "apt-get install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0")
     probe = _load("x11_probe")
-    demo = tmp_path / "demo"
-    subprocess.run([str(app), "demo", str(demo)], check=True, capture_output=True, timeout=300)
     xvfb, display = probe.start_xvfb()
     try:
         shot = artifacts_dir / "packaged-app-main-window.png"
