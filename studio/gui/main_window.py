@@ -44,11 +44,21 @@ def about_text() -> str:
             f"<p>Qt {qVersion()} · PySide6 {pyside_version}<br>Python {sys.version.split()[0]}{tf_line}</p>")
 
 
-def _create_demo(path: Path, progress, cancel) -> Path:  # noqa: ANN001
+def _create_demo(path: Path, limit: int | None, progress, cancel) -> Path | None:  # noqa: ANN001
+    """Build the demo next to its final place and move it there only when complete, so a cancelled or
+    crashed first start never leaves a half demo behind that would be opened next time."""
+    import shutil
+
     from studio.core.demo import create_demo_project
 
-    project, _report = create_demo_project(path, reporter=progress, cancel=cancel)
+    partial = path.with_name(path.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    project, report = create_demo_project(partial, reporter=progress, cancel=cancel, limit=limit)
     project.close()
+    if report.cancelled:
+        shutil.rmtree(partial, ignore_errors=True)
+        return None
+    os.replace(partial, path)
     return path
 
 
@@ -88,6 +98,7 @@ class MainWindow(QMainWindow):
         self.warm_up = warm_up if warm_up is not None else os.environ.get("STUDIO_NO_WARMUP") != "1"
         self.demo_worker: Worker | None = None
         self.tf_worker: Worker | None = None
+        self.demo_limit: int | None = None  # tests make a smaller demo
         self._shown_once = False
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
@@ -244,6 +255,7 @@ class MainWindow(QMainWindow):
         if (path / Project.DB_NAME).is_file():
             self.open_project(path)
             return None
+        path.parent.mkdir(parents=True, exist_ok=True)
         if self.demo_worker is not None:
             return self.demo_worker
         self.central.setCurrentWidget(self.welcome)
@@ -256,24 +268,21 @@ class MainWindow(QMainWindow):
             if done is not None and total:
                 self.welcome.progress.update_progress(done, total, f"Creating the demo project: {done:,} of {total:,}")
 
-        def finished(result: Path) -> None:
+        def finished(result: Path | None) -> None:
             self._demo_ended()
-            if self.demo_worker_cancelled:
-                return
-            self.open_project(result)
+            if result is not None:
+                self.open_project(result)
 
         def failed(exc: BaseException) -> None:
             self._demo_ended()
             QMessageBox.warning(self, "Demo project", f"Could not create the demo project: {exc}")
 
-        self.demo_worker_cancelled = False
-        self.demo_worker = start_worker(_create_demo, path, on_progress=progress, on_finished=finished,
+        self.demo_worker = start_worker(_create_demo, path, self.demo_limit, on_progress=progress, on_finished=finished,
                                         on_errored=failed)
         return self.demo_worker
 
     def _cancel_demo(self) -> None:
         if self.demo_worker is not None:
-            self.demo_worker_cancelled = True
             self.demo_worker.cancel()
 
     def _demo_ended(self) -> None:

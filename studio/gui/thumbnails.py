@@ -39,8 +39,10 @@ def make_thumbnail(project: Project, record: ImageRecord) -> QImage:
             pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        if cv2.imwrite(str(tmp), pixels):  # PNG: cached thumbnails are exact
-            os.replace(tmp, path)
+        ok, buf = cv2.imencode(".png", pixels)  # PNG: cached thumbnails are exact
+        if ok:
+            tmp.write_bytes(buf.tobytes())
+            os.replace(tmp, path)  # atomic: a half-written thumbnail is never read back
     return bgr_to_qimage(pixels)
 
 

@@ -21,6 +21,15 @@ from studio.core.events import CancelToken
 _ACTIVE: set[Worker] = set()
 
 
+def _emit(signal: Signal, *args: Any) -> None:
+    # When the app quits while a job still runs, the receivers (and the signals object) may already be gone;
+    # the job's result is then of no use to anyone, so it is dropped instead of raising on the pool thread.
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
+
+
 class WorkerSignals(QObject):
     started = Signal()
     progress = Signal(object)   # whatever the job reported (an event dataclass)
@@ -80,18 +89,18 @@ class Worker(QRunnable):
 
     def run(self) -> None:  # on the pool thread
         signals = self.signals
-        signals.started.emit()
+        _emit(signals.started)
         try:
-            result = self._fn(*self._args, progress=signals.progress.emit, cancel=self.cancel_token,
-                              **self._kwargs)
+            result = self._fn(*self._args, progress=lambda event: _emit(signals.progress, event),
+                              cancel=self.cancel_token, **self._kwargs)
         except BaseException as exc:  # report every failure to the UI instead of losing it on a thread
             exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            signals.errored.emit(exc)
+            _emit(signals.errored, exc)
         else:
-            signals.finished.emit(result)
+            _emit(signals.finished, result)
         finally:
             self.is_running = False
-            signals.done.emit()
+            _emit(signals.done)
 
     def __hash__(self) -> int:
         return id(self)

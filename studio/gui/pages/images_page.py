@@ -66,7 +66,9 @@ class ImagesPage(QWidget):
         self.show_reports = True  # the benchmark turns the dialog off
         self.preview_dialog = None
         self.camera_dialog = None
-        self._refresh_pending = False
+        # Several change signals in a row cost one reload; a child timer dies with the page.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self.refresh)
 
         self.model = ImageListModel(self)
         self.grid = ImageGrid(self.model, self)
@@ -188,11 +190,11 @@ class ImagesPage(QWidget):
         current = self.filter_box.currentData()
         self.filter_box.blockSignals(True)
         self.filter_box.clear()
-        self.filter_box.addItem("All images", ("all", None))
-        self.filter_box.addItem("Unlabelled", ("unlabelled", None))
+        self.filter_box.addItem("All images", "all")
+        self.filter_box.addItem("Unlabelled", "unlabelled")
         for info in self.class_panel.classes():
-            self.filter_box.addItem(f"Class: {info.name}", ("class", info.id))
-        self.filter_box.addItem("Trash", ("trash", None))
+            self.filter_box.addItem(f"Class: {info.name}", f"class:{info.id}")
+        self.filter_box.addItem("Trash", "trash")
         index = self.filter_box.findData(current) if current is not None else 0
         self.filter_box.setCurrentIndex(max(0, index))
         self.filter_box.blockSignals(False)
@@ -200,21 +202,26 @@ class ImagesPage(QWidget):
     def set_filter(self, kind: str, class_id: int | None = None, split: str | None = None,
                    search: str = "") -> None:
         """Show ``all`` / ``unlabelled`` / ``class`` (with class_id) / ``trash``, within a split and search."""
-        self.filter_box.setCurrentIndex(self.filter_box.findData((kind, class_id)))
+        key = f"class:{class_id}" if kind == "class" else kind
+        self.filter_box.setCurrentIndex(max(0, self.filter_box.findData(key)))
         self.split_box.setCurrentIndex(self.split_box.findData(split) if split else 0)
         self.search.setText(search)
         self.refresh()
 
+    def current_filter(self) -> tuple[str, int | None]:
+        """(kind, class_id): kind is all / unlabelled / class / trash."""
+        data = self.filter_box.currentData() or "all"
+        if data.startswith("class:"):
+            return "class", int(data.split(":", 1)[1])
+        return data, None
+
     def schedule_refresh(self, *_args: object) -> None:
-        # Several change signals in a row cost one reload.
-        if not self._refresh_pending:
-            self._refresh_pending = True
-            QTimer.singleShot(0, self.refresh)
+        self._refresh_timer.start()
 
     def refresh(self) -> None:
-        self._refresh_pending = False
+        self._refresh_timer.stop()
         project = self.session.project
-        kind, class_id = self.filter_box.currentData() or ("all", None)
+        kind, class_id = self.current_filter()
         self.restore_button.setVisible(kind == "trash")
         if project is None:
             self.model.set_records([], [])
@@ -230,7 +237,7 @@ class ImagesPage(QWidget):
 
     def _update_views(self, shown: int) -> None:
         project = self.session.project
-        kind, _ = self.filter_box.currentData() or ("all", None)
+        kind, _ = self.current_filter()
         filtered = kind != "all" or self.split_box.currentIndex() > 0 or bool(self.search.text().strip())
         if shown:
             self.views.setCurrentWidget(self.grid)
@@ -292,7 +299,7 @@ class ImagesPage(QWidget):
 
     def trash_selection(self) -> None:
         ids = self.grid.selected_ids()
-        kind, _ = self.filter_box.currentData() or ("all", None)
+        kind, _ = self.current_filter()
         if not ids or kind == "trash":
             return
         self.session.undo_stack.push(cmd.TrashImages(self.session, ids))

@@ -22,7 +22,7 @@ class EmptyState(QWidget):
         self.body.setObjectName("emptyBody")
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.body.setWordWrap(True)
-        self.body.setMaximumWidth(460)
+        self.body.setFixedWidth(480)
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(10)
         self.buttons.addStretch(1)

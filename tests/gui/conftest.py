@@ -1,0 +1,81 @@
+"""GUI test set-up: QSettings and the user data folder in a temp dir, a small real demo project,
+and a main window with TensorFlow warm-up off (one test turns it on in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["STUDIO_NO_WARMUP"] = "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Point QSettings and the demo folder at a temp dir so tests never touch the user's own."""
+    from PySide6.QtCore import QSettings
+
+    root = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(root))
+    os.environ["STUDIO_DATA_DIR"] = str(root / "data")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(isolated_settings: Path, qapp) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QSettings
+
+    from studio.gui.app import configure_application
+
+    configure_application(qapp)
+    QSettings().clear()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from studio.core.demo import create_demo_project
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo"
+    project, _ = create_demo_project(path, limit=200)
+    project.close()
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the 200-image demo project (real SQLite, real PNGs)."""
+    dest = tmp_path / "demo"
+    shutil.copytree(demo_template, dest)
+    return dest
+
+
+@pytest.fixture
+def window(qtbot, demo_path: Path):  # noqa: ANN001, ANN201
+    from studio.gui.main_window import MainWindow
+
+    win = MainWindow(warm_up=False)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_project(demo_path)
+    yield win
+    win.close()
+
+
+def write_images(folder: Path, n: int, *, size: int = 24, seed: int = 0, prefix: str = "img") -> list[Path]:
+    """n distinct small PNGs (random noise, so no two are duplicates)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = folder / f"{prefix}_{i:03d}.png"
+        cv2.imwrite(str(p), rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+        paths.append(p)
+    return paths
