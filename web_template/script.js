@@ -29,6 +29,8 @@
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
   };
   window.edgeStudio = api;
+  // True while a camera frame is being classified (its probabilities tensor is still alive).
+  Object.defineProperty(api, "busy", { get: () => busy, enumerable: true });
   document.addEventListener("securitypolicyviolation", (e) => {
     api.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
   });
@@ -271,7 +273,7 @@
       busy = true;
       try {
         await classify(ui.video, "camera");
-        tickFps();
+        if (looping) tickFps();  // a frame finishing after Stop must not bring the FPS back
       } catch (err) {
         console.error(err);
       } finally {

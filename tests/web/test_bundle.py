@@ -201,12 +201,20 @@ def test_no_request_leaves_the_origin(setup: WebSetup, browser: Any, served: Pre
 def test_tensor_count_is_flat_over_300_frames(browser: Any, served: PreviewServer) -> None:
     context, page, _, errors = open_bundle(browser, served.url)
     try:
-        page.click("#camera-toggle")
-        wait_until(page, "window.edgeStudio.predictions >= 10")
-        start = page.evaluate("[window.edgeStudio.predictions, window.edgeStudio.numTensors()]")
-        wait_until(page, f"window.edgeStudio.predictions >= {start[0] + 300}", timeout=180)
-        end = page.evaluate("[window.edgeStudio.predictions, window.edgeStudio.numTensors()]")
+        def run_frames(n: int) -> list[int]:
+            """Camera on for ``n`` more frames, then off; counted once no frame is in flight (a frame in
+            flight holds one probabilities tensor until its values are read)."""
+            before = page.evaluate("window.edgeStudio.predictions")
+            page.click("#camera-toggle")
+            wait_until(page, f"window.edgeStudio.predictions >= {before + n}", timeout=240)
+            page.click("#camera-toggle")
+            wait_until(page, "!window.edgeStudio.busy && document.getElementById('video').srcObject === null")
+            return page.evaluate("[window.edgeStudio.predictions, window.edgeStudio.numTensors()]")
+
+        start = run_frames(10)
+        end = run_frames(300)
         print(f"numTensors {start[1]} after {start[0]} frames, {end[1]} after {end[0]} frames")
+        assert end[0] - start[0] >= 300
         assert end[1] == start[1]
         assert errors == []
     finally:
