@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 
 from studio.core.augment import preview
 from studio.core.demo import create_demo_project
@@ -29,6 +30,9 @@ def page(qtbot, tmp_path: Path):
     page.show()
     qtbot.waitUntil(lambda: page.last_result is not None, timeout=FIRST_PREVIEW_MS)
     yield page
+    if shiboken6.isValid(page):  # pytest-qt may have deleted the widget already
+        page.flush_settings()
+    page.preview_runner_shutdown()  # no job may still read the project when it closes
     project.close()
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,7 +35,7 @@ from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, Spec
 from studio.gui.session import Session
 from studio.gui.widgets.augment_controls import AugmentControls
 from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
-from studio.gui.workers import Worker
+from studio.gui.widgets.spin_box import number_field
 
 GRID_COUNT = 16
 MAX_LISTED_IMAGES = 3000
@@ -43,8 +44,7 @@ COLOR_LABELS = {"gray": "Grayscale", "rgb": "Colour (RGB)"}
 
 
 def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: AugmentSpec, seed: int, n: int,
-                    cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]], *, progress: Any = None,
-                    cancel: Any = None) -> dict[str, Any]:
+                    cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """On a worker thread: decode + preprocess once per (image, input spec), then augment ``n`` times."""
     from studio.core.augment import preview
 
@@ -60,6 +60,48 @@ def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: Augment
     return {"image_id": image_id, "original": rgb, "model_input": model_input, "variants": variants}
 
 
+class PreviewRunner(QObject):
+    """Runs preview jobs one at a time on a Python-created thread and reports through signals.
+
+    Not the Qt thread pool: TensorFlow eager ops (the preprocessing) called from a thread that Qt created
+    hung inside the op on the second call here (``gen_array_ops.reshape``, GIL held, window frozen), while
+    the same calls on a ``threading`` thread run fine. A single worker also keeps jobs in order.
+    """
+
+    finished = Signal(object)
+    errored = Signal(object)
+    done = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment-preview")
+        self._closed = False
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any] | None:
+        if self._closed:
+            return None
+        future = self._executor.submit(fn, *args)
+        future.add_done_callback(self._report)  # on the worker thread; the signals queue to the UI thread
+        return future
+
+    def _report(self, future: Future[Any]) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        try:
+            if exc is None:
+                self.finished.emit(future.result())
+            else:
+                self.errored.emit(exc)
+            self.done.emit()
+        except RuntimeError:
+            pass  # the page was closed while the job ran; nobody is waiting for the result
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 class AugmentPage(QWidget):
     title = "Augment"
     preview_ready = Signal(float)  # milliseconds from the first unserved change to the painted grid
@@ -71,10 +113,18 @@ class AugmentPage(QWidget):
         self.last_latency_ms = 0.0
         self.last_result: dict[str, Any] | None = None  # what the grid shows (arrays), for checks
         self._cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
-        self._worker: Any = None
+        self._worker: Future[Any] | None = None
+        self._runner = PreviewRunner(self)
+        # Queued even when emitted on this thread: a job that is already done when its callback is added
+        # reports from inside submit(), before the page has recorded the job as running.
+        queued = Qt.ConnectionType.QueuedConnection
+        self._runner.finished.connect(self._on_preview, queued)
+        self._runner.errored.connect(self._on_preview_error, queued)
+        self._runner.done.connect(self._on_worker_done, queued)
         self._dirty = False
         self._change_at: float | None = None
         self._loading = False
+        self._prepared_fresh = False
         self._debounce = QTimer(self, singleShot=True, interval=10)
         self._debounce.timeout.connect(self._launch)
         self._save_timer = QTimer(self, singleShot=True, interval=250)
@@ -82,6 +132,9 @@ class AugmentPage(QWidget):
         self._build()
         session.project_changed.connect(self._on_project_changed)
         session.images_changed.connect(self._reload_images)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.flush_settings)
         self._on_project_changed(session.project)
 
     # ----- layout ------------------------------------------------------------------------------
@@ -103,6 +156,7 @@ class AugmentPage(QWidget):
         self.color = QComboBox()
         for key, text in COLOR_LABELS.items():
             self.color.addItem(text, key)
+        number_field(self.image_size)
         form.addRow("Image size", self.image_size)
         form.addRow("Colour", self.color)
         left.addWidget(model_input)
@@ -126,6 +180,7 @@ class AugmentPage(QWidget):
         scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setFixedWidth(440)
         root.addWidget(scroll)
 
@@ -231,6 +286,19 @@ class AugmentPage(QWidget):
             self.saved_label.setText("")
             self._save_timer.start()
 
+    def preview_runner_shutdown(self) -> None:
+        """Wait for the running preview job (if any) and stop the preview thread."""
+        self._runner.shutdown()
+
+    def flush_settings(self) -> None:
+        """Save now if a change is still waiting for the debounce (page hidden, studio quitting)."""
+        if self._save_timer.isActive():
+            self.save_settings()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        self.flush_settings()
+        super().hideEvent(event)
+
     def save_settings(self) -> None:
         project = self.session.project
         if project is None:
@@ -242,6 +310,9 @@ class AugmentPage(QWidget):
 
     # ----- project -----------------------------------------------------------------------------
     def _on_project_changed(self, project: Project | None) -> None:
+        # The previous project is closed by now; a change still waiting to be saved is dropped (at most
+        # the last quarter second: the page also saves when it is hidden and when the studio quits).
+        self._save_timer.stop()
         self._loading = True
         pre, aug = PreprocessSpec(), AugmentSpec()
         if project is not None:
@@ -290,15 +361,11 @@ class AugmentPage(QWidget):
             return
         image_id, path, _w, _h = data
         self._dirty = False
-        if (image_id, self.preprocess_spec().to_json()) not in self._cache:
+        self._prepared_fresh = (image_id, self.preprocess_spec().to_json()) not in self._cache
+        if self._prepared_fresh:
             self.timing.setText("Decoding and preprocessing the image (the first time also loads TensorFlow)…")
-        worker = Worker(compute_preview, path, image_id, self.preprocess_spec(), self.augment_spec(), self.seed,
-                        GRID_COUNT, self._cache)
-        # Connected before start: a fast job could otherwise emit before anyone listens.
-        worker.finished.connect(self._on_preview)
-        worker.errored.connect(self._on_preview_error)
-        worker.done.connect(self._on_worker_done)
-        self._worker = worker.start()
+        self._worker = self._runner.submit(compute_preview, path, image_id, self.preprocess_spec(),
+                                           self.augment_spec(), self.seed, GRID_COUNT, self._cache)
 
     def _on_preview(self, result: dict[str, Any]) -> None:
         if self._dirty:
@@ -307,12 +374,12 @@ class AugmentPage(QWidget):
         self.grid.set_images(result["variants"])
         pre = self.preprocess_spec()
         self.model_input.setPixmap(pixmap_for(result["model_input"], 160))
-        self.model_caption.setText(f"Model input ({pre.image_size}×{pre.image_size}, "
-                                   f"{'gray' if pre.color == 'gray' else 'RGB'})")
+        self.model_caption.setText(f"Model input\n{pre.image_size}×{pre.image_size} "
+                                   f"{'grayscale' if pre.color == 'gray' else 'RGB'}, before augmentation")
         original = result["original"]
         self.original.setPixmap(pixmap_for(original, 160) if max(original.shape[:2]) <= 160 else
                                 _smooth_pixmap(original, 160))
-        self.original_caption.setText(f"Original ({original.shape[1]}×{original.shape[0]})")
+        self.original_caption.setText(f"Original\n{original.shape[1]}×{original.shape[0]} as stored")
         spec = self.augment_spec()
         what = "epochs 1–16 of training" if self.seed == 0 else f"16 random draws (re-roll {self.seed})"
         self.grid_title.setText(f"<b>What training sees</b> — {what}"
@@ -320,7 +387,10 @@ class AugmentPage(QWidget):
         if self._change_at is not None:
             self.last_latency_ms = (time.perf_counter() - self._change_at) * 1000.0
             self._change_at = None
-            self.timing.setText(f"refreshed in {self.last_latency_ms:.0f} ms")
+            if self._prepared_fresh:
+                self.timing.setText(f"image decoded and preprocessed in {self.last_latency_ms / 1000:.1f} s")
+            else:
+                self.timing.setText(f"refreshed in {self.last_latency_ms:.0f} ms")
             self.preview_ready.emit(self.last_latency_ms)
 
     def _on_preview_error(self, exc: BaseException) -> None:

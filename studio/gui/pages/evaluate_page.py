@@ -104,7 +104,7 @@ class EvaluatePage(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Run"))
         self.run_picker = RunPicker()
-        bar.addWidget(self.run_picker, 1)
+        bar.addWidget(self.run_picker, 3)
         self.evaluate_button = QPushButton("Evaluate again")
         self.evaluate_button.setToolTip("Re-run the test split through this run's model (edge-studio evaluate)")
         bar.addWidget(self.evaluate_button)

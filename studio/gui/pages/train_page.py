@@ -44,6 +44,7 @@ from studio.gui.widgets.run_summary import (
     format_duration,
     format_fraction,
 )
+from studio.gui.widgets.spin_box import number_field
 
 # The benchmark this product comes from: three architectures, each with and without augmentation.
 BENCHMARK_ARCHS = ("dense", "cnn", "cnn_dropout")
@@ -144,6 +145,8 @@ class TrainPage(QWidget):
         self.patience.setSpecialValueText("off")
         self.patience.setSuffix(" epochs")
         self.patience.setToolTip("Stop when validation loss has not improved for this many epochs")
+        for spin in (self.epochs, self.batch_size, self.learning_rate, self.patience):
+            number_field(spin)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.learning_rate)

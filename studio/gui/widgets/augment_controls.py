@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QSlider, QWidget
 
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec
+from studio.gui.widgets.spin_box import number_field
 from studio.gui.widgets.toggle_switch import ToggleSwitch
 
 SLIDER_STEPS = 1000
@@ -48,13 +49,14 @@ class _ValueRow:
         self.param = param
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setMinimumWidth(140)
+        self.slider.setMinimumWidth(120)
         self.spin = QDoubleSpinBox()
         self.spin.setRange(param.low, param.high)
         self.spin.setDecimals(param.decimals)
         self.spin.setSingleStep(1.0 if param.decimals == 0 else 0.05)
         self.spin.setSuffix(param.suffix)
-        self.spin.setFixedWidth(78)
+        self.spin.setFixedWidth(84)
+        number_field(self.spin)
         self.spin.setAccessibleName(param.label)
         self._on_change = on_change
         self.slider.valueChanged.connect(self._slider_moved)

@@ -108,7 +108,7 @@ class CurvesWidget(QWidget):
                 dashed = metric.startswith("val_")
                 pen = pg.mkPen(QColor(color), width=2.2 if not dashed else 1.8,
                                style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-                item = plot.plot([], [], pen=pen, symbol="o", symbolSize=4, symbolBrush=QColor(color),
+                item = plot.plot([], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=QColor(color),
                                  symbolPen=None, name=None if dashed else label)
                 run.items[metric] = item
         run = self._runs[run_id]
