@@ -49,8 +49,8 @@ def ensure_env() -> None:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     if env_python().is_file() and STAMP.is_file() and STAMP.read_text().strip() == digest:
         return
-    if not env_python().is_file():
-        _run([sys.executable, "-m", "venv", str(ENV)], "create .venv-pkg")
+    # A fresh environment whenever the list changes, so it holds exactly what the list says.
+    _run([sys.executable, "-m", "venv", "--clear", str(ENV)], "create .venv-pkg")
     # --no-deps: the file is the complete set; tensorflowjs' own dependencies (TF-DF, JAX, ...) stay out.
     _run([str(env_python()), "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--no-deps",
           "-r", str(REQUIREMENTS)], "install packaging/requirements.txt into .venv-pkg")

@@ -11,9 +11,11 @@ import configparser
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,40 @@ def test_bundle_carries_the_web_page_and_runtime_files_the_export_copies() -> No
     for package, rel in web_runtime.RUNTIME_FILES:
         assert f"web_template/node_modules/{package}/{rel}" in dest
         assert f"web_template/node_modules/{package}/package.json" in dest
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """name -> version of the `name==version` lines (markers ignored), names normalised as pip does."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        spec = line.split("#")[0].split(";")[0].strip()
+        if "==" in spec:
+            name, version = spec.split("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return pins
+
+
+# Deliberate differences between the app's build environment and the development one (packaging/requirements.txt).
+PACKAGING_ONLY = {"tensorflow-cpu", "tensorflow-intel", "setuptools", "wheel"}
+NOT_PACKAGED = {"ydf"}  # only a dependency of tensorflow-decision-forests, which the app leaves out
+
+
+def test_packaging_pins_follow_the_development_lock() -> None:
+    """A version bump in requirements.lock must reach the packaged app too."""
+    lock, packaged = _pins(ROOT / "requirements.lock"), _pins(PACKAGING / "requirements.txt")
+    differ = {n: (lock[n], v) for n, v in packaged.items() if n in lock and lock[n] != v}
+    assert not differ, f"requirements.lock vs packaging/requirements.txt: {differ}"
+    unknown = set(packaged) - set(lock) - PACKAGING_ONLY
+    assert not unknown, f"pinned for the app but not in requirements.lock: {sorted(unknown)}"
+
+
+def test_every_runtime_dependency_is_in_the_packaged_app() -> None:
+    """A new dependency in pyproject.toml must be added to packaging/requirements.txt (or the app lacks it)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {re.sub(r"[-_.]+", "-", re.split(r"[=<>!~; \[]", dep)[0]).lower() for dep in project["dependencies"]}
+    packaged = set(_pins(PACKAGING / "requirements.txt")) | {"tensorflow"}  # tensorflow-cpu provides `tensorflow`
+    missing = wanted - NOT_PACKAGED - packaged
+    assert not missing, f"runtime dependencies missing from packaging/requirements.txt: {sorted(missing)}"
 
 
 # ----- slow: the self-test from source, the real build, the window ---------------------------------
