@@ -43,6 +43,14 @@ def list_cameras() -> list[CameraChoice]:
     return [CameraChoice(0, "Default camera")]
 
 
+def _emit(signal, *args) -> None:  # noqa: ANN001
+    # The widget showing the feed may be gone while the camera thread winds down; drop the frame then.
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
+
+
 class CameraFeed(QObject):
     """Reads frames on a thread; ``frame_ready`` carries a preview QImage, ``latest()`` the last frame."""
 
@@ -84,19 +92,19 @@ class CameraFeed(QObject):
         cap = cv2.VideoCapture(self.source)
         try:
             if not cap.isOpened():
-                self.failed.emit(f"cannot open {'video file' if is_file else 'camera'} {self.source}")
+                _emit(self.failed, f"cannot open {'video file' if is_file else 'camera'} {self.source}")
                 return
             fps = cap.get(cv2.CAP_PROP_FPS) if is_file else 0.0
             frame_interval = 1.0 / fps if fps and fps > 0 else 0.0
             last_preview = 0.0
-            self.opened.emit()
+            _emit(self.opened)
             while not self._stop.is_set():
                 t0 = time.monotonic()
                 ok, frame = cap.read()
                 if not ok:
                     if is_file and cap.set(cv2.CAP_PROP_POS_FRAMES, 0) and self._seq > 0:
                         continue  # loop the file like a live camera
-                    self.failed.emit("the camera stopped sending frames")
+                    _emit(self.failed, "the camera stopped sending frames")
                     return
                 with self._lock:
                     self._frame = frame
@@ -104,7 +112,7 @@ class CameraFeed(QObject):
                 now = time.monotonic()
                 if now - last_preview >= 1.0 / PREVIEW_MAX_FPS:
                     last_preview = now
-                    self.frame_ready.emit(bgr_to_qimage(frame))
+                    _emit(self.frame_ready, bgr_to_qimage(frame))
                 if frame_interval:  # a file plays at its own rate; a camera paces itself
                     self._stop.wait(max(0.0, frame_interval - (time.monotonic() - t0)))
         finally:

@@ -96,7 +96,8 @@ class CameraWidget(QWidget):
 
     def set_source(self, source: int | str) -> None:
         self.stop()
-        self.feed = CameraFeed(source, self)
+        # Unparented: the feed must outlive the widget's C++ side until its thread has stopped.
+        self.feed = CameraFeed(source)
         self.feed.frame_ready.connect(self._show_frame)
         self.feed.failed.connect(self._failed)
         self.preview.setText("Opening the camera…")
@@ -149,6 +150,9 @@ class CameraWidget(QWidget):
         self._burst_tick()
 
     def stop_burst(self) -> None:
+        if not self._burst.isActive():
+            self._flush()
+            return
         self._burst.stop()
         self.hold_button.setText("Hold to record")
         self._flush()
@@ -183,9 +187,11 @@ class CameraWidget(QWidget):
         self.session.classes_changed.emit()
         self.captured.emit(len(report.added))
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001
+    def hideEvent(self, event) -> None:  # noqa: ANN001
+        # A hidden preview keeps no camera open (and the camera light goes off).
+        self.stop_burst()
         self.stop()
-        super().closeEvent(event)
+        super().hideEvent(event)
 
 
 class CameraDialog(QDialog):
