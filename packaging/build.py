@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packaging"))
 sys.path.insert(0, str(ROOT))
 
-from bundle_contents import APP_NAME, app_icon  # noqa: E402
+from bundle_contents import APP_NAME, app_icon_png, app_icon_svg  # noqa: E402
 
 ENV = ROOT / ".venv-pkg"
 REQUIREMENTS = ROOT / "packaging" / "requirements.txt"
@@ -85,6 +85,12 @@ def is_fresh(app_dir: Path) -> bool:
     return all(p.stat().st_mtime < built for p in build_inputs())
 
 
+def render_icon() -> None:
+    """The PNG program icon for Windows/macOS, from the SVG app icon (Qt renders it; Pillow converts it)."""
+    _run([str(env_python()), str(ROOT / "packaging" / "render_icon.py"), str(app_icon_svg(ROOT)),
+          str(app_icon_png(ROOT))], "render the app icon")
+
+
 def run_pyinstaller() -> Path:
     _run([str(env_python()), "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
           "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)], "PyInstaller")
@@ -120,7 +126,7 @@ def strip_tensorflow(app_dir: Path) -> int:
 def add_linux_integration(app_dir: Path) -> None:
     """Desktop entry template, icon and install script at the top of the app folder (next to the program)."""
     shutil.copyfile(LINUX_FILES / "edge-studio.desktop", app_dir / "edge-studio.desktop")
-    shutil.copyfile(app_icon(ROOT), app_dir / "edge-studio.png")
+    shutil.copyfile(app_icon_svg(ROOT), app_dir / "edge-studio.svg")
     shutil.copyfile(LINUX_FILES / "install.sh", app_dir / "install.sh")
     (app_dir / "install.sh").chmod(0o755)
 
@@ -167,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         times["environment"] = time.monotonic() - t
         check_web_runtime()
         t = time.monotonic()
+        render_icon()
         app_dir = run_pyinstaller()
         times["pyinstaller"] = time.monotonic() - t
         archive, saved = None, 0

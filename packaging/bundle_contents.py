@@ -33,10 +33,14 @@ EXCLUDES = [
 ]
 
 
-def app_icon(root: Path) -> Path:
-    """resources/app-icon.png when the GUI has one, else the packaging icon."""
-    own = root / "resources" / "app-icon.png"
-    return own if own.is_file() else root / "packaging" / "linux" / "edge-studio.png"
+def app_icon_svg(root: Path) -> Path:
+    """The one app icon (the window's icon too): menus on Linux use it as it is."""
+    return root / "resources" / "app-icon.svg"
+
+
+def app_icon_png(root: Path) -> Path:
+    """The icon rendered by build.py (packaging/render_icon.py) for the Windows and macOS program icon."""
+    return root / "build" / "icon" / "app-icon.png"
 
 
 def web_datas(root: Path) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ ID=edge-ai-vision-studio
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${XDG_DATA_HOME:-"$HOME/.local/share"}
 APPS="$DATA/applications"
-ICONS="$DATA/icons/hicolor/256x256/apps"
+ICONS="$DATA/icons/hicolor/scalable/apps"
 
 refresh() {
     # Optional desktop caches; menus also pick the files up without them.
@@ -17,7 +17,7 @@ refresh() {
 }
 
 if [ "${1:-}" = "--uninstall" ]; then
-    rm -f "$APPS/$ID.desktop" "$ICONS/$ID.png"
+    rm -f "$APPS/$ID.desktop" "$ICONS/$ID.svg"
     refresh
     printf 'removed %s\n' "$APPS/$ID.desktop"
     exit 0
@@ -36,7 +36,7 @@ quoted=$(printf '%s' "$HERE/EdgeAIVisionStudio" \
 plain=$(printf '%s' "$HERE/EdgeAIVisionStudio" | sed -e 's/\\/\\\\/g' -e 's/[\\&|]/\\&/g')
 
 mkdir -p "$APPS" "$ICONS"
-cp "$HERE/edge-studio.png" "$ICONS/$ID.png"
+cp "$HERE/edge-studio.svg" "$ICONS/$ID.svg"
 sed -e "s|@EXEC@|\"$quoted\"|" -e "s|@TRYEXEC@|$plain|" -e "s|@ICON@|$ID|" \
     "$HERE/edge-studio.desktop" > "$APPS/$ID.desktop.part"
 chmod 644 "$APPS/$ID.desktop.part"

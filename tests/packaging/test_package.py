@@ -51,8 +51,8 @@ def _fake_app_folder(parent: Path) -> Path:
     """An unpacked app folder whose program is a script that records that it was launched."""
     folder = parent / "my apps $HOME" / 'Edge "Studio" 100%'
     folder.mkdir(parents=True)
-    for name in ("install.sh", "edge-studio.png"):
-        shutil.copy(PACKAGING / "linux" / name, folder / name)
+    shutil.copy(PACKAGING / "linux" / "install.sh", folder / "install.sh")
+    shutil.copy(ROOT / "resources" / "app-icon.svg", folder / "edge-studio.svg")
     shutil.copy(PACKAGING / "linux" / "edge-studio.desktop", folder / "edge-studio.desktop")
     program = folder / "EdgeAIVisionStudio"
     program.write_text('#!/bin/sh\necho launched > "$(dirname "$0")/launched.txt"\n')
@@ -78,8 +78,8 @@ def test_install_script_registers_and_uninstalls(tmp_path: Path) -> None:
     subprocess.run(["sh", str(folder / "install.sh")], check=True, env=env, capture_output=True)
 
     desktop = data / "applications" / "edge-ai-vision-studio.desktop"
-    icon = data / "icons" / "hicolor" / "256x256" / "apps" / "edge-ai-vision-studio.png"
-    assert icon.read_bytes() == (PACKAGING / "linux" / "edge-studio.png").read_bytes()
+    icon = data / "icons" / "hicolor" / "scalable" / "apps" / "edge-ai-vision-studio.svg"
+    assert icon.read_bytes() == (ROOT / "resources" / "app-icon.svg").read_bytes()
     entry = _desktop_entry(desktop)
     assert entry["Icon"] == "edge-ai-vision-studio"
     assert entry["TryExec"] == str(folder / "EdgeAIVisionStudio")
@@ -93,6 +93,18 @@ def test_install_script_registers_and_uninstalls(tmp_path: Path) -> None:
 
     subprocess.run(["sh", str(folder / "install.sh"), "--uninstall"], check=True, env=env, capture_output=True)
     assert not desktop.exists() and not icon.exists()
+
+
+def test_app_icon_renders_for_the_windows_and_macos_program(tmp_path: Path) -> None:
+    import cv2
+
+    png = tmp_path / "icon.png"
+    subprocess.run([sys.executable, str(PACKAGING / "render_icon.py"), str(ROOT / "resources" / "app-icon.svg"),
+                    str(png), "128"], check=True, timeout=120)
+    image = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+    assert image.shape == (128, 128, 4)
+    assert image[0, 0, 3] == 0 and image[64, 64, 3] == 255  # transparent corner, opaque middle
+    assert len({tuple(px) for px in image[::8, ::8, :3].reshape(-1, 3)}) > 8  # a picture, not a flat fill
 
 
 def test_install_script_refuses_outside_an_app_folder(tmp_path: Path) -> None:
