@@ -211,6 +211,8 @@ class AugmentPage(QWidget):
         self.model_caption = QLabel("Model input")
         for w in (self.original_caption, self.model_caption):
             w.setStyleSheet("color:#555")
+            w.setFixedWidth(164)
+            w.setWordWrap(True)
         originals.addWidget(self.original)
         originals.addWidget(self.original_caption)
         originals.addSpacing(10)
@@ -375,7 +377,7 @@ class AugmentPage(QWidget):
         pre = self.preprocess_spec()
         self.model_input.setPixmap(pixmap_for(result["model_input"], 160))
         self.model_caption.setText(f"Model input\n{pre.image_size}×{pre.image_size} "
-                                   f"{'grayscale' if pre.color == 'gray' else 'RGB'}, before augmentation")
+                                   f"{'grayscale' if pre.color == 'gray' else 'RGB'}")
         original = result["original"]
         self.original.setPixmap(pixmap_for(original, 160) if max(original.shape[:2]) <= 160 else
                                 _smooth_pixmap(original, 160))

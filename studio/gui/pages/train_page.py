@@ -79,6 +79,7 @@ class TrainPage(QWidget):
         if app is not None:  # a run must end cleanly (marked cancelled) when the studio quits
             app.aboutToQuit.connect(self.shutdown)
         self._on_project_changed(session.project)
+        self._show_queue()
 
     # ----- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
