@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ["STUDIO_NO_WARMUP"] = "1"  # the probe measures our UI work, not TensorFlow's import
 
 GOAL_SHOWN_S = 1.5
 GOAL_STALL_MS = 50.0
@@ -32,7 +31,9 @@ PROBE_MS = 5
 
 # ----- launch ------------------------------------------------------------------------------------
 def _child_launch(settings_dir: str) -> None:
-    """Runs in a fresh interpreter: build the window like `edge-studio gui` and print when it is exposed."""
+    """Runs in a fresh interpreter: build the window like `edge-studio gui` and print when it is exposed.
+    (It exits right after, so the TensorFlow warm-up that follows is not started.)"""
+    os.environ["STUDIO_NO_WARMUP"] = "1"
     from PySide6.QtCore import QSettings
 
     from studio.gui.app import create_application
@@ -117,8 +118,41 @@ def _wait(app, condition, timeout_s: float = 600) -> None:  # noqa: ANN001
         time.sleep(0.001)  # the probe and the workers keep running; this only yields the CPU
 
 
+def _run_until(app, signal, start) -> None:  # noqa: ANN001
+    """Run the real event loop (not a processEvents loop) until ``signal`` fires."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    start()
+    loop.exec()
+    signal.disconnect(loop.quit)
+
+
+class _LoopUntil:
+    """Run the real event loop until a condition holds (checked every 10 ms)."""
+
+    def __init__(self, app, condition) -> None:  # noqa: ANN001
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        self._loop = QEventLoop()
+        self._check = QTimer()
+        self._check.setInterval(10)
+        self._check.timeout.connect(lambda: condition() and self._loop.quit())
+
+    def run(self) -> None:
+        self._check.start()
+        self._loop.exec()
+        self._check.stop()
+
+
+def _settle(app, seconds: float) -> None:  # noqa: ANN001
+    end = time.monotonic() + seconds
+    _wait(app, lambda: time.monotonic() >= end, seconds + 5)
+
+
 def measure_import_and_scroll(n_images: int, scroll_images: int) -> dict[str, dict]:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, Qt, QTimer
 
     from studio.core.importer import import_paths
     from studio.core.project import Project
@@ -135,19 +169,24 @@ def measure_import_and_scroll(n_images: int, scroll_images: int) -> dict[str, di
         print(f"generating {n_images:,} images…", flush=True)
         _write_images(tmp / "drop", n_images, seed=1)
         project = Project.create(tmp / "project")
-        window = MainWindow(warm_up=False)
+        # As in the app: TensorFlow loads in the background after the window shows. The probes start once it
+        # is loaded, so they measure the studio's own UI work, not a one-off 5 s import at start-up.
+        window = MainWindow(warm_up=True)
+        tf_ready: list[str] = []
+        window.tensorflow_ready.connect(tf_ready.append)
         window.resize(1280, 800)
         window.show()
+        _wait(app, lambda: bool(tf_ready), 180)
         window.open_project(project.root)
         page = window.images_page
         page.show_reports = False
         _wait(app, lambda: window.windowHandle() is not None and window.windowHandle().isExposed())
+        _settle(app, 3.0)  # let the other pages finish reacting to the opened project
 
         probe = StallProbe()
         probe.start()
         t0 = time.perf_counter()
-        page.import_paths([str(tmp / "drop")])
-        _wait(app, lambda: page.import_worker is None)
+        _run_until(app, page.import_finished, lambda: page.import_paths([str(tmp / "drop")]))
         seconds = time.perf_counter() - t0
         _wait(app, lambda: page.model.rowCount() == n_images, 30)
         results["import"] = {**probe.stop(), "images": n_images, "seconds": round(seconds, 2),
@@ -161,25 +200,27 @@ def measure_import_and_scroll(n_images: int, scroll_images: int) -> dict[str, di
             import_paths(window.session.project, [tmp / "more"])
             window.session.images_changed.emit()
             _wait(app, lambda: page.model.rowCount() == scroll_images, 60)
+        _settle(app, 1.0)
 
+        # A fast flick through the whole grid, one step per 16 ms frame, driven by the real event loop.
         bar = page.grid.verticalScrollBar()
         bar.setValue(0)
-        frames: list[float] = []
+        scroller = QTimer()
+        scroller.setTimerType(Qt.TimerType.PreciseTimer)
+        scroller.setInterval(16)
+        step = 240  # px per frame: about 15,000 px/s
+        scroller.timeout.connect(lambda: bar.setValue(min(bar.maximum(), bar.value() + step)))
+        frames = {"n": 0}
+        bar.valueChanged.connect(lambda _v: frames.__setitem__("n", frames["n"] + 1))
         probe.start()
         t0 = time.perf_counter()
-        step = 240  # px per 16 ms frame: about 15,000 px/s, a fast flick
-        while bar.value() < bar.maximum():
-            f0 = time.perf_counter()
-            bar.setValue(min(bar.maximum(), bar.value() + step))
-            page.grid.viewport().repaint()  # paint now, as a real scroll frame would
-            frames.append((time.perf_counter() - f0) * 1000)
-            _wait(app, lambda f0=f0: time.perf_counter() - f0 >= 0.016, 5)
+        done = _LoopUntil(app, lambda: bar.value() >= bar.maximum())
+        scroller.start()
+        done.run()
+        scroller.stop()
         seconds = time.perf_counter() - t0
-        frames.sort()
-        results["scroll"] = {**probe.stop(), "images": page.model.rowCount(), "frames": len(frames),
-                             "seconds": round(seconds, 2), "max_frame_ms": round(frames[-1], 1),
-                             "p99_frame_ms": round(frames[int(0.99 * (len(frames) - 1))], 1),
-                             "thumbnails_made": page.cache.made}
+        results["scroll"] = {**probe.stop(), "images": page.model.rowCount(), "steps": frames["n"],
+                             "seconds": round(seconds, 2), "thumbnails_made": page.cache.made}
         print("scroll", results["scroll"], flush=True)
         window.close()
         from studio.gui.workers import cancel_all_and_wait
@@ -211,7 +252,7 @@ def main() -> int:
             (f"longest stall, importing {args.images:,}", f"{results['import']['max_gap_ms'] - PROBE_MS:.0f} ms",
              f"<= {GOAL_STALL_MS:.0f} ms", results["import"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS),
             (f"longest stall, scrolling {results['scroll']['images']:,}",
-             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", "(smooth: < 50 ms)",
+             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", "(smooth: <= 50 ms)",
              results["scroll"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS)]
     print()
     print(f"{'measure':<36} {'result':<24} {'goal':<18} ok")

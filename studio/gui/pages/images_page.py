@@ -54,6 +54,7 @@ class ImageGrid(ThumbnailView):
 class ImagesPage(QWidget):
     title = "Images"
     import_finished = Signal(object)  # the ImportReport
+    refreshed = Signal()              # the grid shows the project's current state
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +69,10 @@ class ImagesPage(QWidget):
         self.camera_dialog = None
         # Several change signals in a row cost one reload; a child timer dies with the page.
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.timeout.connect(self._refresh_in_background)
+        self._refresh_worker: Worker | None = None
+        self._refresh_again = False
+        self._generation = 0
 
         self.model = ImageListModel(self)
         self.grid = ImageGrid(self.model, self)
@@ -218,22 +222,63 @@ class ImagesPage(QWidget):
     def schedule_refresh(self, *_args: object) -> None:
         self._refresh_timer.start()
 
-    def refresh(self) -> None:
-        self._refresh_timer.stop()
-        project = self.session.project
+    def _query(self) -> dict:
         kind, class_id = self.current_filter()
-        self.restore_button.setVisible(kind == "trash")
+        return {"class_id": class_id if kind == "class" else None, "unlabelled": kind == "unlabelled",
+                "trashed": kind == "trash", "split": self.split_box.currentData(),
+                "search": self.search.text().strip() or None}
+
+    def refresh(self) -> None:
+        """Reload now, on the UI thread (filter changes: the user waits for the new view anyway)."""
+        self._refresh_timer.stop()
+        self._generation += 1
+        project = self.session.project
+        self.restore_button.setVisible(self.current_filter()[0] == "trash")
         if project is None:
             self.model.set_records([], [])
             self._update_views(0)
             return
+        self._apply(self._generation, project, (project.images(**self._query()), project.classes()))
+
+    def _refresh_in_background(self) -> None:
+        """Reload after a change signal: the query runs on a worker, so a 20,000-image project costs the
+        UI thread only the model update."""
+        project = self.session.project
+        if project is None:
+            self.refresh()
+            return
+        if self._refresh_worker is not None:
+            self._refresh_again = True
+            return
+        self._generation += 1
+        generation, query = self._generation, self._query()
+
+        def fetch(progress, cancel) -> tuple:  # noqa: ANN001
+            return project.images(**query), project.classes()
+
+        def done(result: tuple) -> None:
+            self._refresh_worker = None
+            self._apply(generation, project, result)
+            if self._refresh_again:
+                self._refresh_again = False
+                self.schedule_refresh()
+
+        def failed(exc: BaseException) -> None:
+            self._refresh_worker = None
+
+        self._refresh_worker = start_worker(fetch, on_finished=done, on_errored=failed)
+
+    def _apply(self, generation: int, project, result: tuple) -> None:  # noqa: ANN001
+        # A newer reload (or another project) has superseded this one.
+        if generation != self._generation or project is not self.session.project:
+            return
+        records, classes = result
         selected = self.grid.selected_ids()
-        records = project.images(class_id=class_id if kind == "class" else None, unlabelled=kind == "unlabelled",
-                                 trashed=kind == "trash", split=self.split_box.currentData(),
-                                 search=self.search.text().strip() or None)
-        if self.model.set_records(records, project.classes()):
+        if self.model.set_records(records, classes):
             self.grid.select_ids(selected)
+        self.restore_button.setVisible(self.current_filter()[0] == "trash")
         self._update_views(len(records))
+        self.refreshed.emit()
 
     def _update_views(self, shown: int) -> None:
         project = self.session.project
@@ -344,7 +389,7 @@ class ImagesPage(QWidget):
         if isinstance(event, ImportProgress):
             self.progress.update_progress(event.done, event.total,
                                           f"Importing {event.done:,} of {event.total:,} · {event.added:,} added")
-            if event.done % 512 < 16:  # show new images as they arrive, without reloading on every report
+            if event.done % 1024 < 16:  # show new images as they arrive, without reloading on every report
                 self.schedule_refresh()
 
     def _import_done(self, report: ImportReport) -> None:
