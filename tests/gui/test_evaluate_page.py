@@ -164,6 +164,19 @@ def test_compare_runs_side_by_side(page: EvaluatePage, project: Project, qtbot, 
     assert cells["Test acc"] == f"{run.metrics['test_accuracy']:.3f}"
     assert cells["Macro F1"] == f"{run.metrics['macro_f1']:.3f}"
     assert cells["Params"] == f"{run.metrics['params']:,}"
+    # A second (failed) run row joins the table; the finished run keeps the best scores, highlighted.
+    failed = project.create_run("cnn", {"use_augment": True})
+    project.update_run(failed.id, status="failed", error="out of memory", metrics={"best_val_accuracy": 0.01})
+    page.session.runs_changed.emit()
+    assert table.rowCount() == 2
+    col = COMPARE_HEADERS.index("Best val acc")
+    by_status = {table.item(r, COMPARE_HEADERS.index("Status")).text(): table.item(r, col) for r in range(2)}
+    assert by_status["finished"].font().bold() and not by_status["failed"].font().bold()
+    # Sorting by a score column puts the numbers in order (the failed run has no test accuracy).
+    acc = COMPARE_HEADERS.index("Test acc")
+    table.sortItems(acc, Qt.SortOrder.DescendingOrder)
+    assert [table.item(r, acc).text() for r in range(2)] == [f"{run.metrics['test_accuracy']:.3f}", ""]
+    table.sortItems(COMPARE_HEADERS.index("Params"), Qt.SortOrder.AscendingOrder)
     t, p = _off_diagonal_cell(page.report)
     qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, p).center())
     qtbot.waitUntil(lambda: not page.cell_list.item(0).icon().isNull(), timeout=10_000)

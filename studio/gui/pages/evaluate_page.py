@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -137,7 +137,15 @@ class EvaluatePage(QWidget):
         self.compare_table.setSortingEnabled(True)
         self.compare_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.compare_table.cellDoubleClicked.connect(self._open_compared_run)
-        self.tabs.addTab(self.compare_table, "Compare runs")
+        compare = QWidget()
+        compare_layout = QVBoxLayout(compare)
+        compare_layout.setContentsMargins(6, 6, 6, 6)
+        compare_hint = QLabel("Every run of this project; the best score of each column is highlighted. "
+                              "Double-click a run to open its report.")
+        compare_hint.setObjectName("hint")
+        compare_layout.addWidget(compare_hint)
+        compare_layout.addWidget(self.compare_table)
+        self.tabs.addTab(compare, "Compare runs")
         root.addWidget(self.tabs, 1)
 
         self.run_picker.run_selected.connect(self.show_run)
@@ -420,7 +428,27 @@ class EvaluatePage(QWidget):
                 if number is not None:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(r, c, item)
+        self._mark_best(rows)
         table.setSortingEnabled(True)
+
+    def _mark_best(self, rows: list[dict[str, Any]]) -> None:
+        """Tint the best value of each score column, so the winning run stands out."""
+        if len(rows) < 2:
+            return
+        for key, header in (("best_val_accuracy", "Best val acc"), ("test_accuracy", "Test acc"),
+                            ("macro_f1", "Macro F1")):
+            values = [r[key] for r in reversed(rows)]
+            known = [v for v in values if v is not None]
+            if not known:
+                continue
+            col = COMPARE_HEADERS.index(header)
+            for r, v in enumerate(values):
+                if v is not None and v == max(known):
+                    item = self.compare_table.item(r, col)
+                    item.setBackground(QColor("#d7f0d2"))
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
 
     def _open_compared_run(self, row: int, _column: int) -> None:
         item = self.compare_table.item(row, 0)
@@ -470,6 +498,9 @@ class _SortItem(QTableWidgetItem):
         self.number = number
 
     def __lt__(self, other: QTableWidgetItem) -> bool:
-        if isinstance(other, _SortItem) and self.number is not None and other.number is not None:
+        # Never call QTableWidgetItem.__lt__ here: it dispatches back to this override (endless recursion).
+        if isinstance(other, _SortItem) and (self.number is not None or other.number is not None):
+            if self.number is None or other.number is None:
+                return self.number is None  # empty cells sort first ascending, last descending
             return float(self.number) < float(other.number)
-        return super().__lt__(other)
+        return self.text() < other.text()
