@@ -58,7 +58,7 @@ def ensure_env() -> None:
 
 
 def check_web_runtime() -> None:
-    """Fail before the 2-minute build when the page template or the TF.js runtime is missing."""
+    """Fail before the 5-minute build when the page template or the TF.js runtime is missing."""
     from studio.core import web_runtime
 
     template = ROOT / "web_template"
