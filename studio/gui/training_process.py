@@ -93,7 +93,11 @@ class CliProcess(QObject):
 
     # ----- control ---------------------------------------------------------------------------
     def start(self) -> None:
-        self._process.start(sys.executable, ["-m", self.module, *self.args])
+        if getattr(sys, "frozen", False) and self.module == "studio":
+            # A packaged app's executable is the `edge-studio` command itself (no `-m` there).
+            self._process.start(sys.executable, list(self.args))
+        else:
+            self._process.start(sys.executable, ["-m", self.module, *self.args])
 
     def is_running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning
