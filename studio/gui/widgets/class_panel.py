@@ -122,7 +122,7 @@ class ClassPanel(QWidget):
         self.add_button.setIcon(QIcon.fromTheme("list-add"))
         self.add_button.clicked.connect(self._ask_add)
         self.more_button = QToolButton()
-        self.more_button.setText("Edit")
+        self.more_button.setText("Edit class")
         self.more_button.setToolTip("Rename, recolour, merge or delete a class (or right-click it)")
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.more_button.setMenu(QMenu(self.more_button))
