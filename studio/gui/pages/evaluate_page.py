@@ -476,7 +476,9 @@ class EvaluatePage(QWidget):
         elif kind == "csv":
             write_csv(path, self.report)
         else:
+            selected, self.matrix.selected = self.matrix.selected, None  # no click highlight in a report
             images = {"Confusion matrix (rows: true class, columns: predicted)": _png(self.matrix)}
+            self.matrix.selected = selected
             project = self.session.project
             history = read_history(project.run_dir(self.report_run_id) / "history.json") if project else {}
             if any(history.values()):
