@@ -23,6 +23,7 @@ class EmptyState(QWidget):
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.body.setWordWrap(True)
         self.body.setFixedWidth(480)
+        self.body.setMinimumHeight(4 * self.body.fontMetrics().lineSpacing() + 8)  # style fonts apply later
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(10)
         self.buttons.addStretch(1)

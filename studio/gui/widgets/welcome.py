@@ -34,7 +34,8 @@ class WelcomeView(QWidget):
         body.setWordWrap(True)
         body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         body.setFixedWidth(540)
-        body.setMinimumHeight(body.heightForWidth(540))
+        # Style-sheet fonts apply after construction, so heightForWidth() here would be too small.
+        body.setMinimumHeight(4 * body.fontMetrics().lineSpacing() + 8)
         self.demo_button = QPushButton("Open the demo project")
         self.demo_button.setObjectName("primaryButton")
         self.new_button = QPushButton("New project…")
