@@ -5,14 +5,22 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.core.importer import ImportReport
-from studio.gui.camera import CameraFeed, list_cameras
+from studio.gui.camera import CameraFeed, import_frames, list_cameras
 from studio.gui.session import Session
 from studio.gui.workers import Worker, start_worker
-from studio.gui.camera import import_frames
 
 FLUSH_EVERY = 10  # a long burst is imported in chunks, so a crash mid-burst loses at most this many
 
