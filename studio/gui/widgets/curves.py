@@ -6,6 +6,7 @@ either from a finished run's ``history.json`` or, while a run trains, one ``epoc
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
 
@@ -67,17 +68,23 @@ class CurvesWidget(QWidget):
         pg.setConfigOptions(antialias=True)
         self._runs: dict[str, _RunCurves] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
-        layout = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        # One legend for both plots, above them: pyqtgraph's in-plot legends cover the curves.
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(self.legend)
+        layout = QHBoxLayout()
         layout.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(layout, 1)
         for key, title, ylabel in (("loss", "Loss", "loss"), ("accuracy", "Accuracy", "accuracy")):
             plot = pg.PlotWidget(background="w")
-            plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title}</span>"
-                          "<span style='color:#666;font-size:9pt'>  — solid: training · dashed: validation</span>")
+            plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title}</span>")
             plot.setLabel("bottom", "epoch")
             plot.setLabel("left", ylabel)
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.addLegend(offset=(-10, 10) if key == "loss" else (-10, -10), labelTextColor="#222",
-                           brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen("#ccc"))
             if key == "accuracy":
                 plot.setYRange(0, 1, padding=0.02)
             plot.setMinimumHeight(180)
@@ -86,6 +93,7 @@ class CurvesWidget(QWidget):
                 plot.getAxis(axis).setPen("#888")
             self._plots[key] = plot
             layout.addWidget(plot)
+        self._update_legend()
 
     # ----- runs -------------------------------------------------------------------------------
     def run_ids(self) -> list[str]:
@@ -109,13 +117,14 @@ class CurvesWidget(QWidget):
                 pen = pg.mkPen(QColor(color), width=2.2 if not dashed else 1.8,
                                style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
                 item = plot.plot([], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=QColor(color),
-                                 symbolPen=None, name=None if dashed else label)
+                                 symbolPen=None)
                 run.items[metric] = item
         run = self._runs[run_id]
         run.label = label
         for metric in METRICS:
             run.values[metric] = list((history or {}).get(metric, []))
         self._redraw(run)
+        self._update_legend()
 
     def append_epoch(self, run_id: str, values: dict[str, Any]) -> None:
         """One finished epoch of a training run (an ``epoch_end`` event)."""
@@ -132,8 +141,7 @@ class CurvesWidget(QWidget):
         for metric, item in run.items.items():
             plot = self._plots["loss" if "loss" in metric else "accuracy"]
             plot.removeItem(item)
-            if plot.plotItem.legend is not None:
-                plot.plotItem.legend.removeItem(item)
+        self._update_legend()
 
     def clear(self) -> None:
         for run_id in list(self._runs):
@@ -146,6 +154,7 @@ class CurvesWidget(QWidget):
         run.visible = visible
         for item in run.items.values():
             item.setVisible(visible)
+        self._update_legend()
 
     def is_run_visible(self, run_id: str) -> bool:
         return self._runs[run_id].visible
@@ -154,6 +163,21 @@ class CurvesWidget(QWidget):
         """The points shown for one run and metric (what tests compare with history.json)."""
         run = self._runs.get(run_id)
         return list(run.values[metric]) if run else []
+
+    def legend_text(self) -> str:
+        return self.legend.text()
+
+    def _update_legend(self) -> None:
+        if not self._runs:
+            self.legend.setText("<span style='color:#777'>Curves appear here as runs train.</span>")
+            return
+        parts = []
+        for run in self._runs.values():
+            style = "" if run.visible else "text-decoration:line-through;color:#999"
+            parts.append(f"<span style='color:{run.color};font-size:13pt'>&#9632;</span>"
+                         f"&nbsp;<span style='{style}'>{html.escape(run.label)}</span>")
+        self.legend.setText("&nbsp;&nbsp;&nbsp; ".join(parts) +
+                            "&nbsp;&nbsp;&nbsp; <span style='color:#777'>— training, - - validation</span>")
 
     def _redraw(self, run: _RunCurves) -> None:
         for metric, item in run.items.items():
