@@ -184,3 +184,27 @@ def test_compare_runs_side_by_side(page: EvaluatePage, project: Project, qtbot, 
     assert page.grab().save(str(artifacts_dir / "page_evaluate.png"))
     page.tabs.setCurrentIndex(1)
     assert page.grab().save(str(artifacts_dir / "page_evaluate_compare.png"))
+
+
+def test_run_picker_follows_new_runs_until_the_user_picks(qtbot, tmp_path: Path) -> None:
+    from studio.gui.widgets.run_picker import RunPicker
+
+    project = Project.create(tmp_path / "p")
+    picker = RunPicker()
+    qtbot.addWidget(picker)
+    first = project.create_run("dense", {})
+    project.update_run(first.id, status="finished")
+    picker.reload(project)
+    assert picker.current_run_id() == first.id
+    second = project.create_run("cnn", {})
+    project.update_run(second.id, status="finished")
+    with qtbot.waitSignal(picker.run_selected) as selected:
+        picker.reload(project)
+    assert selected.args == [second.id]  # a run that just finished is shown
+    picker.setCurrentIndex(picker.findData(first.id))
+    picker.activated.emit(picker.currentIndex())  # what a user's pick in the list sends
+    third = project.create_run("compact", {})
+    project.update_run(third.id, status="finished")
+    picker.reload(project)
+    assert picker.current_run_id() == first.id  # the user's choice is kept
+    project.close()

@@ -218,6 +218,7 @@ class EvaluatePage(QWidget):
         self._stop_process()
         self.report, self.report_run_id = None, ""
         self._fill_classes()
+        self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._refresh_compare()
         self.show_run(self.run_picker.current_run_id())

@@ -179,6 +179,7 @@ class ExportPage(QWidget):
         self.last_export = None
         self._out_edited = False
         self.result_text.setText("No bundle written yet.")
+        self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._on_run_selected(self.run_picker.current_run_id())
 
