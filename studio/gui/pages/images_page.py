@@ -6,6 +6,7 @@ wrapped in an undo command, followed by ``images_changed`` / ``classes_changed``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -74,6 +75,7 @@ class ImagesPage(QWidget):
         self.session = session
         self.cache: ThumbnailCache | None = None
         self.import_worker: Worker | None = None
+        self._last_progress_paint = 0.0
         self.last_report: ImportReport | None = None
         self.last_report_dialog: ImportReportDialog | None = None
         self.show_reports = True  # the benchmark turns the dialog off
@@ -399,11 +401,17 @@ class ImagesPage(QWidget):
             self.import_worker.cancel()
 
     def _import_progress(self, event: object) -> None:
-        if isinstance(event, ImportProgress):
+        if not isinstance(event, ImportProgress):
+            return
+        # QProgressBar.setValue repaints at once (and flushes every pending paint with it): 10 times a
+        # second is plenty for the eye and keeps the event loop free.
+        now = time.monotonic()
+        if now - self._last_progress_paint >= 0.1 or event.done == event.total:
+            self._last_progress_paint = now
             self.progress.update_progress(event.done, event.total,
                                           f"Importing {event.done:,} of {event.total:,} · {event.added:,} added")
-            if event.done % 1024 < 16:  # show new images as they arrive, without reloading on every report
-                self.schedule_refresh()
+        if event.done % 1024 < 16:  # show new images as they arrive, without reloading on every report
+            self.schedule_refresh()
 
     def _import_done(self, report: ImportReport) -> None:
         self.import_worker = None
