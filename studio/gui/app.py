@@ -70,6 +70,17 @@ def initial_project(project_path: str | None) -> tuple[str | None, bool]:
     return None, False
 
 
+def _close_on_sigint(window) -> None:  # noqa: ANN001
+    """Ctrl+C in the terminal closes the window normally (geometry saved, workers stopped). Python only
+    sees signals while it runs bytecode, so a slow timer gives it the chance during Qt's event loop."""
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_args: window.close())
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
 def run_gui(project_path: str | None) -> int:
     app = create_application()
     from studio.gui.main_window import MainWindow
@@ -81,6 +92,7 @@ def run_gui(project_path: str | None) -> int:
     if path is not None:
         # After the first paint: the window appears at once, the grid fills a moment later.
         QTimer.singleShot(0, lambda: window.open_project(path, create=create))
+    _close_on_sigint(window)
     code = app.exec()
     cancel_all_and_wait()
     return int(code)
