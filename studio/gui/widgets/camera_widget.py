@@ -61,7 +61,7 @@ class CameraWidget(QWidget):
         self.hold_button.setToolTip("Keeps capturing at the chosen rate while the button is held down")
         self.hold_button.pressed.connect(self.start_burst)
         self.hold_button.released.connect(self.stop_burst)
-        self.status = QLabel("")
+        self.status = QLabel("Capture takes one picture; hold “Hold to record” to take pictures at the chosen rate.")
         self.status.setObjectName("hint")
         self._burst = QTimer(self)
         self._burst.timeout.connect(self._burst_tick)
@@ -104,6 +104,13 @@ class CameraWidget(QWidget):
 
     def set_source(self, source: int | str) -> None:
         self.stop()
+        index = self.picker.findData(source)
+        if index < 0:  # a video file: list it by name so the picker says what is playing
+            from pathlib import Path
+
+            self.picker.insertItem(self.picker.count() - 1, f"Video: {Path(str(source)).name}", source)
+            index = self.picker.findData(source)
+        self.picker.setCurrentIndex(index)
         # Unparented: the feed must outlive the widget's C++ side until its thread has stopped.
         self.feed = CameraFeed(source)
         self.feed.frame_ready.connect(self._show_frame)
