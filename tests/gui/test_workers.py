@@ -1,0 +1,55 @@
+"""The thread-pool worker every page uses: signal order, errors, cooperative cancel."""
+
+from __future__ import annotations
+
+import threading
+
+from studio.core.events import ImportProgress
+from studio.gui.workers import Worker, active_workers, start_worker
+
+
+def _count(n: int, progress, cancel) -> str:  # noqa: ANN001
+    for i in range(n):
+        progress(ImportProgress(done=i + 1, total=n, added=i + 1, duplicates=0, rejected=0))
+    return threading.current_thread().name
+
+
+def test_signals_arrive_in_order_on_the_ui_thread(qtbot) -> None:  # noqa: ANN001
+    worker = Worker(_count, 3)
+    seen: list[object] = []
+    worker.progress.connect(lambda e: seen.append((e.done, threading.current_thread() is threading.main_thread())))
+    with qtbot.waitSignals([worker.started, worker.finished, worker.done], order="strict", timeout=10_000):
+        worker.start()
+    assert seen == [(1, True), (2, True), (3, True)]
+    qtbot.waitUntil(lambda: worker not in active_workers())
+
+
+def test_errored_carries_the_exception_and_traceback(qtbot) -> None:  # noqa: ANN001
+    def boom(progress, cancel) -> None:  # noqa: ANN001
+        raise ValueError("bad input")
+
+    got: list[BaseException] = []
+    worker = Worker(boom)
+    worker.errored.connect(got.append)
+    with qtbot.waitSignal(worker.done, timeout=10_000):  # connected before the job can finish
+        worker.start()
+    assert isinstance(got[0], ValueError) and "bad input" in got[0].__traceback_text__
+
+
+def test_cancel_is_cooperative(qtbot) -> None:  # noqa: ANN001
+    started = threading.Event()
+
+    def loop(progress, cancel) -> int:  # noqa: ANN001
+        started.set()
+        steps = 0
+        while not cancel.cancelled:  # a real job checks between units of work
+            steps += 1
+            started.wait(0.001)
+        return steps
+
+    results: list[int] = []
+    worker = start_worker(loop, on_finished=results.append)
+    qtbot.waitUntil(started.is_set)
+    with qtbot.waitSignal(worker.done, timeout=10_000):
+        worker.cancel()
+    assert worker.cancelled and results and results[0] >= 1
