@@ -125,6 +125,12 @@ def test_entry_point_accepts_the_guis_child_process_form(tmp_path: Path, capsys:
     assert entry_point.main(["-m", "studio", "info", str(tmp_path / "p"), "--json"]) == 0
     assert '"images": 20' in capsys.readouterr().out
     assert entry_point.main(["info", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    # Other studio modules run as scripts, like the Export page's estimates child.
+    with pytest.raises(SystemExit) as stop:
+        entry_point.main(["-m", "studio.cli", "info", str(tmp_path / "p"), "--json"])
+    assert stop.value.code == 0 and '"images": 20' in capsys.readouterr().out
+    assert entry_point.main(["-m", "json.tool"]) == 2  # not a general Python launcher
 
 
 def test_bundle_carries_the_web_page_and_runtime_files_the_export_copies() -> None:
@@ -237,6 +243,13 @@ def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_i
     for name, cmd in (("frozen", [str(app)]), ("source", [sys.executable, "-m", "studio"])):
         subprocess.run([*cmd, "export", str(demo), "--out", str(tmp_path / name), "--quantize", "uint8"],
                        check=True, capture_output=True, timeout=600)
+    # The Export page's estimates child (`-m studio.gui.widgets.export_estimates`): one row per quantization.
+    proc = subprocess.run([str(app), "-m", "studio.gui.widgets.export_estimates", str(demo)], capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [r for r in map(json.loads, filter(None, proc.stdout.splitlines())) if r.get("event") == "quantization"]
+    assert {r["quantization"] for r in rows} == {"none", "float16", "uint8"}
+    assert all(r["model_bytes"] > 0 and 0 <= r["test_accuracy"] <= 1 for r in rows)
     frozen_files = sorted(p.name for p in (tmp_path / "frozen" / "model").iterdir())
     assert frozen_files == sorted(p.name for p in (tmp_path / "source" / "model").iterdir())
     for name in frozen_files:
