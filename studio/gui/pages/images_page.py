@@ -76,6 +76,7 @@ class ImagesPage(QWidget):
         self.cache: ThumbnailCache | None = None
         self.import_worker: Worker | None = None
         self._last_progress_paint = 0.0
+        self._classes_before_import: list[str] = []
         self.last_report: ImportReport | None = None
         self.last_report_dialog: ImportReportDialog | None = None
         self.show_reports = True  # the benchmark turns the dialog off
@@ -192,6 +193,7 @@ class ImagesPage(QWidget):
 
     # ----- project and refresh ----------------------------------------------------------------
     def _project_changed(self, project) -> None:  # noqa: ANN001
+        self.cancel_import()  # an import into the previous project stops after its current batch
         if self.cache is not None:
             self.cache.close()
             self.cache = None
@@ -390,6 +392,7 @@ class ImagesPage(QWidget):
         if self.import_worker is not None:
             self.session.status_message.emit("An import is already running; wait for it or cancel it")
             return None
+        self._classes_before_import = project.class_names()
         self.progress.begin("Looking for images…")
         self.import_worker = start_worker(_run_import, project, [str(p) for p in paths],
                                           on_progress=self._import_progress, on_finished=self._import_done,
@@ -418,7 +421,9 @@ class ImagesPage(QWidget):
         self.progress.end()
         self.last_report = report
         self.session.images_changed.emit()
-        self.session.classes_changed.emit()
+        project = self.session.project
+        if project is not None and self._classes_before_import != project.class_names():  # new folder classes
+            self.session.classes_changed.emit()
         self.session.status_message.emit("Import: " + summary_text(report))
         if self.show_reports:
             self.last_report_dialog = ImportReportDialog(report, self)

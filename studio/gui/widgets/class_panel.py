@@ -6,7 +6,7 @@ thumbnails on a class labels those. Class edits go through undo commands on the 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -163,9 +163,12 @@ class ClassPanel(QWidget):
         layout.addWidget(self.tree, 1)
         layout.addLayout(buttons)
 
+        # Change signals often come in pairs (images + classes): one rebuild, on the next loop turn.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)
+        self._refresh_timer.timeout.connect(self.refresh)
         session.project_changed.connect(self.refresh)
-        session.classes_changed.connect(self.refresh)
-        session.images_changed.connect(self.refresh)
+        session.classes_changed.connect(self._refresh_timer.start)
+        session.images_changed.connect(self._refresh_timer.start)
         self.refresh()
 
     # ----- view -------------------------------------------------------------------------------
