@@ -69,7 +69,7 @@ class ThumbnailCache(QObject):
 
     ready = Signal(int)
 
-    def __init__(self, project: Project, threads: int = 2, parent: QObject | None = None) -> None:
+    def __init__(self, project: Project, threads: int | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self._memory: OrderedDict[int, QImage] = OrderedDict()
@@ -78,7 +78,8 @@ class ThumbnailCache(QObject):
         self._lock = threading.Lock()
         self._closed = False
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
+        # One core stays with the UI thread (2 threads on 3+ cores, 1 on a 2-core machine).
+        self._pool.setMaxThreadCount(threads or max(1, min(2, (os.cpu_count() or 2) - 1)))
         self.made = 0  # thumbnails produced (tests and benchmarks read it)
 
     def get(self, record: ImageRecord) -> QImage | None:

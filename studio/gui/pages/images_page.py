@@ -6,6 +6,7 @@ wrapped in an undo command, followed by ``images_changed`` / ``classes_changed``
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 
@@ -43,8 +44,13 @@ from studio.gui.workers import Worker, start_worker
 IMPORT_FILTER = "Images, zips and CSV lists (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif *.zip *.csv)"
 
 
+def _import_threads() -> int:
+    # Leave one core to the UI thread: on a 2-core laptop, decoding on every core starves the event loop.
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
 def _run_import(project, paths: list[str], progress, cancel) -> ImportReport:  # noqa: ANN001
-    return import_paths(project, paths, reporter=progress, cancel=cancel)
+    return import_paths(project, paths, reporter=progress, cancel=cancel, workers=_import_threads())
 
 
 class ImageGrid(ThumbnailView):
