@@ -17,30 +17,8 @@ ORGANIZATION = "EdgeAIVisionStudio"
 APPLICATION = "studio"
 
 
-def guard_none_refcount() -> None:
-    """Work around PySide6 6.12.0 on Python 3.11: every call of a void Qt method from Python (setText,
-    update, repaint, setValue, ...) drops one reference to ``None`` that it never took. After some
-    tens of thousands of calls (minutes of scrolling) Python aborts with "none_dealloc: deallocating
-    None". Measured here: 1,000 ``QLabel.setText`` calls lower ``sys.getrefcount(None)`` by exactly 1,000.
-    True/False go the same way ("bool_dealloc", seen in bench/ui_latency.py). PySide6 6.11.3 does not
-    have the bug (same measurement: 0). Python 3.12 makes these objects immortal; on 3.11 we give them
-    a huge reference count once, which is what immortality amounts to. Harmless where the bug is absent
-    (these singletons are never freed anyway).
-    """
-    import ctypes
-
-    if sys.version_info < (3, 12) and sys.implementation.name == "cpython" and not _GUARDED:
-        for singleton in (None, True, False):
-            ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40  # ob_refcnt: PyObject's first field
-        _GUARDED.append(True)
-
-
-_GUARDED: list[bool] = []
-
-
 def configure_application(app: QCoreApplication) -> None:
     """Names (QSettings location), style and icon; shared by the app, the tests and the benchmark."""
-    guard_none_refcount()
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
