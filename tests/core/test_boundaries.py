@@ -35,3 +35,10 @@ def test_import_contract_holds():
     out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "studio.core is Qt-free KEPT" in out.stdout
+
+
+def test_ruff_is_clean():
+    ruff = Path(sys.executable).with_name("ruff")
+    out = subprocess.run([str(ruff), "check", "studio", "tests", "bench", "packaging"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
