@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.demo import create_demo_project
 from studio.core.project import Project
 from studio.gui.pages.evaluate_page import COMPARE_HEADERS, EvaluatePage
 from studio.gui.session import Session
 from studio.gui.widgets.report_table import report_rows
+
+from .helpers import trained_demo
 
 pytestmark = pytest.mark.slow  # trains a small model once (in a child process) for the module
 
@@ -31,12 +32,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("eval") / "demo"
-    project, _ = create_demo_project(path, limit=200)
-    project.set_setting("preprocess", {"image_size": 16, "color": "gray"})
-    project.close()
-    _cli("train", str(path), "--arch", "dense", "--epochs", "2", "--json")
-    return path
+    return trained_demo(tmp_path_factory.mktemp("eval") / "demo", arch="dense", epochs=2)
 
 
 @pytest.fixture

@@ -5,58 +5,34 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QUrl
 
-from studio.core.demo import create_demo_project
 from studio.core.project import Project
 from studio.core.specs import QUANTIZATIONS
 from studio.gui.pages.export_page import ExportPage
 from studio.gui.session import Session
+
+from .helpers import UrlCatcher, catching_urls, trained_demo
 
 pytestmark = pytest.mark.slow  # trains once, then exports three quantizations and one bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class UrlCatcher(QObject):
-    """Receives what the page asks the desktop to open, through Qt's own URL-handler hook (no browser)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def handle(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
-
-
 @pytest.fixture
 def catcher():
-    catcher = UrlCatcher()
-    for scheme in ("http", "file"):
-        QDesktopServices.setUrlHandler(scheme, catcher, "handle")
-    yield catcher
-    for scheme in ("http", "file"):
-        QDesktopServices.unsetUrlHandler(scheme)
+    with catching_urls() as catcher:
+        yield catcher
 
 
 @pytest.fixture(scope="module")
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("export") / "demo"
-    project, _ = create_demo_project(path, limit=200)
-    project.set_setting("preprocess", {"image_size": 16, "color": "gray"})
-    project.close()
-    subprocess.run([sys.executable, "-m", "studio", "train", str(path), "--arch", "cnn", "--epochs", "1", "--json"],
-                   cwd=ROOT, capture_output=True, check=True, timeout=600)
-    return path
+    return trained_demo(tmp_path_factory.mktemp("export") / "demo", arch="cnn", epochs=1)
 
 
 @pytest.fixture

@@ -10,25 +10,15 @@ from pathlib import Path
 
 import cv2
 import pytest
-from PySide6.QtCore import QObject, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
 
 from studio.core.demo import digit_images
 from studio.gui.main_window import MainWindow
 
+from .helpers import UrlCatcher, catching_urls
+
 pytestmark = pytest.mark.slow
 
 N_IMAGES = 200
-
-
-class _UrlCatcher(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[str] = []
-
-    @Slot(QUrl)
-    def handle(self, url: QUrl) -> None:
-        self.urls.append(url.toString())
 
 
 def _digit_folders(root: Path) -> Path:
@@ -48,24 +38,22 @@ def _get(url: str) -> bytes:
 
 
 def test_images_to_browser_preview(qtbot, tmp_path: Path, artifacts_dir: Path) -> None:
-    catcher = _UrlCatcher()
-    QDesktopServices.setUrlHandler("http", catcher, "handle")
     window = MainWindow(warm_up=False)
     qtbot.addWidget(window)
     window.resize(1400, 860)
     window.show()
     qtbot.waitExposed(window)
     try:
-        _flow(window, qtbot, tmp_path, artifacts_dir, catcher)
+        with catching_urls(("http",)) as catcher:
+            _flow(window, qtbot, tmp_path, artifacts_dir, catcher)
     finally:
-        QDesktopServices.unsetUrlHandler("http")
         for page in window.pages:
             if hasattr(page, "shutdown"):
                 page.shutdown()
         window.close()
 
 
-def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catcher: _UrlCatcher) -> None:
+def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catcher: UrlCatcher) -> None:
     augment, train, evaluate, export = window.pages[1:5]
     assert window.open_project(tmp_path / "project", create=True)
     project = window.session.project
