@@ -64,6 +64,8 @@ def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catche
     with qtbot.waitSignal(images_page.import_finished, timeout=120_000):
         images_page.import_paths([str(_digit_folders(tmp_path / "digits"))])
     assert len(project.images()) == N_IMAGES and len(project.class_names()) == 10
+    # The grid reloads off the UI thread; the user must see every imported image.
+    qtbot.waitUntil(lambda: images_page.model.rowCount() == N_IMAGES, timeout=30_000)
     window.grab().save(str(artifacts_dir / "flow_1_images.png"))
 
     # 2. Augment: 16 px input, the light preset; the grid shows what training will see; saved.

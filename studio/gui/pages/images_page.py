@@ -183,6 +183,8 @@ class ImagesPage(QWidget):
         self.restore_button.hide()
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
+        # Room for the usual count so the search box, not the count, gives way on narrow windows.
+        self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance("88,888 images") + 8)
         layout = QHBoxLayout(bar)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(8)
