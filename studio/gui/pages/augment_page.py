@@ -131,7 +131,8 @@ class AugmentPage(QWidget):
         self._save_timer.timeout.connect(self.save_settings)
         self._build()
         session.project_changed.connect(self._on_project_changed)
-        session.images_changed.connect(self._reload_images)
+        session.images_changed.connect(self._images_changed)
+        self._images_stale = False
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.flush_settings)
@@ -296,6 +297,20 @@ class AugmentPage(QWidget):
         """Save now if a change is still waiting for the debounce (page hidden, studio quitting)."""
         if self._save_timer.isActive():
             self.save_settings()
+
+    def _images_changed(self) -> None:
+        # Listing the project's images costs tens of ms on big projects: do it when the page is seen, not
+        # on every import batch or relabel elsewhere (the UI thread must not stall while the user works).
+        if self.isVisible():
+            self._reload_images()
+        else:
+            self._images_stale = True
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if self._images_stale:
+            self._images_stale = False
+            self._reload_images()
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
         self.flush_settings()
