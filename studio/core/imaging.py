@@ -115,6 +115,14 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
 
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Validate and decode image bytes; raise :class:`ImageRejected` with a user-facing reason."""
+    fmt, pixels = _decode(data, max_pixels)
+    h, w = pixels.shape[:2]
+    channels = 1 if _is_gray(pixels) else 3
+    return DecodedImage(hashlib.sha256(data).hexdigest(), fmt, w, h, channels, pixels)
+
+
+def _decode(data: bytes, max_pixels: int) -> tuple[str, np.ndarray]:
+    """(format, BGR pixels) after every validity check; no hashing, so reading stored images stays cheap."""
     if not data:
         raise ImageRejected("empty file")
     fmt = _sniff_format(data)
@@ -135,8 +143,7 @@ def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         raise ImageRejected(f"too large: {w}x{h} (limit {max_pixels / 1e6:.0f} megapixels)")
     if fmt == ".jpg" and _jpeg_truncated(data):
         raise ImageRejected("corrupt or truncated image (JPEG data ends early)")
-    channels = 1 if _is_gray(pixels) else 3
-    return DecodedImage(hashlib.sha256(data).hexdigest(), fmt, w, h, channels, pixels)
+    return fmt, pixels
 
 
 def _jpeg_truncated(data: bytes) -> bool:
@@ -167,8 +174,8 @@ def read_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[byte
 
 def load_bgr(path: Path) -> np.ndarray:
     """Decode a stored image as 3-channel BGR uint8 (orientation applied)."""
-    data = Path(path).read_bytes()
-    return decode_bytes(data, max_pixels=10**12).pixels
+    # Stored images were validated at import; training and thumbnails need the pixels, not the hash.
+    return _decode(Path(path).read_bytes(), max_pixels=10**12)[1]
 
 
 def load_rgb(path: Path) -> np.ndarray:
