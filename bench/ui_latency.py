@@ -100,6 +100,60 @@ class StallProbe:
                 "gaps_over_50ms": sum(g > 50 for g in gaps)}
 
 
+class StallTracer:
+    """Diagnosis (--trace-stalls): a thread samples the UI thread's Python stack every 2 ms; for each probe
+    gap over 40 ms it prints what the UI thread was doing. A hole in the samples means the UI thread held
+    the GIL (or the sampler could not get it) for that long."""
+
+    def __init__(self, probe: StallProbe) -> None:
+        import threading
+
+        self._probe = probe
+        self._main = threading.main_thread().ident
+        self._samples: list[tuple[float, tuple[str, ...]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._gap_starts: list[tuple[float, float]] = []
+        original = probe._tick
+
+        def tick() -> None:
+            now = time.perf_counter()
+            if probe._last and (now - probe._last) > 0.040:
+                self._gap_starts.append((probe._last, now))
+            original()
+
+        probe._timer.timeout.disconnect()
+        probe._timer.timeout.connect(tick)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = sys._current_frames().get(self._main)
+            stack = []
+            while frame is not None and len(stack) < 8:
+                code = frame.f_code
+                stack.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+                frame = frame.f_back
+            self._samples.append((time.perf_counter(), tuple(stack)))
+            time.sleep(0.002)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def report(self, label: str) -> None:
+        from collections import Counter
+
+        for start, end in self._gap_starts:
+            inside = [s for t, s in self._samples if start <= t <= end]
+            times = [t for t, _ in self._samples if start <= t <= end]
+            holes = max((b - a for a, b in zip([start, *times], [*times, end])), default=0)
+            print(f"[{label}] gap {1000 * (end - start):.0f} ms: {len(inside)} samples, largest hole "
+                  f"{1000 * holes:.0f} ms")
+            for stack, n in Counter(inside).most_common(4):
+                print(f"    {n:3d}x " + " <- ".join(stack[:6]))
+        self._samples.clear()
+        self._gap_starts.clear()
+
+
 def _write_images(folder: Path, n: int, seed: int, size: int = 32) -> None:
     import cv2
     import numpy as np
@@ -181,7 +235,7 @@ def _measure_training(app, window, probe: StallProbe, tmp: Path, epochs: int) ->
 
 
 def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_only: bool = False,
-                              train_epochs: int = 0) -> dict[str, dict]:
+                              train_epochs: int = 0, trace: bool = False) -> dict[str, dict]:
     from PySide6.QtCore import QSettings, Qt, QTimer
 
     from studio.core.importer import import_paths
@@ -229,6 +283,9 @@ def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_onl
         _settle(app, 3.0)  # let the other pages finish reacting to the opened project
 
         probe = StallProbe()
+        tracer = StallTracer(probe) if trace else None
+        if tracer:
+            tracer.start()
         probe.start()
         t0 = time.perf_counter()
         _run_until(app, page.import_finished, lambda: page.import_paths([str(tmp / "drop")]))
@@ -237,6 +294,8 @@ def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_onl
         results["import"] = {**probe.stop(), "images": n_images, "seconds": round(seconds, 2),
                              "images_per_s": round(n_images / seconds)}
         print("import", results["import"], flush=True)
+        if tracer:
+            tracer.report("import")
 
         if scroll_images > n_images:
             extra = scroll_images - n_images
@@ -267,9 +326,13 @@ def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_onl
         results["scroll"] = {**probe.stop(), "images": page.model.rowCount(), "steps": frames["n"],
                              "seconds": round(seconds, 2), "thumbnails_made": page.cache.made}
         print("scroll", results["scroll"], flush=True)
+        if tracer:
+            tracer.report("scroll")
         if train_epochs:
             results["train"] = _measure_training(app, window, probe, tmp, train_epochs)
             print("train", results["train"], flush=True)
+            if tracer:
+                tracer.report("train")
         window.close()
         from studio.gui.workers import cancel_all_and_wait
 
@@ -290,13 +353,16 @@ def main() -> int:
                         help="measure the Images page alone in a window (no other pages listening)")
     parser.add_argument("--train-epochs", type=int, default=3,
                         help="then train a cnn for this many epochs on the Train page (0 = skip)")
+    parser.add_argument("--trace-stalls", action="store_true",
+                        help="print what the UI thread was doing during each stall over 40 ms (diagnosis)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "ui_latency.json"))
     args = parser.parse_args()
 
     launches = measure_launch(args.launches)
     print("launch to window shown (s):", [round(t, 3) for t in launches], flush=True)
     train_epochs = 0 if args.images_page_only else args.train_epochs
-    results = measure_import_and_scroll(args.images, args.scroll_images, args.images_page_only, train_epochs)
+    results = measure_import_and_scroll(args.images, args.scroll_images, args.images_page_only, train_epochs,
+                                        args.trace_stalls)
     results["images_page_only"] = args.images_page_only
     results["launch"] = {"runs_s": [round(t, 3) for t in launches], "median_s": round(statistics.median(launches), 3)}
     # Stalls on a shared 2-core machine depend on what else runs: record the load next to the numbers.

@@ -7,6 +7,7 @@ With no subcommand the GUI opens.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,10 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import image files, folders, zips or path,label CSVs")
     p.add_argument("project")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--paths-from", metavar="FILE", help="also import the paths listed in FILE, one per line "
+                   "('-' = standard input)")
     p.add_argument("--label", help="label every imported image with this class")
     p.add_argument("--max-megapixels", type=float, default=50.0, help="reject larger images (default 50)")
     _add_json(p)
+    p.add_argument("--events", action="store_true", help="with --json: first one import_progress event per "
+                   "line as the import goes, then the report")
 
     p = sub.add_parser("info", help="classes and counts per class and split")
     p.add_argument("project")
@@ -90,7 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def lower_priority_if_asked() -> None:
+    """Jobs the window starts (training, import, export) run with ``EDGE_STUDIO_NICE=N``: the process lowers
+    its own CPU priority before any thread exists, so every thread it starts inherits it and the window
+    stays responsive while the job uses every core. The variable is consumed, not passed on."""
+    value = os.environ.pop("EDGE_STUDIO_NICE", "")
+    if value and hasattr(os, "nice"):
+        try:
+            os.nice(max(0, min(19, int(value))))
+        except (ValueError, OSError):
+            pass  # an unusable value or a refused change: run at normal priority
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    lower_priority_if_asked()
     # Packaging (issue 7): `EdgeAIVisionStudio --self-test` / `python -m studio --self-test`, a headless check
     # of the whole pipeline (studio/selftest.py). Kept out of the parser so it stays out of --help.
     if "--self-test" in (sys.argv[1:] if argv is None else argv):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
+
+from studio.core.events import CancelToken
 
 
 def emit_json(obj: Any, stream: TextIO | None = None) -> None:
@@ -65,3 +69,20 @@ class ProgressBar:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+@contextmanager
+def cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
+    """First SIGINT/SIGTERM: cooperative cancel (the job ends ``cancelled``). Second: abort now."""
+    def handler(signum: int, _frame: Any) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        print("\ncancelling... (press Ctrl+C again to abort)", file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

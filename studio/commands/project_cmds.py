@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from studio.commands.output import ProgressBar, emit_json, table
+from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
 from studio.core.events import CancelToken, Event, ImportProgress
 from studio.core.importer import ImportReport, import_paths
 from studio.core.project import SPLITS, Project
@@ -43,15 +43,39 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_paths_arg(args: argparse.Namespace) -> list[str]:
+    """PATH arguments plus those listed in --paths-from (one per line; '-' reads stdin). A window that
+    hands over thousands of dropped files uses the list: a command line has a length limit."""
+    paths = list(args.paths)
+    if args.paths_from:
+        stream = sys.stdin if args.paths_from == "-" else open(args.paths_from, encoding="utf-8")  # noqa: SIM115
+        with stream:
+            paths.extend(line.rstrip("\r\n") for line in stream if line.strip())
+    if not paths:
+        from studio.cli import UserError
+
+        raise UserError("nothing to import: give at least one PATH (or --paths-from)")
+    return paths
+
+
 def import_(args: argparse.Namespace) -> int:
+    paths = _import_paths_arg(args)
     project = Project.open_or_create(args.project)
     bar = ProgressBar("import") if not args.json else ProgressBar("import", stream=_NullTTY())
+    reporter = _progress_reporter(bar)
+    if args.json and args.events:
+        def reporter(event: Event) -> None:  # noqa: F811 - one JSON line per progress report
+            if isinstance(event, ImportProgress):
+                emit_json({"event": "import_progress", "done": event.done, "total": event.total,
+                           "added": event.added, "duplicates": event.duplicates, "rejected": event.rejected})
     cancel = CancelToken()
     try:
-        report = import_paths(project, args.paths, label=args.label, reporter=_progress_reporter(bar),
-                              cancel=cancel, max_pixels=int(args.max_megapixels * 1e6))
+        # First Ctrl+C (or SIGTERM): stop after the current batch and report what was imported.
+        with cancel_on_signals(cancel):
+            report = import_paths(project, paths, label=args.label, reporter=reporter, cancel=cancel,
+                                  max_pixels=int(args.max_megapixels * 1e6))
     except KeyboardInterrupt:
-        # Finished batches are committed; the rest is simply not imported.
+        # A second Ctrl+C: finished batches are committed; the rest is simply not imported.
         bar.close()
         print("import interrupted; images imported so far are kept, run the same import again to finish",
               file=sys.stderr)
@@ -60,6 +84,10 @@ def import_(args: argparse.Namespace) -> int:
         project.close()
     bar.close()
     _print_report(report, args.json)
+    if report.cancelled:
+        print("import cancelled; images imported so far are kept, run the same import again to finish",
+              file=sys.stderr)
+        return 130
     return 0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from studio.commands.output import ProgressBar, emit_json, table
+from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, TrainConfig
@@ -54,7 +53,7 @@ def train(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         config, note = train_config(project, args)
         cancel = CancelToken()
-        with _cancel_on_signals(cancel), _json_stdout(args.json) as out:
+        with cancel_on_signals(cancel), _json_stdout(args.json) as out:
             if args.json:
                 def reporter(event: Event) -> None:
                     emit_json(event.to_dict(), out)
@@ -133,23 +132,6 @@ def _json_stdout(enabled: bool) -> Iterator[TextIO]:
         os.dup2(saved, fd)
         os.close(saved)
         out.close()
-
-
-@contextmanager
-def _cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
-    """First SIGINT/SIGTERM: cooperative cancel (the run ends ``cancelled``). Second: abort now."""
-    def handler(signum: int, _frame: Any) -> None:
-        if cancel.cancelled:
-            raise KeyboardInterrupt
-        cancel.cancel()
-        print("\ncancelling... (press Ctrl+C again to abort)", file=sys.stderr, flush=True)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def _num(value: Any) -> str:

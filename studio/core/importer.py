@@ -55,7 +55,7 @@ class ImportReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"added": len(self.added), "duplicates": len(self.duplicates), "duplicate_paths": self.duplicates,
-                "rejected": self.rejected, "cancelled": self.cancelled}
+                "rejected": self.rejected, "cancelled": self.cancelled, "added_ids": self.added}
 
 
 def collect_sources(paths: Sequence[str | Path], label: str | None = None) -> tuple[list[Source], list[dict]]:

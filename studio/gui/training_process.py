@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 # before it is terminated, then killed.
 CANCEL_GRACE_MS = 15_000
 STDERR_TAIL_LINES = 40
+CHILD_NICE = 10
 # How the CLI (and the estimates module) report a user-facing error on stderr; TensorFlow's own log lines
 # also contain "error:" and must not be mistaken for it.
 _CLI_ERROR = re.compile(r"^(?:edge-studio [\w-]+|export_estimates): error: (.+)$")
@@ -33,6 +34,9 @@ def _child_environment() -> QProcessEnvironment:
     env.insert("PYTHONUNBUFFERED", "1")     # events must arrive as they happen, not when a buffer fills
     env.insert("TF_CPP_MIN_LOG_LEVEL", env.value("TF_CPP_MIN_LOG_LEVEL", "2"))
     env.insert("PYTHONIOENCODING", "utf-8")
+    # Jobs are background work: at a lower CPU priority the window keeps its share of the cores while a
+    # job uses all of them (measured by bench/ui_latency.py). Read and consumed by `studio.cli`.
+    env.insert("EDGE_STUDIO_NICE", str(CHILD_NICE))
     # The child must find the same `studio` package as this window, even from a source checkout.
     root = str(Path(__file__).resolve().parents[2])
     path = env.value("PYTHONPATH", "")
@@ -90,14 +94,26 @@ class CliProcess(QObject):
         self._kill_timer.timeout.connect(self._escalate)
         self._done = False
         self._terminated = False
+        self._stdin = b""
+        self._interrupt_on_start = False
 
     # ----- control ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, stdin: bytes = b"") -> None:
+        """Start the child; ``stdin`` is its whole standard input (then end-of-file)."""
+        self._stdin = stdin
+        self._process.started.connect(self._feed_stdin)
         if getattr(sys, "frozen", False) and self.module == "studio":
             # A packaged app's executable is the `edge-studio` command itself (no `-m` there).
             self._process.start(sys.executable, list(self.args))
         else:
             self._process.start(sys.executable, ["-m", self.module, *self.args])
+
+    def _feed_stdin(self) -> None:
+        if self._interrupt_on_start and self.pid() > 0:
+            os.kill(self.pid(), signal.SIGINT)
+        if self._stdin:
+            self._process.write(self._stdin)
+        self._process.closeWriteChannel()  # written data is still delivered, then the child reads EOF
 
     def is_running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning
@@ -110,8 +126,10 @@ class CliProcess(QObject):
         if not self.is_running():
             return
         pid = self.pid()
-        if hasattr(signal, "SIGINT") and os.name == "posix" and pid > 0:
+        if os.name == "posix" and pid > 0:
             os.kill(pid, signal.SIGINT)
+        elif os.name == "posix":
+            self._interrupt_on_start = True  # still starting: the signal goes out once it has a pid
         else:
             self._process.terminate()
         self._kill_timer.start(CANCEL_GRACE_MS)

@@ -85,6 +85,39 @@ def test_cancel_an_import(window: MainWindow, qtbot, tmp_path: Path) -> None:  #
     assert len(window.session.project.images()) == 200 + len(report.added)
 
 
+def test_cancel_mid_import_reports_what_the_child_process_kept(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    """The import runs in a child process; a cancel after it has started stops it after a batch, and the
+    report it sends back is exactly what the project now holds."""
+    page = window.images_page
+    write_images(tmp_path / "many", 3000, size=16, seed=4)
+    job = page.import_paths([str(tmp_path / "many")])
+    assert job is not None and job.is_running()
+    seen: list[int] = []
+    job.progress.connect(lambda event: (seen.append(event.done), len(seen) == 1 and page.cancel_import()))
+    with qtbot.waitSignal(page.import_finished, timeout=60_000) as blocker:
+        pass
+    report = blocker.args[0]
+    assert seen and report.cancelled and len(report.added) < 3000
+    assert len(window.session.project.images()) == 200 + len(report.added)
+    assert page.import_job is None and not page.progress.isVisible()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 200 + len(report.added))
+
+
+def test_a_killed_import_is_reported_and_keeps_its_batches(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    page = window.images_page
+    write_images(tmp_path / "many", 3000, size=16, seed=5)
+    job = page.import_paths([str(tmp_path / "many")])
+    job.progress.connect(lambda event: event.added >= 256 and job.kill())
+    qtbot.waitUntil(lambda: page.last_error_box is not None, timeout=60_000)
+    assert "crashed or was killed" in page.last_error_box.text()
+    kept = len(window.session.project.images())
+    assert 200 < kept < 3200  # whole batches only, each with its file
+    for record in window.session.project.images():
+        assert window.session.project.image_path(record).is_file()
+    page.last_error_box.close()
+    qtbot.waitUntil(lambda: page.model.rowCount() == kept)
+
+
 def _ids(page, rows) -> list[int]:  # noqa: ANN001
     return [page.model.record(r).id for r in rows]
 

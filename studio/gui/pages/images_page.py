@@ -6,7 +6,6 @@ wrapped in an undo command, followed by ``images_changed`` / ``classes_changed``
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
@@ -28,10 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import ImportProgress
-from studio.core.importer import ImportReport, import_paths
-from studio.core.project import SPLITS, ProjectError
+from studio.core.importer import ImportReport
+from studio.core.project import SPLITS
 from studio.gui import undo_commands as cmd
 from studio.gui.icons import icon
+from studio.gui.import_process import ImportJob
 from studio.gui.session import Session
 from studio.gui.thumbnails import ThumbnailCache
 from studio.gui.widgets.class_panel import ClassPanel
@@ -42,15 +42,6 @@ from studio.gui.widgets.thumbnail_grid import ImageListModel, ThumbnailView
 from studio.gui.workers import Worker, start_worker
 
 IMPORT_FILTER = "Images, zips and CSV lists (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif *.zip *.csv)"
-
-
-def _import_threads() -> int:
-    # Leave one core to the UI thread: on a 2-core laptop, decoding on every core starves the event loop.
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
-
-
-def _run_import(project, paths: list[str], progress, cancel) -> ImportReport:  # noqa: ANN001
-    return import_paths(project, paths, reporter=progress, cancel=cancel, workers=_import_threads())
 
 
 class ImageGrid(ThumbnailView):
@@ -80,11 +71,12 @@ class ImagesPage(QWidget):
         self.setObjectName("imagesPage")
         self.session = session
         self.cache: ThumbnailCache | None = None
-        self.import_worker: Worker | None = None
+        self.import_job: ImportJob | None = None
         self._last_progress_paint = 0.0
         self._classes_before_import: list[str] = []
         self.last_report: ImportReport | None = None
         self.last_report_dialog: ImportReportDialog | None = None
+        self.last_error_box = None
         self.show_reports = True  # the benchmark turns the dialog off
         self.preview_dialog = None
         self.camera_dialog = None
@@ -201,7 +193,12 @@ class ImagesPage(QWidget):
 
     # ----- project and refresh ----------------------------------------------------------------
     def _project_changed(self, project) -> None:  # noqa: ANN001
-        self.cancel_import()  # an import into the previous project stops after its current batch
+        job = self.import_job
+        if job is not None:  # an import into the previous project stops after its current batch, unseen
+            job.cancel()
+            self._end_import(None)
+            job.finished.connect(job.deleteLater)
+            job.failed.connect(job.deleteLater)
         if self.cache is not None:
             self.cache.close()
             self.cache = None
@@ -392,24 +389,27 @@ class ImagesPage(QWidget):
         if path:
             self.import_paths([path])
 
-    def import_paths(self, paths: Sequence[str]) -> Worker | None:
+    def import_paths(self, paths: Sequence[str], label: str | None = None) -> ImportJob | None:
+        """Import in a child process (see ``studio.gui.import_process``); progress and the report come back
+        as signals. Returns the job, or None when there is no project or an import is running."""
         project = self.session.project
         if project is None:
-            self.session.status_message.emit("Open or create a project first")
             return None
-        if self.import_worker is not None:
+        if self.import_job is not None:
             self.session.status_message.emit("An import is already running; wait for it or cancel it")
             return None
         self._classes_before_import = project.class_names()
         self.progress.begin("Looking for images…")
-        self.import_worker = start_worker(_run_import, project, [str(p) for p in paths],
-                                          on_progress=self._import_progress, on_finished=self._import_done,
-                                          on_errored=self._import_failed)
-        return self.import_worker
+        job = ImportJob(project.root, [str(p) for p in paths], label, self)
+        job.progress.connect(self._import_progress)
+        job.finished.connect(lambda report: self._import_done(job, report))
+        job.failed.connect(lambda message: self._import_failed(job, message))
+        self.import_job = job.start()
+        return job
 
     def cancel_import(self) -> None:
-        if self.import_worker is not None:
-            self.import_worker.cancel()
+        if self.import_job is not None:
+            self.import_job.cancel()
 
     def _import_progress(self, event: object) -> None:
         if not isinstance(event, ImportProgress):
@@ -424,9 +424,10 @@ class ImagesPage(QWidget):
         if event.done % 1024 < 16:  # show new images as they arrive, without reloading on every report
             self.schedule_refresh()
 
-    def _import_done(self, report: ImportReport) -> None:
-        self.import_worker = None
-        self.progress.end()
+    def _import_done(self, job: ImportJob, report: ImportReport) -> None:
+        if job is not self.import_job:
+            return  # an import into a project that is no longer open
+        self._end_import(job)
         self.last_report = report
         self.session.images_changed.emit()
         project = self.session.project
@@ -438,15 +439,27 @@ class ImagesPage(QWidget):
             self.last_report_dialog.open()
         self.import_finished.emit(report)
 
-    def _import_failed(self, exc: BaseException) -> None:
-        self.import_worker = None
-        self.progress.end()
-        self.session.images_changed.emit()
-        message = str(exc) if isinstance(exc, ProjectError) else f"{type(exc).__name__}: {exc}"
+    def _import_failed(self, job: ImportJob, message: str) -> None:
+        if job is not self.import_job:
+            return
+        self._end_import(job)
+        self.session.images_changed.emit()  # batches committed before the failure are kept: show them
+        self.session.classes_changed.emit()
         self.session.status_message.emit("Import failed: " + message)
         from PySide6.QtWidgets import QMessageBox
 
-        QMessageBox.warning(self, "Import failed", message)
+        # Window-modal but not blocking: the event loop (and the grid showing what was kept) goes on.
+        self.last_error_box = QMessageBox(QMessageBox.Icon.Warning, "Import failed",
+                                          f"The import stopped: {message}", QMessageBox.StandardButton.Ok, self)
+        self.last_error_box.setInformativeText("Images imported before that are kept; importing the same files "
+                                               "again finishes the job.")
+        self.last_error_box.open()
+
+    def _end_import(self, job: ImportJob | None) -> None:
+        self.import_job = None
+        self.progress.end()
+        if job is not None:
+            job.deleteLater()
 
     # ----- dialogs ----------------------------------------------------------------------------
     def _open_preview(self, index: QModelIndex) -> None:
@@ -470,7 +483,10 @@ class ImagesPage(QWidget):
 
     def shutdown(self) -> None:
         """Stop background work before the window closes (the import finishes its current batch)."""
+        job = self.import_job
         self.cancel_import()
+        if job is not None and not job.wait(10_000):
+            job.kill()  # committed batches are kept; a kill loses at most the batch in progress
         if self.camera_dialog is not None:
             self.camera_dialog.camera.stop()
         if self.cache is not None:

@@ -85,6 +85,9 @@ def measure(project_root: str, run_id: str, emit: Any = print) -> list[dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    from studio.cli import lower_priority_if_asked
+
+    lower_priority_if_asked()
     parser = argparse.ArgumentParser(prog="export_estimates")
     parser.add_argument("project")
     parser.add_argument("run", nargs="?", default="")
