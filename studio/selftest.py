@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 DEMO_IMAGES = 300
+IMPORT_IMAGES = 12
 IMAGE_SIZE = 16  # small input: the check is about the pipeline, not accuracy
 TRAIN_TIMEOUT_S = 600
 
@@ -47,6 +48,27 @@ def step_demo(work: Path, state: dict[str, Any]) -> str:
         raise SelfTestFailure(f"expected {DEMO_IMAGES} images, imported {len(report.added)}")
     state["project"] = work / "demo"
     return f"{len(report.added)} images in {work / 'demo'}"
+
+
+def step_import(work: Path, state: dict[str, Any]) -> str:
+    """The window imports through this child process: paths on stdin, progress events, then the report."""
+    import cv2
+    import numpy as np
+
+    folder = work / "new" / "squares"
+    folder.mkdir(parents=True)
+    for i in range(IMPORT_IMAGES):
+        image = np.full((24, 24, 3), 40 + 8 * i, np.uint8)
+        cv2.rectangle(image, (4, 4), (10 + i % 10, 10 + i % 10), (255, 255, 255), -1)
+        cv2.imwrite(str(folder / f"square_{i}.png"), image)
+    cmd = child_command("import", str(work / "imported"), "--paths-from", "-", "--json", "--events")
+    proc = subprocess.run(cmd, input=f"{work / 'new'}\n", capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    progress = [e for e in lines if e.get("event") == "import_progress"]
+    if proc.returncode != 0 or not lines or lines[-1].get("added") != IMPORT_IMAGES or not progress:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-10:])
+        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode} with {lines[-1:]}:\n{tail}")
+    return f"{IMPORT_IMAGES} images through `{Path(sys.executable).name} -m studio import --paths-from -`"
 
 
 def step_gui_modules(work: Path, state: dict[str, Any]) -> str:
@@ -117,6 +139,7 @@ def step_serve(work: Path, state: dict[str, Any]) -> str:
 
 STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
     ("demo project", step_demo),
+    ("import (child process)", step_import),
     ("gui modules", step_gui_modules),
     ("train 1 epoch", step_train),
     ("evaluate", step_evaluate),
