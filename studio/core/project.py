@@ -370,10 +370,14 @@ class Project:
         return ids
 
     def images(self, *, class_id: int | None = None, unlabelled: bool = False, split: str | None = None,
-               search: str | None = None, trashed: bool = False, ids: Iterable[int] | None = None
-               ) -> list[ImageRecord]:
+               search: str | None = None, trashed: bool = False, ids: Iterable[int] | None = None,
+               after_id: int | None = None) -> list[ImageRecord]:
+        """Images in id order; ``after_id`` keeps only those added after that one (an import in progress)."""
         where = ["i.trashed_at IS NOT NULL" if trashed else "i.trashed_at IS NULL"]
         args: list[Any] = []
+        if after_id is not None:
+            where.append("i.id > ?")
+            args.append(int(after_id))
         if class_id is not None:
             where.append("i.class_id = ?")
             args.append(class_id)

@@ -234,7 +234,26 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
 
     # ----- projects ---------------------------------------------------------------------------
+    def _training_may_stop(self, doing: str) -> bool:
+        """Ask before an action that cancels the run now training (opening another project, quitting)."""
+        train_page = self.pages[2]
+        if not getattr(train_page, "is_training", lambda: False)():
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "A model is training",
+                          f"{doing} cancels the run that is training now.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setInformativeText("The run is kept in its project as cancelled, with its curves so far.")
+        box.button(QMessageBox.StandardButton.Yes).setText("Cancel the run")
+        box.button(QMessageBox.StandardButton.No).setText("Keep training")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self.training_question = box
+        return box.exec() == QMessageBox.StandardButton.Yes
+
     def open_project(self, path: str | Path, create: bool = False) -> bool:
+        current = self.session.project
+        if current is not None and Path(path).resolve() != current.root.resolve() and \
+                not self._training_may_stop("Opening another project"):
+            return False
         try:
             project = Project.open_or_create(path) if create else Project.open(path)
         except ProjectError as exc:
@@ -402,9 +421,13 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._training_may_stop("Quitting"):
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         self.images_page.shutdown()
+        getattr(self.pages[2], "shutdown", lambda: None)()  # a cancelled run is marked before the app ends
         if self.demo_worker is not None:
             self.demo_worker.cancel()
         super().closeEvent(event)

@@ -245,6 +245,7 @@ class TrainingQueue(QObject):
         self._process: CliProcess | None = None
         self._ended_event: dict[str, Any] | None = None
         self._cancelling = False
+        self._abandoned: set[CliProcess] = set()  # cancelled children of a project no longer open
 
     def is_busy(self) -> bool:
         return self._process is not None
@@ -267,13 +268,30 @@ class TrainingQueue(QObject):
             self._cancelling = True
             self._process.interrupt()
 
+    def abandon(self) -> None:
+        """Let go of the project without waiting (another project is being opened): drop the waiting runs,
+        ask the current child to cancel, and forget it. It marks its run cancelled in its own project and
+        exits on its own; nothing here blocks the window."""
+        self.pending.clear()
+        process, self._process = self._process, None
+        self.current, self.current_run_id, self._ended_event = None, "", None
+        if process is not None:
+            process.json_line.disconnect(self._on_event)
+            process.finished.disconnect(self._on_finished)
+            self._abandoned.add(process)
+            process.finished.connect(lambda _outcome: (self._abandoned.discard(process), process.deleteLater()))
+            process.interrupt()
+        self.queue_changed.emit()
+        self.idle.emit()
+
     def shutdown(self, msecs: int = 20_000) -> None:
         """Used when the window closes: cancel, wait for the child, kill it if it will not stop."""
         process = self._process
         self.cancel()
-        if process is not None and not process.wait(msecs):
-            process.kill()
-            process.wait(5_000)
+        for child in [process, *self._abandoned]:
+            if child is not None and not child.wait(msecs):
+                child.kill()
+                child.wait(5_000)
 
     def child_pid(self) -> int:
         return self._process.pid() if self._process is not None else 0

@@ -4,11 +4,13 @@ and the window being on screen before TensorFlow is imported."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from studio.core.project import Project
@@ -125,3 +127,37 @@ def test_window_is_shown_before_tensorflow_then_tensorflow_warms_up(tmp_path: Pa
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith(("shown", "tensorflow"))]
     assert lines[0] == "shown tensorflow_loaded=False", out.stdout + out.stderr
     assert lines[1].startswith("tensorflow 2."), out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_opening_another_project_while_training_asks_then_does_not_wait(window: MainWindow, qtbot, tmp_path: Path,  # noqa: ANN001
+                                                                        demo_template: Path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    train = window.pages[2]
+    first = window.session.project
+    first.set_setting("preprocess", {"image_size": 16, "color": "gray"})
+    for name, box in train.arch_boxes.items():
+        box.setChecked(name == "cnn")
+    train.without_aug.setChecked(True)
+    train.with_aug.setChecked(False)
+    train.epochs.setValue(200)
+    with qtbot.waitSignal(train.queue.batch_end, timeout=240_000):
+        train.queue_button.click()
+    run_id = train.queue.current_run_id
+    other = tmp_path / "other"
+    shutil.copytree(demo_template, other)
+
+    # "Keep training": nothing changes.
+    QTimer.singleShot(0, lambda: window.training_question.button(QMessageBox.StandardButton.No).click())
+    assert not window.open_project(other)
+    assert window.session.project is first and train.is_training()
+
+    # "Cancel the run": the other project opens at once, and the old run ends cancelled on its own.
+    QTimer.singleShot(0, lambda: window.training_question.button(QMessageBox.StandardButton.Yes).click())
+    assert window.open_project(other)
+    assert window.session.project.root == other.resolve() or window.session.project.root == other
+    assert not train.is_training() and train.curves.run_ids() == []
+    with Project.open(first.root) as old:
+        qtbot.waitUntil(lambda: old.run(run_id).status == "cancelled", timeout=60_000)

@@ -85,6 +85,7 @@ class ImagesPage(QWidget):
         self._refresh_timer.timeout.connect(self._refresh_in_background)
         self._refresh_worker: Worker | None = None
         self._refresh_again = False
+        self._append_only = False
         self._generation = 0
 
         self.model = ImageListModel(self)
@@ -242,7 +243,15 @@ class ImagesPage(QWidget):
         return data, None
 
     def schedule_refresh(self, *_args: object) -> None:
+        self._append_only = False
         self._refresh_timer.start()
+
+    def _schedule_append(self) -> None:
+        """Show images an import has added so far: only rows newer than the last one shown are read, so
+        a 20,000-image project costs the same as an empty one (unless a full reload is already due)."""
+        if not self._refresh_timer.isActive():
+            self._append_only = True
+            self._refresh_timer.start()
 
     def _query(self) -> dict:
         kind, class_id = self.current_filter()
@@ -274,12 +283,17 @@ class ImagesPage(QWidget):
             return
         self._generation += 1
         generation, query = self._generation, self._query()
+        after = self.model.last_id() if self._append_only else None
+        self._append_only = False
 
         def fetch(progress, cancel) -> tuple:  # noqa: ANN001
-            return project.images(**query), project.classes()
+            return project.images(**query, after_id=after), project.classes()
 
         def done(result: tuple) -> None:
             self._refresh_worker = None
+            if after is not None:
+                records, classes = result
+                result = (self.model.records_view() + records, classes)
             self._apply(generation, project, result)
             if self._refresh_again:
                 self._refresh_again = False
@@ -422,7 +436,7 @@ class ImagesPage(QWidget):
             self.progress.update_progress(event.done, event.total,
                                           f"Importing {event.done:,} of {event.total:,} · {event.added:,} added")
         if event.done % 1024 < 16:  # show new images as they arrive, without reloading on every report
-            self.schedule_refresh()
+            self._schedule_append()
 
     def _import_done(self, job: ImportJob, report: ImportReport) -> None:
         if job is not self.import_job:

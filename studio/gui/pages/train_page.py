@@ -368,8 +368,12 @@ class TrainPage(QWidget):
 
     # ----- runs table and finished curves ------------------------------------------------------
     def _on_project_changed(self, project: Project | None) -> None:
-        if self.queue.is_busy():
-            self.queue.shutdown()
+        if self.queue.is_busy() or self.queue.pending:
+            self.queue.abandon()  # the run is cancelled in its own project; the window does not wait
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            self.progress_title.setText("Cancelled: another project was opened")
+            self.progress_detail.setText("")
         self.curves.clear()
         self.queue.project_root = project.root if project else None
         self.refresh_runs()

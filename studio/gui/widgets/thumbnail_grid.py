@@ -7,6 +7,7 @@ the label is drawn as a coloured badge on the tile.
 from __future__ import annotations
 
 import json
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -42,6 +43,13 @@ def ids_from_mime(mime: QMimeData) -> list[int]:
     return [int(i) for i in json.loads(bytes(mime.data(IMAGE_IDS_MIME).data()).decode())]
 
 
+def _same_prefix(longer: Sequence[ImageRecord], shorter: list[ImageRecord]) -> bool:
+    """Does ``longer`` start with the images of ``shorter``? The same objects (an incremental load reuses
+    them) are recognised at C speed; otherwise ids are compared one by one."""
+    head = longer[:len(shorter)]
+    return all(map(operator.is_, head, shorter)) or all(a.id == b.id for a, b in zip(head, shorter))
+
+
 class ImageListModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
@@ -72,11 +80,11 @@ class ImageListModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(len(self._records) - 1))
             return False
         n_old = len(self._records)
-        if n_old and len(records) > n_old and all(a.id == b.id for a, b in zip(records, self._records)):
+        if n_old and len(records) > n_old and _same_prefix(records, self._records):
             # New images arrived at the end (an import): insert rows, so scroll position and selection stay.
             self.beginInsertRows(QModelIndex(), n_old, len(records) - 1)
             self._records = list(records)
-            self._row_of = {r.id: i for i, r in enumerate(self._records)}
+            self._row_of.update((r.id, i) for i, r in enumerate(self._records[n_old:], n_old))
             self.endInsertRows()
             self.dataChanged.emit(self.index(0), self.index(n_old - 1))
             return False
@@ -88,6 +96,14 @@ class ImageListModel(QAbstractListModel):
 
     def records(self) -> list[ImageRecord]:
         return list(self._records)
+
+    def records_view(self) -> list[ImageRecord]:
+        """The shown records themselves (not a copy): read-only, for building the next list cheaply."""
+        return self._records
+
+    def last_id(self) -> int | None:
+        """The id of the last row (rows are in id order), or None when the grid is empty."""
+        return self._records[-1].id if self._records else None
 
     def record(self, row: int) -> ImageRecord:
         return self._records[row]
