@@ -66,6 +66,7 @@ def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catche
     assert len(project.images()) == N_IMAGES and len(project.class_names()) == 10
     # The grid reloads off the UI thread; the user must see every imported image.
     qtbot.waitUntil(lambda: images_page.model.rowCount() == N_IMAGES, timeout=30_000)
+    qtbot.waitUntil(images_page.grid.settled, timeout=30_000)
     window.grab().save(str(artifacts_dir / "flow_1_images.png"))
 
     # 2. Augment: 16 px input, the light preset; the grid shows what training will see; saved.

@@ -46,7 +46,8 @@ def test_screenshot_with_the_demo_project(window: MainWindow, qtbot, artifacts_d
     qtbot.waitUntil(lambda: page.cache.made >= 20, timeout=20_000)
     assert any((window.session.project.root / "thumbnails").rglob("*.png"))
     page.grid.select_ids([r.id for r in page.model.records()[3:6]])
-    qtbot.wait(50)  # let the last thumbnails paint before grabbing
+    qtbot.waitUntil(page.grid.settled, timeout=20_000)  # tiles are made over a few frames, not all in one
+    qtbot.wait(50)
     shot = window.grab()
     assert shot.width() >= 1200
     assert shot.save(str(artifacts_dir / "main_window_images.png"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import operator
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -20,6 +21,7 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
@@ -34,6 +36,7 @@ ThumbRole = Qt.ItemDataRole.UserRole + 3
 
 TILE = QSize(148, 168)
 PIXMAP_ITEMS = 1500  # tile pixmaps kept (about 64 kB each)
+TILE_BUDGET_S = 0.010  # making tiles, per frame (the rest wait for the next frame)
 THUMB_BOX = 128
 
 
@@ -111,13 +114,14 @@ class ImageListModel(QAbstractListModel):
     def row_of(self, image_id: int) -> int | None:
         return self._row_of.get(image_id)
 
-    def thumbnail(self, record: ImageRecord) -> QPixmap | None:
-        """The tile-sized pixmap, scaled once and kept: painting then only blits (fast scrolling)."""
+    def thumbnail(self, record: ImageRecord, build: bool = True) -> QPixmap | None:
+        """The tile-sized pixmap, scaled once and kept: painting then only blits (fast scrolling).
+        With ``build=False`` a pixmap not scaled yet is not made now (see :meth:`thumbnail_waiting`)."""
         pm = self._pixmaps.get(record.id)
         if pm is not None:
             return pm
         image = self.cache.get(record) if self.cache is not None else None
-        if image is None or image.isNull():
+        if image is None or image.isNull() or not build:
             return None
         # Small images (the 64 px demo digits) are enlarged without smoothing so strokes stay crisp.
         mode = (Qt.TransformationMode.FastTransformation if max(image.width(), image.height()) * 2 <= THUMB_BOX
@@ -127,6 +131,13 @@ class ImageListModel(QAbstractListModel):
         while len(self._pixmaps) > PIXMAP_ITEMS:
             self._pixmaps.popitem(last=False)
         return pm
+
+    def thumbnail_waiting(self, record: ImageRecord) -> bool:
+        """Is the thumbnail made (in memory) but not yet scaled for the grid?"""
+        if record.id in self._pixmaps or self.cache is None:
+            return False
+        image = self.cache.get(record)
+        return image is not None and not image.isNull()
 
     def class_info(self, class_id: int | None) -> ClassInfo | None:
         return self._classes.get(class_id) if class_id is not None else None
@@ -187,6 +198,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._name_font = QFont()
         self._name_font.setPointSizeF(8.5)
         self._tiles: OrderedDict[int, tuple[tuple, QPixmap]] = OrderedDict()
+        self._frame_open = False
+        self._spent = 0.0
+        self._deferred = False
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return TILE
@@ -215,14 +229,47 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
         painter.drawRoundedRect(QRectF(rect), 8, 8)
-        painter.drawPixmap(rect.topLeft(), self._tile(rec, rect.size(), palette, painter.device().devicePixelRatioF()))
+        device = painter.device()
+        tile = self._tile(rec, rect.size(), palette, device.devicePixelRatioF())
+        if tile is not None:
+            painter.drawPixmap(rect.topLeft(), tile)
         painter.restore()
 
-    def _tile(self, rec: ImageRecord, size: QSize, palette, dpr: float) -> QPixmap:  # noqa: ANN001
+    # ----- a time budget per frame for making tiles ---------------------------------------------
+    # When many thumbnails arrive at once (an import, a jump in the grid) every visible tile needs making
+    # (~2 ms each). Past a budget per frame, the rest keep their old look (or stay blank) and are made in
+    # the next frames, so one paint never holds the event loop for long.
+    def _budget_left(self) -> bool:
+        if not self._frame_open:
+            self._frame_open = True
+            self._spent = 0.0
+            self._deferred = False
+            QTimer.singleShot(0, self._end_frame)
+        return self._spent < TILE_BUDGET_S
+
+    def _charge(self, started: float) -> None:
+        self._spent += time.perf_counter() - started
+
+    def settled(self) -> bool:
+        """No tile is waiting for a later frame."""
+        return not self._deferred and not self._frame_open
+
+    def _end_frame(self) -> None:
+        self._frame_open = False
+        if self._deferred:  # stays set until the next frame starts
+            view = self.parent()
+            if view is not None:
+                view.viewport().update()  # the tiles left over are made in the next paint
+
+    def _tile(self, rec: ImageRecord, size: QSize, palette, dpr: float) -> QPixmap | None:  # noqa: ANN001
         """The tile's content (thumbnail, badge, name) drawn once and reused: a scroll frame then costs two
         draw calls per tile instead of twenty Python-to-Qt calls."""
         info = self._model.class_info(rec.class_id)
-        image = self._model.thumbnail(rec)
+        started = time.perf_counter()
+        within = self._budget_left()
+        image = self._model.thumbnail(rec, build=within)
+        if image is None and not within and self._model.thumbnail_waiting(rec):
+            self._deferred = True
         cache = self._model.cache
         failed = image is None and cache is not None and cache.failed(rec.id)
         key = (rec.id, rec.original_name, info, image is not None, failed, bool(rec.trashed_at), size.width(),
@@ -230,6 +277,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         tile = self._tiles.get(key[0])
         if tile is not None and tile[0] == key:
             return tile[1]
+        if not within:
+            self._deferred = True
+            return tile[1] if tile is not None else None  # the old look for one more frame
         pm = QPixmap(round(size.width() * dpr), round(size.height() * dpr))
         pm.setDevicePixelRatio(dpr)
         pm.fill(Qt.GlobalColor.transparent)
@@ -270,6 +320,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._tiles.move_to_end(key[0])
         while len(self._tiles) > PIXMAP_ITEMS:
             self._tiles.popitem(last=False)
+        self._charge(started)
         return pm
 
 
@@ -296,6 +347,13 @@ class ThumbnailView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setWordWrap(False)
+
+    def settled(self) -> bool:
+        """Every visible tile shows its current thumbnail: nothing requested, nothing left for a later
+        frame (what a screenshot waits for)."""
+        model: ImageListModel = self.model()  # type: ignore[assignment]
+        delegate: ThumbnailDelegate = self.itemDelegate()  # type: ignore[assignment]
+        return (model.cache is None or model.cache.pending() == 0) and delegate.settled()
 
     def selected_ids(self) -> list[int]:
         model: ImageListModel = self.model()  # type: ignore[assignment]
