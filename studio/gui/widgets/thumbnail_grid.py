@@ -201,6 +201,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self._frame_open = False
         self._spent = 0.0
         self._deferred = False
+        self._backgrounds: dict[tuple, QPixmap] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return TILE
@@ -210,30 +211,52 @@ class ThumbnailDelegate(QStyledItemDelegate):
         # Read the model directly, not through index.data(): in PySide6 6.12 a QModelIndex.data() call that
         # yields None drops a reference to None each time, and after enough paints Python aborts
         # ("none_dealloc"). Measured: 10,000 such calls took None's refcount down by ~9,600.
-        if not index.isValid() or index.row() >= self._model.rowCount():
+        if not index.isValid():
             return
-        rec = self._model.record(index.row())
-        rect = option.rect.adjusted(3, 3, -3, -3)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        row = index.row()
+        if row >= self._model.rowCount():
+            return
+        rec = self._model.record(row)
+        # Plain ints and cached pixmaps only: with a worker thread running Python, every Qt value object
+        # made here (a QRect, a QColor, a QPoint) costs ~40 us instead of ~1 us (measured), and a frame
+        # paints ~40 tiles. A tile is two blits: its background (shared by all tiles) and its content.
+        r = option.rect
+        x, y, w, h = r.x() + 3, r.y() + 3, r.width() - 6, r.height() - 6
+        state = option.state
+        look = 2 if state & QStyle.StateFlag.State_Selected else 1 if state & QStyle.StateFlag.State_MouseOver else 0
+        dpr = painter.device().devicePixelRatioF()
         palette = option.palette
-        accent = palette.highlight().color()
-        painter.save()
+        painter.drawPixmap(x, y, self._background(look, w, h, dpr, palette))
+        tile = self._tile(rec, w, h, palette, dpr)
+        if tile is not None:
+            painter.drawPixmap(x, y, tile)
+
+    def _background(self, look: int, w: int, h: int, dpr: float, palette) -> QPixmap:  # noqa: ANN001
+        """The rounded tile background: 0 plain, 1 hovered, 2 selected (with the accent frame)."""
+        key = (look, w, h, dpr, palette.cacheKey())
+        pm = self._backgrounds.get(key)
+        if pm is not None:
+            return pm
+        pm = QPixmap(round(w * dpr), round(h * dpr))
+        pm.setDevicePixelRatio(dpr)
+        pm.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pm)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if selected:
+        accent = palette.highlight().color()
+        if look == 2:
             bg = QColor(accent)
             bg.setAlpha(40)
             painter.setPen(QPen(accent, 2))
         else:
-            bg = palette.base().color().darker(104) if hovered else palette.base().color()
+            bg = palette.base().color().darker(104) if look == 1 else palette.base().color()
             painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
-        painter.drawRoundedRect(QRectF(rect), 8, 8)
-        device = painter.device()
-        tile = self._tile(rec, rect.size(), palette, device.devicePixelRatioF())
-        if tile is not None:
-            painter.drawPixmap(rect.topLeft(), tile)
-        painter.restore()
+        painter.drawRoundedRect(QRectF(1, 1, w - 2, h - 2), 8, 8)
+        painter.end()
+        if len(self._backgrounds) > 32:  # palettes or sizes changed many times: start over
+            self._backgrounds.clear()
+        self._backgrounds[key] = pm
+        return pm
 
     # ----- a time budget per frame for making tiles ---------------------------------------------
     # When many thumbnails arrive at once (an import, a jump in the grid) every visible tile needs making
@@ -261,7 +284,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             if view is not None:
                 view.viewport().update()  # the tiles left over are made in the next paint
 
-    def _tile(self, rec: ImageRecord, size: QSize, palette, dpr: float) -> QPixmap | None:  # noqa: ANN001
+    def _tile(self, rec: ImageRecord, w: int, h: int, palette, dpr: float) -> QPixmap | None:  # noqa: ANN001
         """The tile's content (thumbnail, badge, name) drawn once and reused: a scroll frame then costs two
         draw calls per tile instead of twenty Python-to-Qt calls."""
         info = self._model.class_info(rec.class_id)
@@ -272,20 +295,19 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._deferred = True
         cache = self._model.cache
         failed = image is None and cache is not None and cache.failed(rec.id)
-        key = (rec.id, rec.original_name, info, image is not None, failed, bool(rec.trashed_at), size.width(),
-               size.height(), dpr)
+        key = (rec.id, rec.original_name, info, image is not None, failed, bool(rec.trashed_at), w, h, dpr)
         tile = self._tiles.get(key[0])
         if tile is not None and tile[0] == key:
             return tile[1]
         if not within:
             self._deferred = True
             return tile[1] if tile is not None else None  # the old look for one more frame
-        pm = QPixmap(round(size.width() * dpr), round(size.height() * dpr))
+        pm = QPixmap(round(w * dpr), round(h * dpr))
         pm.setDevicePixelRatio(dpr)
         pm.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pm)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r = QRectF(0, 0, size.width(), size.height())
+        r = QRectF(0, 0, w, h)
         box = QRectF(r.center().x() - THUMB_BOX / 2, r.top() + 6, THUMB_BOX, THUMB_BOX)
         if image is not None:
             painter.drawPixmap(int(box.center().x() - image.width() / 2),
