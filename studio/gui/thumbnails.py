@@ -14,14 +14,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.imaging import load_bgr, thumbnail
 from studio.core.project import ImageRecord, Project
 
 THUMB_SIZE = 160          # pixels, the longest side stored on disk
-MEMORY_ITEMS = 3000       # QImages kept in memory (~160x160x4 bytes each at most: ~300 MB worst case)
+MEMORY_ITEMS = 2000       # QImages kept in memory (at most 128x128x3 bytes each in the grid: ~100 MB)
 MAX_PENDING = 400         # requests beyond this (the oldest) are dropped
 
 
@@ -55,6 +55,14 @@ def bgr_to_qimage(pixels: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def fit_in_box(image: QImage, box: int) -> QImage:
+    """Scale to fit ``box`` x ``box``. Small images (the 64 px demo digits) are enlarged without smoothing,
+    so their strokes stay crisp."""
+    mode = (Qt.TransformationMode.FastTransformation if max(image.width(), image.height()) * 2 <= box
+            else Qt.TransformationMode.SmoothTransformation)
+    return image.scaled(box, box, Qt.AspectRatioMode.KeepAspectRatio, mode)
+
+
 class _Job(QRunnable):
     def __init__(self, cache: ThumbnailCache) -> None:
         super().__init__()
@@ -69,9 +77,12 @@ class ThumbnailCache(QObject):
 
     ready = Signal(int)
 
-    def __init__(self, project: Project, threads: int | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, project: Project, threads: int | None = None, parent: QObject | None = None,
+                 display_box: int | None = None) -> None:
         super().__init__(parent)
         self.project = project
+        # Scale to the grid's box here, on the worker, so the UI thread only draws (None: stored size).
+        self.display_box = display_box
         self._memory: OrderedDict[int, QImage] = OrderedDict()
         self._failed: set[int] = set()
         self._stack: OrderedDict[int, ImageRecord] = OrderedDict()  # newest last
@@ -114,6 +125,8 @@ class ThumbnailCache(QObject):
             _, record = self._stack.popitem(last=True)
         try:
             image = make_thumbnail(self.project, record)
+            if self.display_box:
+                image = fit_in_box(image, self.display_box)
         except Exception:  # a missing or unreadable file shows as a broken-image tile, not a crash
             image = None
         self._deliver(record.id, image)

@@ -356,9 +356,8 @@ def test_tiles_are_made_within_a_budget_per_frame_then_all_shown(window: MainWin
     visible = [r for r in range(model.rowCount()) if grid.visualRect(model.index(r)).intersects(
         grid.viewport().rect())]
     assert len(visible) >= 12
-    # Forget every made tile and scaled pixmap: the next paint has them all to make again.
+    # Forget every made tile: the next paint has them all to make again.
     delegate._tiles.clear()
-    model._pixmaps.clear()
     grid.viewport().repaint()
     made_first = sum(1 for r in visible if model.record(r).id in delegate._tiles)
     assert delegate._spent >= tg.TILE_BUDGET_S and 1 <= made_first < len(visible)

@@ -38,7 +38,7 @@ from studio.gui.widgets.class_panel import ClassPanel
 from studio.gui.widgets.empty_state import EmptyState
 from studio.gui.widgets.import_report import ImportReportDialog, summary_text
 from studio.gui.widgets.progress_strip import ProgressStrip
-from studio.gui.widgets.thumbnail_grid import ImageListModel, ThumbnailView
+from studio.gui.widgets.thumbnail_grid import THUMB_BOX, ImageListModel, ThumbnailView
 from studio.gui.workers import Worker, start_worker
 
 APPEND_EVERY_S = 1.0  # how often an import in progress shows its new images
@@ -206,7 +206,7 @@ class ImagesPage(QWidget):
             self.cache.close()
             self.cache = None
         if project is not None:
-            self.cache = ThumbnailCache(project, parent=self)
+            self.cache = ThumbnailCache(project, parent=self, display_box=THUMB_BOX)
         self.model.set_cache(self.cache)
         self._fill_filter_box()
         self.refresh()

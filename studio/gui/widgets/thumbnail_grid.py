@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from studio.core.project import ClassInfo, ImageRecord
@@ -60,14 +60,12 @@ class ImageListModel(QAbstractListModel):
         self._row_of: dict[int, int] = {}
         self._classes: dict[int, ClassInfo] = {}
         self.cache: ThumbnailCache | None = None
-        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
 
     # ----- content ----------------------------------------------------------------------------
     def set_cache(self, cache: ThumbnailCache | None) -> None:
         if self.cache is not None:
             self.cache.ready.disconnect(self._thumbnail_ready)
         self.cache = cache
-        self._pixmaps.clear()
         if cache is not None:
             cache.ready.connect(self._thumbnail_ready)
 
@@ -114,30 +112,11 @@ class ImageListModel(QAbstractListModel):
     def row_of(self, image_id: int) -> int | None:
         return self._row_of.get(image_id)
 
-    def thumbnail(self, record: ImageRecord, build: bool = True) -> QPixmap | None:
-        """The tile-sized pixmap, scaled once and kept: painting then only blits (fast scrolling).
-        With ``build=False`` a pixmap not scaled yet is not made now (see :meth:`thumbnail_waiting`)."""
-        pm = self._pixmaps.get(record.id)
-        if pm is not None:
-            return pm
+    def thumbnail(self, record: ImageRecord) -> QImage | None:
+        """The thumbnail, already scaled to the grid's box by the cache's worker thread (or None: it is
+        requested, and ``ready`` follows)."""
         image = self.cache.get(record) if self.cache is not None else None
-        if image is None or image.isNull() or not build:
-            return None
-        # Small images (the 64 px demo digits) are enlarged without smoothing so strokes stay crisp.
-        mode = (Qt.TransformationMode.FastTransformation if max(image.width(), image.height()) * 2 <= THUMB_BOX
-                else Qt.TransformationMode.SmoothTransformation)
-        pm = QPixmap.fromImage(image.scaled(THUMB_BOX, THUMB_BOX, Qt.AspectRatioMode.KeepAspectRatio, mode))
-        self._pixmaps[record.id] = pm
-        while len(self._pixmaps) > PIXMAP_ITEMS:
-            self._pixmaps.popitem(last=False)
-        return pm
-
-    def thumbnail_waiting(self, record: ImageRecord) -> bool:
-        """Is the thumbnail made (in memory) but not yet scaled for the grid?"""
-        if record.id in self._pixmaps or self.cache is None:
-            return False
-        image = self.cache.get(record)
-        return image is not None and not image.isNull()
+        return None if image is None or image.isNull() else image
 
     def class_info(self, class_id: int | None) -> ClassInfo | None:
         return self._classes.get(class_id) if class_id is not None else None
@@ -222,6 +201,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         # paints ~40 tiles. A tile is two blits: its background (shared by all tiles) and its content.
         r = option.rect
         x, y, w, h = r.x() + 3, r.y() + 3, r.width() - 6, r.height() - 6
+        if w <= 0 or h <= 0:
+            return  # not laid out yet
         state = option.state
         look = 2 if state & QStyle.StateFlag.State_Selected else 1 if state & QStyle.StateFlag.State_MouseOver else 0
         dpr = painter.device().devicePixelRatioF()
@@ -290,9 +271,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         info = self._model.class_info(rec.class_id)
         started = time.perf_counter()
         within = self._budget_left()
-        image = self._model.thumbnail(rec, build=within)
-        if image is None and not within and self._model.thumbnail_waiting(rec):
-            self._deferred = True
+        image = self._model.thumbnail(rec)
         cache = self._model.cache
         failed = image is None and cache is not None and cache.failed(rec.id)
         key = (rec.id, rec.original_name, info, image is not None, failed, bool(rec.trashed_at), w, h, dpr)
@@ -310,8 +289,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         r = QRectF(0, 0, w, h)
         box = QRectF(r.center().x() - THUMB_BOX / 2, r.top() + 6, THUMB_BOX, THUMB_BOX)
         if image is not None:
-            painter.drawPixmap(int(box.center().x() - image.width() / 2),
-                               int(box.center().y() - image.height() / 2), image)
+            painter.drawImage(int(box.center().x() - image.width() / 2),
+                              int(box.center().y() - image.height() / 2), image)
         else:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.alternateBase())
