@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.imaging import load_bgr, thumbnail
@@ -29,8 +29,9 @@ def thumbnail_path(project: Project, sha256: str) -> Path:
     return project.root / "thumbnails" / sha256[:2] / f"{sha256}.{THUMB_SIZE}.png"
 
 
-def make_thumbnail(project: Project, record: ImageRecord) -> QImage:
-    """Read the cached thumbnail or make (and cache) it. Runs on a worker thread; QImage is thread-safe."""
+def make_thumbnail(project: Project, record: ImageRecord, box: int | None = None) -> QImage:
+    """Read the cached thumbnail or make (and cache) it, then fit it in ``box`` (None: as stored). Runs on
+    a worker thread; QImage is thread-safe."""
     path = thumbnail_path(project, record.sha256)
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
     if pixels is None:
@@ -43,7 +44,7 @@ def make_thumbnail(project: Project, record: ImageRecord) -> QImage:
         if ok:
             tmp.write_bytes(buf.tobytes())
             os.replace(tmp, path)  # atomic: a half-written thumbnail is never read back
-    return bgr_to_qimage(pixels)
+    return bgr_to_qimage(fit_in_box(pixels, box) if box else pixels)
 
 
 def bgr_to_qimage(pixels: np.ndarray) -> QImage:
@@ -55,12 +56,18 @@ def bgr_to_qimage(pixels: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def fit_in_box(image: QImage, box: int) -> QImage:
-    """Scale to fit ``box`` x ``box``. Small images (the 64 px demo digits) are enlarged without smoothing,
+def fit_in_box(pixels: np.ndarray, box: int) -> np.ndarray:
+    """Scale to fit ``box`` x ``box`` with OpenCV (which lets other threads run meanwhile; a QImage.scaled
+    call here held the UI thread up). Small images (the 64 px demo digits) are enlarged without smoothing,
     so their strokes stay crisp."""
-    mode = (Qt.TransformationMode.FastTransformation if max(image.width(), image.height()) * 2 <= box
-            else Qt.TransformationMode.SmoothTransformation)
-    return image.scaled(box, box, Qt.AspectRatioMode.KeepAspectRatio, mode)
+    h, w = pixels.shape[:2]
+    scale = box / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return pixels
+    interpolation = (cv2.INTER_NEAREST if max(h, w) * 2 <= box else
+                     cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return cv2.resize(pixels, size, interpolation=interpolation)
 
 
 class _Job(QRunnable):
@@ -69,7 +76,7 @@ class _Job(QRunnable):
         self._cache = cache
 
     def run(self) -> None:
-        self._cache._serve_one()
+        self._cache._serve()
 
 
 class ThumbnailCache(QObject):
@@ -88,9 +95,11 @@ class ThumbnailCache(QObject):
         self._stack: OrderedDict[int, ImageRecord] = OrderedDict()  # newest last
         self._lock = threading.Lock()
         self._closed = False
+        self._jobs = 0  # jobs started and not yet finished
         self._pool = QThreadPool(self)
         # One core stays with the UI thread (2 threads on 3+ cores, 1 on a 2-core machine).
-        self._pool.setMaxThreadCount(threads or max(1, min(2, (os.cpu_count() or 2) - 1)))
+        self._max_jobs = threads or max(1, min(2, (os.cpu_count() or 2) - 1))
+        self._pool.setMaxThreadCount(self._max_jobs)
         self.made = 0  # thumbnails produced (tests and benchmarks read it)
 
     def get(self, record: ImageRecord) -> QImage | None:
@@ -115,21 +124,26 @@ class ThumbnailCache(QObject):
             self._stack.move_to_end(record.id)
             while len(self._stack) > MAX_PENDING:
                 self._stack.popitem(last=False)
-        if not known:
+            # One job per pool thread, each serving the stack until it is empty: a screenful of requests
+            # starts one or two jobs, not forty (each start is a Qt call made on the UI thread).
+            start = not known and self._jobs < self._max_jobs
+            if start:
+                self._jobs += 1
+        if start:
             self._pool.start(_Job(self))
 
-    def _serve_one(self) -> None:  # on a pool thread
-        with self._lock:
-            if self._closed or not self._stack:
-                return
-            _, record = self._stack.popitem(last=True)
-        try:
-            image = make_thumbnail(self.project, record)
-            if self.display_box:
-                image = fit_in_box(image, self.display_box)
-        except Exception:  # a missing or unreadable file shows as a broken-image tile, not a crash
-            image = None
-        self._deliver(record.id, image)
+    def _serve(self) -> None:  # on a pool thread
+        while True:
+            with self._lock:
+                if self._closed or not self._stack:
+                    self._jobs -= 1
+                    return
+                _, record = self._stack.popitem(last=True)
+            try:
+                image = make_thumbnail(self.project, record, self.display_box)
+            except Exception:  # a missing or unreadable file shows as a broken-image tile, not a crash
+                image = None
+            self._deliver(record.id, image)
 
     def _deliver(self, image_id: int, image: QImage | None) -> None:
         with self._lock:

@@ -333,11 +333,9 @@ class ThumbnailView(QListView):
         self.setObjectName("thumbnailGrid")
         self.setModel(model)
         self.setItemDelegate(ThumbnailDelegate(model, self))
-        # A wrapping list (not IconMode): the same grid, but Qt lays out 20,000 uniform tiles in ~28 ms
-        # instead of ~56 ms (measured), and an import re-lays out the grid each time it shows new images.
-        self.setViewMode(QListView.ViewMode.ListMode)
-        self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(True)
+        # IconMode: a wrapping ListMode lays out twice as fast (~28 vs ~56 ms for 20,000 tiles) but scrolled
+        # slower (frame median ~17 vs ~10 ms in bench/ui_latency.py), and scrolling happens far more often.
+        self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(True)
