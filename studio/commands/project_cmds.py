@@ -19,6 +19,12 @@ def _progress_reporter(bar: ProgressBar):
     return report
 
 
+def _json_progress_reporter(event: Event) -> None:
+    """``--json --events``: one ``import_progress`` line per progress report."""
+    if isinstance(event, ImportProgress):
+        emit_json(event.to_dict())
+
+
 def _print_report(report: ImportReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
@@ -62,12 +68,7 @@ def import_(args: argparse.Namespace) -> int:
     paths = _import_paths_arg(args)
     project = Project.open_or_create(args.project)
     bar = ProgressBar("import") if not args.json else ProgressBar("import", stream=_NullTTY())
-    reporter = _progress_reporter(bar)
-    if args.json and args.events:
-        def reporter(event: Event) -> None:  # noqa: F811 - one JSON line per progress report
-            if isinstance(event, ImportProgress):
-                emit_json({"event": "import_progress", "done": event.done, "total": event.total,
-                           "added": event.added, "duplicates": event.duplicates, "rejected": event.rejected})
+    reporter = _json_progress_reporter if args.json and args.events else _progress_reporter(bar)
     cancel = CancelToken()
     try:
         # First Ctrl+C (or SIGTERM): stop after the current batch and report what was imported.

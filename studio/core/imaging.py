@@ -185,11 +185,15 @@ def load_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def thumbnail(pixels: np.ndarray, size: int = 128) -> np.ndarray:
-    """Fit inside ``size`` x ``size``, keeping the aspect ratio (area filter for down-scaling)."""
+def thumbnail(pixels: np.ndarray, size: int = 128, enlarge: bool = False) -> np.ndarray:
+    """Fit inside ``size`` x ``size``, keeping the aspect ratio (area filter for down-scaling). Smaller
+    images stay as they are unless ``enlarge``: then those at most half the size are enlarged without
+    smoothing (the 64 px demo digits keep crisp strokes) and the others bilinearly."""
     h, w = pixels.shape[:2]
     scale = size / max(h, w)
-    if scale >= 1:
-        return pixels.copy()
     new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(pixels, new, interpolation=cv2.INTER_AREA)
+    if scale == 1 or (scale > 1 and not enlarge) or new == (w, h):
+        return pixels.copy()
+    interpolation = (cv2.INTER_AREA if scale < 1 else
+                     cv2.INTER_NEAREST if max(h, w) * 2 <= size else cv2.INTER_LINEAR)
+    return cv2.resize(pixels, new, interpolation=interpolation)

@@ -44,7 +44,9 @@ def make_thumbnail(project: Project, record: ImageRecord, box: int | None = None
         if ok:
             tmp.write_bytes(buf.tobytes())
             os.replace(tmp, path)  # atomic: a half-written thumbnail is never read back
-    return bgr_to_qimage(fit_in_box(pixels, box) if box else pixels)
+    # Fitted with OpenCV, which lets other threads run meanwhile (a QImage.scaled call here held the UI
+    # thread up).
+    return bgr_to_qimage(thumbnail(pixels, box, enlarge=True) if box else pixels)
 
 
 def bgr_to_qimage(pixels: np.ndarray) -> QImage:
@@ -54,20 +56,6 @@ def bgr_to_qimage(pixels: np.ndarray) -> QImage:
     h, w = rgb.shape[:2]
     # .copy() detaches the QImage from the numpy buffer, which is freed when this function returns.
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def fit_in_box(pixels: np.ndarray, box: int) -> np.ndarray:
-    """Scale to fit ``box`` x ``box`` with OpenCV (which lets other threads run meanwhile; a QImage.scaled
-    call here held the UI thread up). Small images (the 64 px demo digits) are enlarged without smoothing,
-    so their strokes stay crisp."""
-    h, w = pixels.shape[:2]
-    scale = box / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size == (w, h):
-        return pixels
-    interpolation = (cv2.INTER_NEAREST if max(h, w) * 2 <= box else
-                     cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    return cv2.resize(pixels, size, interpolation=interpolation)
 
 
 class _Job(QRunnable):
