@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
-from studio.core import events, web_runtime
+from studio.core import events, unsure, web_app, web_runtime
 from studio.core.events import Reporter
 from studio.core.project import Project, ProjectError, RunRecord
 from studio.core.specs import ExportOptions, TrainConfig
@@ -88,6 +88,8 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     config, labels = _read_run(run, run_dir)
     page = web_runtime.page_files()
     runtime = web_runtime.runtime_files()
+    icons = web_runtime.icon_files()
+    sw_template = web_runtime.service_worker_template()
     if out.parent.is_dir():
         _remove_stale_partials(out)
     _check_target(out, options.force)
@@ -103,9 +105,11 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     try:
         step("model")
         _write_model(run_dir / "model.keras", config, tmp / MODEL_DIR, options.quantization)
+        unsure_choice = unsure.choose(project, run, options.unsure_threshold)
         step("page")
         title = options.title or project.name
         _write_page(page, tmp, title, labels)
+        web_app.write_manifest(tmp, title, icons)
         step("runtime")
         (tmp / VENDOR_DIR).mkdir()
         for f in runtime:
@@ -113,7 +117,10 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
         step("metadata")
         hashes = _hash_files(tmp)
         meta = _metadata(project, run, config, labels, title, options, runtime, hashes)
+        meta["unsure"] = unsure_choice.to_json()
+        meta["app"] = {"manifest": web_app.MANIFEST, "service_worker": web_app.SERVICE_WORKER}
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        web_app.write_service_worker(tmp, tmp / METADATA, sw_template)
         step("finish")
         zip_part = _write_zip(tmp, out) if options.zip else None
         _sync(tmp)

@@ -154,7 +154,11 @@ class ExportOptions(_JsonMixin):
     zip: bool = False
     force: bool = False
     title: str | None = None
+    # The page answers "not sure" below this top probability; None = derived from the validation split.
+    unsure_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.quantization not in QUANTIZATIONS:
             raise SpecError(f"quantization must be one of {QUANTIZATIONS}")
+        if self.unsure_threshold is not None and not 0.0 <= self.unsure_threshold <= 1.0:
+            raise SpecError("unsure_threshold must be between 0 and 1")
