@@ -31,7 +31,7 @@
   // offline = "ready" once the service worker has cached the whole bundle.
   const api = {
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
-    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0,
+    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, quantization: null,
     stats: { ms: [], fps: 0 },
     cspViolations: [],
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
@@ -194,6 +194,7 @@
     meta = await response.json();
     labels = meta.labels;
     api.unsureThreshold = (meta.unsure && Number(meta.unsure.threshold)) || 0;
+    api.quantization = meta.model.quantization;
     describeModel();
     configureWasm();
     // Fetched once, then built on each backend timed (weights can be megabytes).
@@ -340,8 +341,10 @@
       ui.cameraSelect.disabled = true;
       return;
     }
+    // "Automatic" asks for the rear camera first (phones); a named camera is asked for by id.
+    ui.cameraSelect.appendChild(new Option("Automatic camera", ""));
     devices.forEach((d, i) => ui.cameraSelect.appendChild(new Option(d.label || `Camera ${i + 1}`, d.deviceId)));
-    if (devices.some((d) => d.deviceId === current)) ui.cameraSelect.value = current;
+    ui.cameraSelect.value = devices.some((d) => d.deviceId === current) ? current : "";
     ui.cameraSelect.disabled = devices.length < 2 && !devices[0].label;
   }
 
