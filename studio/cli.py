@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder")
+    p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
+                   help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
+                        "default: derived from the validation split")
     _add_json(p)
 
     p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview")

@@ -14,7 +14,8 @@ from studio.core.specs import ExportOptions
 def export(args: argparse.Namespace) -> int:
     from studio.core.export import ExportStep, export_bundle
 
-    options = ExportOptions(quantization=args.quantize, zip=args.zip, force=args.force)
+    options = ExportOptions(quantization=args.quantize, zip=args.zip, force=args.force,
+                            unsure_threshold=args.unsure_threshold)
     bar = ProgressBar("export")
     if args.json:
         bar.enabled = False

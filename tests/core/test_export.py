@@ -63,7 +63,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     runtime = [f.name for f in web_runtime.runtime_files()]
     assert set(result.files) == {"index.html", "script.js", "style.css", "metadata.json", "model/model.json",
                                  *(f"model/{p.name}" for p in (out / "model").glob("*.bin")),
-                                 *(f"vendor/{n}" for n in runtime)}
+                                 *(f"vendor/{n}" for n in runtime), "manifest.webmanifest", "sw.js",
+                                 "icons/icon-192.png", "icons/icon-512.png"}
     assert result.bytes == sum((out / f).stat().st_size for f in result.files)
     assert partials(tmp_path) == []
 
@@ -76,8 +77,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert meta["versions"]["tfjs"] == "4.22.0" and meta["versions"]["studio"]
     assert 0 <= meta["metrics"]["test_accuracy"] <= 1 and "per_class" in meta["metrics"]
     assert isinstance(meta["training"], dict) and "test_accuracy" not in meta["training"]
-    # Every other file is hashed, and the hashes are right.
-    assert set(meta["files"]) == set(result.files) - {"metadata.json"}
+    # Every other file is hashed, and the hashes are right (sw.js carries the hash of metadata.json).
+    assert set(meta["files"]) == set(result.files) - {"metadata.json", "sw.js"}
     for name, digest in meta["files"].items():
         assert sha256(out / name) == digest, name
 
@@ -95,6 +96,31 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     for f in web_runtime.runtime_files():
         assert f'src="vendor/{f.name}"' in index
         assert sha256(out / "vendor" / f.name) == sha256(f.source)
+
+
+def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp_path: Path) -> None:
+    from studio.core.web_app import bundle_version
+
+    out = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions()).out
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] <= 1
+    assert meta["unsure"]["n_validation"] == len(trained.project.labelled_split("val")[0]) > 0
+    manifest = json.loads((out / "manifest.webmanifest").read_text())
+    assert manifest["start_url"] == "./" and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        size = int(icon["sizes"].split("x")[0])
+        assert (out / icon["src"]).read_bytes()[16:24] == size.to_bytes(4, "big") * 2  # PNG width, height
+    worker = (out / "sw.js").read_text()
+    assert f'"{bundle_version(out / "metadata.json")}"' in worker and "__VERSION__" not in worker
+    precached = json.loads(worker.split("const FILES = ", 1)[1].split(";", 1)[0])
+    assert set(precached) == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"sw.js"}
+    index = (out / "index.html").read_text()
+    assert "script-src 'self' 'wasm-unsafe-eval';" in index and 'rel="manifest"' in index
+
+    chosen = export_bundle(trained.project, trained.run_id, tmp_path / "C", ExportOptions(unsure_threshold=0.6)).out
+    meta_c = json.loads((chosen / "metadata.json").read_text())
+    assert meta_c["unsure"]["threshold"] == 0.6 and meta_c["unsure"]["source"] == "user"
+    assert bundle_version(chosen / "metadata.json") != bundle_version(out / "metadata.json")
 
 
 def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFrame,
     QGroupBox,
@@ -117,6 +118,23 @@ class ExportPage(QWidget):
         browse.clicked.connect(self._browse)
         out_row.addWidget(browse)
         t_layout.addLayout(out_row)
+        unsure_row = QHBoxLayout()
+        unsure_row.addWidget(QLabel("Say “not sure” below"))
+        # The lowest value stands for "automatic": the export derives it from the validation split.
+        self.unsure_spin = QDoubleSpinBox()
+        self.unsure_spin.setRange(-0.01, 1.0)
+        self.unsure_spin.setDecimals(2)
+        self.unsure_spin.setSingleStep(0.05)
+        self.unsure_spin.setSpecialValueText("automatic")
+        self.unsure_spin.setValue(-0.01)
+        self.unsure_spin.setToolTip("The page answers “not sure” instead of naming a class when its top probability "
+                                    "is below this. Automatic: the confidence below which the model was more "
+                                    "often wrong than right on the validation split.")
+        unsure_row.addWidget(self.unsure_spin)
+        self.unsure_hint = QLabel("")
+        self.unsure_hint.setStyleSheet("color:#555")
+        unsure_row.addWidget(self.unsure_hint, 1)
+        t_layout.addLayout(unsure_row)
         options = QHBoxLayout()
         self.zip_box = QCheckBox("Also write a .zip (to upload to any static host)")
         self.zip_box.setChecked(True)
@@ -164,6 +182,11 @@ class ExportPage(QWidget):
     def quantization(self) -> str:
         rows = self.quant_table.selectionModel().selectedRows()
         return QUANTIZATIONS[rows[0].row()] if rows else "none"
+
+    def unsure_threshold(self) -> float | None:
+        """None = automatic (derived from the validation split at export)."""
+        value = self.unsure_spin.value()
+        return None if value < 0 else value
 
     def set_quantization(self, quantization: str) -> None:
         self.quant_table.selectRow(QUANTIZATIONS.index(quantization))
@@ -270,6 +293,9 @@ class ExportPage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.quant_table.setItem(r, c, item)
+        suggested = numbers.get("none", {}).get("unsure_threshold")
+        self.unsure_hint.setText(f"automatic = {suggested:.2f}, from the validation split"
+                                 if isinstance(suggested, (int, float)) else "")
 
     # ----- export ------------------------------------------------------------------------------
     def export(self) -> None:
@@ -281,6 +307,8 @@ class ExportPage(QWidget):
                 "--json"]
         if self.zip_box.isChecked():
             args.insert(-1, "--zip")
+        if self.unsure_threshold() is not None:
+            args[-1:-1] = ["--unsure-threshold", f"{self.unsure_threshold():.2f}"]
         self.stop_preview()
         self.export_button.setEnabled(False)
         self.result_text.setText(f"Writing the web bundle ({self.quantization()}) to {out}…")
