@@ -75,6 +75,8 @@ def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tm
     out = tmp_path / "bundle"
     page.out_edit.setText(str(out))
     page.zip_box.setChecked(True)
+    assert page.unsure_threshold() is None  # automatic until the user sets one
+    page.unsure_spin.setValue(0.55)
     page.export_button.click()
     assert page.is_exporting()
     qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
@@ -84,6 +86,9 @@ def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tm
     assert page.last_export["bytes"] == numbers["uint8"]["bytes"]  # the estimate was the real size
     assert json.loads((out / "metadata.json").read_text())["labels"] == project.class_names()
     assert "Web bundle written" in page.result_text.text()
+    unsure = json.loads((out / "metadata.json").read_text())["unsure"]
+    assert unsure["threshold"] == 0.55 and unsure["source"] == "user"
+    assert "not sure” below 55%" in page.result_text.text()
 
     page.preview_button.click()
     assert len(catcher.urls) == 1 and catcher.urls[0].startswith("http://127.0.0.1:")

@@ -44,6 +44,16 @@ QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
 
+def _unsure_of(bundle: Path) -> float | None:
+    """The threshold the export wrote into the bundle's metadata (see studio.core.unsure)."""
+    import json
+
+    try:
+        return float(json.loads((bundle / "metadata.json").read_text(encoding="utf-8"))["unsure"]["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class ExportPage(QWidget):
     title = "Export"
 
@@ -131,7 +141,7 @@ class ExportPage(QWidget):
                                     "is below this. Automatic: the confidence below which the model was more "
                                     "often wrong than right on the validation split.")
         unsure_row.addWidget(self.unsure_spin)
-        self.unsure_hint = QLabel("")
+        self.unsure_hint = QLabel("automatic: where the model was more often wrong than right on the validation split")
         self.unsure_hint.setStyleSheet("color:#555")
         unsure_row.addWidget(self.unsure_hint, 1)
         t_layout.addLayout(unsure_row)
@@ -293,9 +303,6 @@ class ExportPage(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.quant_table.setItem(r, c, item)
-        suggested = numbers.get("none", {}).get("unsure_threshold")
-        self.unsure_hint.setText(f"automatic = {suggested:.2f}, from the validation split"
-                                 if isinstance(suggested, (int, float)) else "")
 
     # ----- export ------------------------------------------------------------------------------
     def export(self) -> None:
@@ -332,6 +339,10 @@ class ExportPage(QWidget):
         else:
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            unsure = _unsure_of(Path(result["out"]))
+            if unsure is not None:
+                zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
+                self.unsure_hint.setText(f"last export: {unsure:.2f}")
             self.result_text.setText(
                 f"<b>Web bundle written</b> ({result.get('quantization', '')}): {len(result.get('files', []))} "
                 f"files, {format_bytes(result.get('bytes'))} (model {format_bytes(result.get('model_bytes'))})"

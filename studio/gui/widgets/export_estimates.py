@@ -2,8 +2,7 @@
 
 Run as a child process by the Export page (TensorFlow stays out of the window's process):
 ``python -m studio.gui.widgets.export_estimates PROJECT RUN`` prints one JSON line per quantization:
-``{"event": "quantization", "quantization", "bytes", "model_bytes", "test_accuracy", "macro_f1",
-"unsure_threshold"}``.
+``{"event": "quantization", "quantization", "bytes", "model_bytes", "test_accuracy", "macro_f1"}``.
 
 Sizes are real: each quantization is exported with :func:`studio.core.export.export_bundle` into a
 temporary folder. Accuracy: the run's Keras model gets its weights quantized and de-quantized with the TF.js
@@ -56,14 +55,6 @@ def round_trip(weights: list[Any], quantization: str) -> list[Any]:
     return out
 
 
-def _unsure_threshold(bundle: Path) -> float | None:
-    """The "not sure" threshold the export derived from the validation split (see studio.core.unsure)."""
-    try:
-        return float(json.loads((bundle / "metadata.json").read_text(encoding="utf-8"))["unsure"]["threshold"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def measure(project_root: str, run_id: str, emit: Any = print) -> list[dict[str, Any]]:
     from studio.core.evaluation import evaluate_model
     from studio.core.export import export_bundle
@@ -86,8 +77,7 @@ def measure(project_root: str, run_id: str, emit: Any = print) -> list[dict[str,
                 report = evaluate_model(model, project, labels, config)
                 row = {"event": "quantization", "run": run.id, "quantization": quantization,
                        "bytes": bundle.bytes, "model_bytes": bundle.model_bytes,
-                       "test_accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
-                       "unsure_threshold": _unsure_threshold(bundle.out)}
+                       "test_accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
                 results.append(row)
                 emit(json.dumps(row))
                 sys.stdout.flush()
