@@ -1,21 +1,22 @@
 """`edge-studio` command line. Thin: parses arguments and hands over to ``studio.commands``.
 
-Exit codes: 0 ok, 1 user or data error (one line on stderr, no traceback), 2 usage error.
+Exit codes (:class:`studio.commands.protocol.ExitCode`): 0 ok, 1 user or data error (one line on stderr,
+no traceback; with ``--json`` also one ``error`` object on stdout), 2 usage error, 130 cancelled.
 With no subcommand the GUI opens.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from studio import APP_NAME, __version__
+from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
+from studio.core.specs import QUANTIZATIONS, TrainConfig
 
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 1."""
+__all__ = ["UserError", "build_parser", "main"]
+_TRAIN = TrainConfig()  # the training defaults (one definition, in core)
 
 
 def _add_json(p: argparse.ArgumentParser) -> None:
@@ -51,14 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the original pipeline when none are saved)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--epochs", type=int, default=_TRAIN.epochs)
+    p.add_argument("--batch-size", type=int, default=_TRAIN.batch_size)
+    p.add_argument("--lr", type=float, default=_TRAIN.learning_rate)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--patience", type=int, default=_TRAIN.early_stopping_patience,
+                   help="early stopping patience in epochs (0 = off)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=_TRAIN.seed)
     _add_json(p)
 
     p = sub.add_parser("runs", help="the runs table")
@@ -78,10 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the TF.js web bundle of a run")
     p.add_argument("project")
     p.add_argument("run", nargs="?")
-    p.add_argument("--out", required=True)
-    p.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
+    p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
+    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default="none")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
-    p.add_argument("--force", action="store_true", help="replace an existing OUT folder")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
+    p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
+                   "size and the test accuracy of the weights the bundle holds")
     p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
                    help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
                         "default: derived from the validation split")
@@ -98,18 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lower_priority_if_asked() -> None:
-    """Jobs the window starts (training, import, export) run with ``EDGE_STUDIO_NICE=N``: the process lowers
-    its own CPU priority before any thread exists, so every thread it starts inherits it and the window
-    stays responsive while the job uses every core. The variable is consumed, not passed on."""
-    value = os.environ.pop("EDGE_STUDIO_NICE", "")
-    if value and hasattr(os, "nice"):
-        try:
-            os.nice(max(0, min(19, int(value))))
-        except (ValueError, OSError):
-            pass  # an unusable value or a refused change: run at normal priority
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     lower_priority_if_asked()
     # Packaging (issue 7): `EdgeAIVisionStudio --self-test` / `python -m studio --self-test`, a headless check
@@ -120,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "export" and not args.estimate and not args.out:
+        parser.error("export: the following arguments are required: --out (or --estimate)")
     if args.command in (None, "gui"):
         from studio.gui.app import run_gui
 
@@ -132,11 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return dispatch(args)
     except (UserError, ProjectError, SpecError) as exc:
-        print(f"edge-studio {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        message = " ".join(str(exc).split())
+        if getattr(args, "json", False):
+            # The one error object of --json mode: a job's parent reads it instead of parsing stderr.
+            from studio.commands.output import emit_json
+
+            emit_json(error_object(args.command, message))
+        print(f"edge-studio {args.command}: error: {message}", file=sys.stderr)
+        return ExitCode.ERROR
     except KeyboardInterrupt:
         print(f"edge-studio {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
 
 
 if __name__ == "__main__":

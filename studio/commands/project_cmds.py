@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import CancelToken, Event, ImportProgress
 from studio.core.importer import ImportReport, import_paths
 from studio.core.project import SPLITS, Project
@@ -58,8 +59,6 @@ def _import_paths_arg(args: argparse.Namespace) -> list[str]:
         with stream:
             paths.extend(line.rstrip("\r\n") for line in stream if line.strip())
     if not paths:
-        from studio.cli import UserError
-
         raise UserError("nothing to import: give at least one PATH (or --paths-from)")
     return paths
 
@@ -80,7 +79,7 @@ def import_(args: argparse.Namespace) -> int:
         bar.close()
         print("import interrupted; images imported so far are kept, run the same import again to finish",
               file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
     finally:
         project.close()
     bar.close()
@@ -88,7 +87,7 @@ def import_(args: argparse.Namespace) -> int:
     if report.cancelled:
         print("import cancelled; images imported so far are kept, run the same import again to finish",
               file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
     return 0
 
 

@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from studio.core import runs as run_store
+from studio.core.errors import ProjectError
+from studio.core.runs import RunRecord, RunStatus
+
+SCHEMA_VERSION = 2
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
-RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
+RUN_STATUSES = tuple(s.value for s in RunStatus)
 
 # Distinct, readable badge colours handed to new classes in order.
 PALETTE = (
@@ -63,11 +67,26 @@ _MIGRATIONS: dict[int, str] = {
         finished_at REAL
     );
     """,
+    # Runs whose process died are settled as 'interrupted'; runs can carry a display name.
+    2: """
+    CREATE TABLE runs_v2 (
+        id TEXT PRIMARY KEY,
+        arch TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'cancelled',
+                                               'interrupted')),
+        config TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        name TEXT
+    );
+    INSERT INTO runs_v2(id, arch, status, config, metrics, error, created_at, finished_at)
+        SELECT id, arch, status, config, metrics, error, created_at, finished_at FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v2 RENAME TO runs;
+    """,
 }
-
-
-class ProjectError(Exception):
-    """A user-facing problem with a project (one line, no traceback needed)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +126,6 @@ class NewImage:
     label: str | None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    arch: str
-    status: str
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    error: str | None
-    created_at: float
-    finished_at: float | None
-
 
 def split_for(sha256: str, counts: dict[str, int] | None = None,
               fractions: dict[str, float] = DEFAULT_SPLIT_FRACTIONS) -> str:
@@ -150,6 +158,7 @@ class Project:
         self.root = root
         self._conn = conn
         self._lock = threading.RLock()
+        self._run_owners: dict[str, run_store.RunOwner] = {}
 
     # ----- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -174,7 +183,9 @@ class Project:
         root = Path(root)
         if not (root / cls.DB_NAME).is_file():
             raise ProjectError(f"not a project (no {cls.DB_NAME}): {root}")
-        return cls._connect(root)
+        project = cls._connect(root)
+        run_store.settle_stale_runs(project)  # runs whose process died read as interrupted, not running
+        return project
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Project:
@@ -215,6 +226,9 @@ class Project:
 
     def close(self) -> None:
         with self._lock:
+            for owner in self._run_owners.values():
+                owner.release()
+            self._run_owners.clear()
             self._conn.close()
 
     def __enter__(self) -> Project:
@@ -434,46 +448,74 @@ class Project:
             out.setdefault(r["label"], {s: 0 for s in SPLITS})[r["split"]] = r["n"]
         return out
 
-    def labelled_split(self, split: str) -> tuple[list[Path], list[int], list[str]]:
+    def labelled_split(self, split: str, class_names: Sequence[str] | None = None
+                       ) -> tuple[list[Path], list[int], list[str]]:
         """(paths, class indices, class names) of the labelled, non-trashed images of one split.
 
-        Class indices follow :meth:`class_names` order, which is the model's output order.
+        Indices follow ``class_names`` (a run's labels: its model's output order); without it, the current
+        :meth:`class_names` order, which differs from a run's once classes were moved or added since.
         """
-        names = self.class_names()
+        names = list(class_names) if class_names is not None else self.class_names()
         index = {n: i for i, n in enumerate(names)}
         paths, labels = [], []
         for im in self.images(split=split):
-            if im.label is not None:
+            if im.label in index:
                 paths.append(self.image_path(im))
                 labels.append(index[im.label])
         return paths, labels, names
 
-    # ----- runs ----------------------------------------------------------------------------
+    # ----- runs (database rows; the folders belong to studio.core.runs) ---------------------
     def run_dir(self, run_id: str) -> Path:
-        return self.root / "runs" / run_id
+        return run_store.RunFolder(self.root, run_id).path
 
-    def create_run(self, arch: str, config: dict[str, Any], status: str = "running") -> RunRecord:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+    def run_folder(self, run: RunRecord | str) -> run_store.RunFolder:
+        return run_store.RunFolder(self.root, run if isinstance(run, str) else run.id)
+
+    def create_run(self, arch: str, config: dict[str, Any],
+                   status: RunStatus = RunStatus.RUNNING) -> RunRecord:
+        """A new run row and folder. While it is running, this process holds the run's owner lock (taken
+        before the row is visible), so other processes can tell a live run from one whose process died."""
         with self.transaction() as c:
             n = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] + 1
-            run_id = f"{stamp}-{n:03d}-{arch}"
+            run_id = run_store.new_run_id(n, arch)
+            folder = self.run_folder(run_id)
+            folder.path.mkdir(parents=True, exist_ok=True)
+            if not RunStatus(status).ended:
+                self._run_owners[run_id] = folder.take_ownership()
             c.execute("INSERT INTO runs(id, arch, status, config, created_at) VALUES (?, ?, ?, ?, ?)",
-                      (run_id, arch, status, json.dumps(config), time.time()))
-        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+                      (run_id, arch, str(status), json.dumps(config), time.time()))
         return self.run(run_id)
 
-    def update_run(self, run_id: str, *, status: str | None = None, metrics: dict[str, Any] | None = None,
-                   error: str | None = None) -> None:
+    def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
+                   metrics: dict[str, Any] | None = None, error: str | None = None,
+                   only_if: Sequence[RunStatus] | None = None) -> bool:
+        """Change a run's row in one transaction; with ``only_if``, only while its status is one of those
+        (returns False and changes nothing otherwise). An ended status releases this process's lock."""
         with self.transaction() as c:
+            row = c.execute("SELECT status, metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or (only_if is not None and row["status"] not in {str(s) for s in only_if}):
+                return False
             if metrics is not None:
-                old = json.loads(c.execute("SELECT metrics FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+                old = json.loads(row["metrics"])
                 old.update(metrics)
                 c.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(old), run_id))
             if error is not None:
                 c.execute("UPDATE runs SET error = ? WHERE id = ?", (error, run_id))
             if status is not None:
-                finished = time.time() if status in ("finished", "failed", "cancelled") else None
-                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, finished, run_id))
+                status = RunStatus(status)
+                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                          (str(status), time.time() if status.ended else None, run_id))
+        if status is not None and RunStatus(status).ended and run_id in self._run_owners:
+            self._run_owners.pop(run_id).release()
+        return True
+
+    def delete_run_row(self, run_id: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def set_run_name(self, run_id: str, name: str | None) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
     def runs(self) -> list[RunRecord]:
         return [_run_from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, id")]
@@ -512,5 +554,12 @@ def _image_from_row(r: sqlite3.Row) -> ImageRecord:
 
 
 def _run_from_row(r: sqlite3.Row) -> RunRecord:
-    return RunRecord(r["id"], r["arch"], r["status"], json.loads(r["config"]), json.loads(r["metrics"]),
-                     r["error"], r["created_at"], r["finished_at"])
+    def obj(text: str) -> dict[str, Any]:
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    return RunRecord(r["id"], r["arch"], RunStatus(r["status"]), obj(r["config"]), obj(r["metrics"]),
+                     r["error"], r["created_at"], r["finished_at"], r["name"])

@@ -1,0 +1,7 @@
+"""The one user-facing error type of the engine (re-exported by :mod:`studio.core.project`)."""
+
+from __future__ import annotations
+
+
+class ProjectError(Exception):
+    """A user-facing problem with a project (one line, no traceback needed)."""
