@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
-from studio.core.specs import QUANTIZATIONS, TrainConfig
+from studio.core.specs import EXPORT_QUANTIZATIONS, TrainConfig
+from studio.core.targets import DEFAULT_TARGET, TARGETS
 
 __all__ = ["UserError", "build_parser", "main"]
 _TRAIN = TrainConfig()  # the training defaults (one definition, in core)
@@ -81,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
-    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default="none")
+    p.add_argument("--format", choices=list(TARGETS), default=DEFAULT_TARGET,
+                   help="tfjs: the web bundle (default); tflite, keras or saved_model: the model + metadata.json")
+    p.add_argument("--quantize", choices=list(EXPORT_QUANTIZATIONS), default="none",
+                   help="tfjs: none|float16|uint8; tflite: none|float16|int8; keras, saved_model: none")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "

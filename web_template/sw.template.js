@@ -1,7 +1,7 @@
 // Service worker of an Edge AI Vision Studio web bundle (written by the export from sw.template.js).
 // It precaches every file of the bundle, so after one visit the page opens and classifies offline.
-// VERSION is the hash of metadata.json, which lists the hash of every other file: a new export is a new
-// sw.js, which the browser installs; it fills a new cache and deletes this bundle's older ones.
+// VERSION is the hash of the bundle's metadata, which lists the hash of every other file: a new export is a
+// new sw.js, which the browser installs; it fills a new cache and deletes this bundle's older ones.
 "use strict";
 
 const VERSION = "__VERSION__";

@@ -1,9 +1,9 @@
 """What makes a web bundle an installable, offline web app: the manifest, its icons and the service worker.
 
 The service worker precaches every file of the bundle. Its cache is named after the bundle's version, the
-hash of ``metadata.json`` (which itself lists the hash of every other file), and ``sw.js`` carries that
+hash of the bundle's metadata (which lists the hash of every other file), and ``sw.js`` carries that
 version, so a new export is a new ``sw.js``: the browser installs it, it fills a new cache and deletes the
-old one.
+old one. ``sw.js`` itself is then hashed into the metadata like every other file.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from studio.core import web_runtime
+from studio.core.bundle_folder import METADATA
 
 MANIFEST = "manifest.webmanifest"
 SERVICE_WORKER = "sw.js"
@@ -48,16 +50,18 @@ def write_manifest(folder: Path, title: str, icons: list[Path]) -> list[str]:
     return written
 
 
-def bundle_version(metadata_file: Path) -> str:
-    return hashlib.sha256(metadata_file.read_bytes()).hexdigest()[:16]
+def bundle_version(metadata: dict[str, Any]) -> str:
+    """The hash of the bundle's metadata, which lists the hash of every other file."""
+    return hashlib.sha256(json.dumps(metadata, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
-def write_service_worker(folder: Path, metadata_file: Path, template: Path | None = None) -> str:
-    """Write ``sw.js`` precaching every file now in ``folder``; returns the bundle version it carries."""
+def write_service_worker(folder: Path, metadata: dict[str, Any], template: Path | None = None) -> str:
+    """Write ``sw.js`` precaching every file in ``folder`` and metadata.json (written next); returns the
+    bundle version it carries."""
     template = template or web_runtime.service_worker_template()
-    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    files = [f for f in files if f != SERVICE_WORKER]
-    version = bundle_version(metadata_file)
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} | {METADATA}
+    files = sorted(files - {SERVICE_WORKER})
+    version = bundle_version(metadata)
     text = template.read_text(encoding="utf-8")
     for placeholder, value in (('"__VERSION__"', json.dumps(version)), ('["__FILES__"]', json.dumps(files))):
         if placeholder not in text:

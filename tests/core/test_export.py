@@ -77,8 +77,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert meta["versions"]["tfjs"] == "4.22.0" and meta["versions"]["studio"]
     assert 0 <= meta["metrics"]["test_accuracy"] <= 1 and "per_class" in meta["metrics"]
     assert isinstance(meta["training"], dict) and "test_accuracy" not in meta["training"]
-    # Every other file is hashed, and the hashes are right (sw.js carries the hash of metadata.json).
-    assert set(meta["files"]) == set(result.files) - {"metadata.json", "sw.js"}
+    # Every other file is hashed, and the hashes are right.
+    assert set(meta["files"]) == set(result.files) - {"metadata.json"}
     for name, digest in meta["files"].items():
         assert sha256(out / name) == digest, name
 
@@ -99,8 +99,6 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
 
 
 def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp_path: Path) -> None:
-    from studio.core.web_app import bundle_version
-
     out = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions()).out
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] <= 1
@@ -111,7 +109,8 @@ def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp
         size = int(icon["sizes"].split("x")[0])
         assert (out / icon["src"]).read_bytes()[16:24] == size.to_bytes(4, "big") * 2  # PNG width, height
     worker = (out / "sw.js").read_text()
-    assert f'"{bundle_version(out / "metadata.json")}"' in worker and "__VERSION__" not in worker
+    version = json.loads(worker.split("const VERSION = ", 1)[1].split(";", 1)[0])
+    assert len(version) == 16 and "__FILES__" not in worker
     precached = json.loads(worker.split("const FILES = ", 1)[1].split(";", 1)[0])
     assert set(precached) == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"sw.js"}
     index = (out / "index.html").read_text()
@@ -120,7 +119,7 @@ def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp
     chosen = export_bundle(trained.project, trained.run_id, tmp_path / "C", ExportOptions(unsure_threshold=0.6)).out
     meta_c = json.loads((chosen / "metadata.json").read_text())
     assert meta_c["unsure"]["threshold"] == 0.6 and meta_c["unsure"]["source"] == "user"
-    assert bundle_version(chosen / "metadata.json") != bundle_version(out / "metadata.json")
+    assert version not in (chosen / "sw.js").read_text()  # another export, another cache
 
 
 def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> None:

@@ -47,16 +47,6 @@ QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
 
-def _unsure_of(bundle: Path) -> float | None:
-    """The threshold the export wrote into the bundle's metadata (see studio.core.unsure)."""
-    import json
-
-    try:
-        return float(json.loads((bundle / "metadata.json").read_text(encoding="utf-8"))["unsure"]["threshold"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 class ExportPage(QWidget):
     title = "Export"
 
@@ -337,8 +327,8 @@ class ExportPage(QWidget):
         else:
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
-            unsure = _unsure_of(Path(result["out"]))
-            if unsure is not None:
+            unsure = result.get("unsure_threshold")
+            if isinstance(unsure, (int, float)):
                 zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
                 self.unsure_hint.setText(f"last export: {unsure:.2f}")
             self.result_text.setText(
