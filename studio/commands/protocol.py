@@ -96,8 +96,9 @@ def export_argv(project_root: Path | str, run_id: str | None, out: Path | str, q
     return args
 
 
-def estimate_argv(project_root: Path | str, run_id: str | None = None) -> list[str]:
-    return ["export", str(project_root), *([run_id] if run_id else []), "--estimate", "--json"]
+def estimate_argv(project_root: Path | str, run_id: str | None = None, fmt: str | None = None) -> list[str]:
+    return ["export", str(project_root), *([run_id] if run_id else []), "--estimate", "--json",
+            *(["--format", fmt] if fmt is not None else [])]
 
 
 def error_object(command: str, message: str, code: ExitCode = ExitCode.ERROR) -> dict[str, Any]:

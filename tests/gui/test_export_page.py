@@ -118,3 +118,22 @@ def test_export_error_is_shown(page: ExportPage, qtbot, tmp_path: Path) -> None:
     assert "not a web bundle" in page.result_text.text()
     assert (busy / "thesis.txt").read_text() == "not a bundle"
     assert not page.preview_button.isEnabled()
+
+
+def test_tflite_format_offers_its_quantizations_and_writes_a_model(page: ExportPage, qtbot, tmp_path: Path) -> None:
+    page.set_format("tflite")
+    rows = [page.quant_table.item(r, 0).text() for r in range(page.quant_table.rowCount())]
+    assert len(rows) == 3 and rows[2].startswith("int8")
+    assert not page.unsure_spin.isEnabled()  # the "not sure" answer is the web page's
+    page.set_quantization("int8")
+    assert page.out_edit.text().endswith("-tflite-int8")
+    out = tmp_path / "tflite"
+    page.out_edit.setText(str(out))
+    page.export_button.click()
+    qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
+    assert page.last_export is not None, page.result_text.text()
+    assert (out / "model" / "model.tflite").is_file() and not (out / "index.html").exists()
+    assert "tflite model written" in page.result_text.text()
+    assert not page.preview_button.isEnabled() and page.open_folder_button.isEnabled()
+    page.set_format("tfjs")
+    assert page.quant_table.rowCount() == len(QUANTIZATIONS)
