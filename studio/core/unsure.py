@@ -83,6 +83,8 @@ def validation_confidences(project: Project, run: RunRecord) -> tuple[np.ndarray
 
 def choose(project: Project, run: RunRecord, user_value: float | None) -> UnsureThreshold:
     """The user's threshold when given (measured on validation all the same), else the validation default."""
+    if user_value == 0:
+        return UnsureThreshold(threshold=0.0, source="user")  # never unsure: nothing to measure
     confidences, correct = validation_confidences(project, run)
     if user_value is not None:
         return measure(check_threshold(user_value), confidences, correct, "user")
