@@ -478,6 +478,9 @@ class Project:
         with self.transaction() as c:
             n = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] + 1
             run_id = run_store.new_run_id(n, arch)
+            while c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():  # after a delete
+                n += 1
+                run_id = run_store.new_run_id(n, arch)
             folder = self.run_folder(run_id)
             folder.path.mkdir(parents=True, exist_ok=True)
             if not RunStatus(status).ended:
@@ -561,5 +564,10 @@ def _run_from_row(r: sqlite3.Row) -> RunRecord:
             return {}
         return value if isinstance(value, dict) else {}
 
-    return RunRecord(r["id"], r["arch"], RunStatus(r["status"]), obj(r["config"]), obj(r["metrics"]),
+    try:
+        status = RunStatus(r["status"])
+    except ValueError:
+        raise ProjectError(f"run {str(r['id'])[:80]!r} has an unknown status {str(r['status'])[:40]!r}; "
+                           "the project database may have been edited") from None
+    return RunRecord(r["id"], r["arch"], status, obj(r["config"]), obj(r["metrics"]),
                      r["error"], r["created_at"], r["finished_at"], r["name"])
