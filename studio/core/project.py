@@ -7,6 +7,7 @@ an image is either complete (row and file) or absent (at most an orphan file tha
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -15,8 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 SCHEMA_VERSION = 1
+MAX_CLASS_NAME = 100
+_TABLES = ("meta", "classes", "images", "runs")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
 RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
@@ -150,6 +155,7 @@ class Project:
         self.root = root
         self._conn = conn
         self._lock = threading.RLock()
+        self.read_only = False  # opened from read-only media: reading works, every write says so
 
     # ----- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -157,6 +163,9 @@ class Project:
         root = Path(root)
         if (root / cls.DB_NAME).exists():
             raise ProjectError(f"a project already exists at {root}")
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"not a folder: {root}")
+        _refuse_orphaned_content(root)
         if root.exists() and any(root.iterdir()):
             raise ProjectError(f"folder is not empty: {root}")
         try:
@@ -172,46 +181,65 @@ class Project:
     @classmethod
     def open(cls, root: str | Path) -> Project:
         root = Path(root)
-        if not (root / cls.DB_NAME).is_file():
+        db = root / cls.DB_NAME
+        if not os.path.lexists(db):
+            _refuse_orphaned_content(root)
             raise ProjectError(f"not a project (no {cls.DB_NAME}): {root}")
+        if not db.is_file():
+            raise ProjectError(f"{db} is not a regular file; this is not a project")
+        with open(db, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+        if not head:
+            # A create interrupted before its first write leaves an empty file; over images/runs it is damage.
+            _refuse_orphaned_content(root, f"{db} is empty (0 bytes)")
+        elif head != _SQLITE_MAGIC:
+            raise ProjectError(f"{db} is not an SQLite database (damaged or another program's file); "
+                               "restore it from a backup")
         return cls._connect(root)
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Project:
         root = Path(root)
-        return cls.open(root) if (root / cls.DB_NAME).is_file() else cls.create(root)
+        return cls.open(root) if os.path.lexists(root / cls.DB_NAME) else cls.create(root)
 
     @classmethod
     def _connect(cls, root: Path) -> Project:
+        db = root / cls.DB_NAME
+        read_only = _read_only(root, db)
+        conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(root / cls.DB_NAME, check_same_thread=False, timeout=30,
-                                   isolation_level=None)
+            if read_only:
+                # No -wal/-shm can be created on read-only media: open immutable unless a WAL is pending.
+                wal = Path(f"{db}-wal")
+                mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "mode=ro&immutable=1"
+                conn = sqlite3.connect(f"file:{quote(str(db.absolute()))}?{mode}", uri=True,
+                                       check_same_thread=False, timeout=30, isolation_level=None)
+            else:
+                conn = sqlite3.connect(db, check_same_thread=False, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise ProjectError(f"cannot open project database {root / cls.DB_NAME}: {exc}") from None
-        if version > SCHEMA_VERSION:
-            conn.close()
-            raise ProjectError(
-                f"this project was written by a newer Edge AI Vision Studio (schema {version}, "
-                f"this version reads up to {SCHEMA_VERSION}); please update the studio")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={target}")
-                conn.execute("COMMIT")
-            except Exception:
-                conn.execute("ROLLBACK")
-                raise
-        for sub in ("images", "runs", "thumbnails"):
-            (root / sub).mkdir(exist_ok=True)
-        return cls(root, conn)
+            version = _check_schema(conn, db)
+            if version < SCHEMA_VERSION:
+                if read_only:
+                    raise ProjectError(f"{root} is on read-only media and needs an upgrade; copy it first")
+                _migrate(conn)
+            for sub in ("images", "runs", "thumbnails"):
+                if not read_only:
+                    (root / sub).mkdir(exist_ok=True)
+        except (sqlite3.Error, ProjectError, OSError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise db_error(exc, db) from None
+            if isinstance(exc, OSError):
+                raise ProjectError(f"cannot open the project {root}: {exc.strerror or exc}") from None
+            raise
+        project = cls(root, conn)
+        project.read_only = read_only
+        return project
 
     def close(self) -> None:
         with self._lock:
@@ -227,18 +255,29 @@ class Project:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any exception."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise db_error(exc, self.root / self.DB_NAME) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite already rolled back (disk full, I/O error)
+                if isinstance(exc, sqlite3.Error):
+                    raise db_error(exc, self.root / self.DB_NAME) from None
+                raise
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise db_error(exc, self.root / self.DB_NAME) from None
 
     # ----- metadata and settings -----------------------------------------------------------
     @property
@@ -282,7 +321,7 @@ class Project:
         return int(cur.lastrowid)
 
     def add_class(self, name: str, color: str | None = None) -> ClassInfo:
-        name = _clean_class_name(name)
+        name = clean_class_name(name)
         with self.transaction() as c:
             if c.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
                 raise ProjectError(f"a class named {name!r} already exists")
@@ -290,7 +329,7 @@ class Project:
         return next(ci for ci in self.classes() if ci.id == cid)
 
     def rename_class(self, class_id: int, new_name: str) -> None:
-        new_name = _clean_class_name(new_name)
+        new_name = clean_class_name(new_name)
         with self.transaction() as c:
             clash = c.execute("SELECT id FROM classes WHERE name = ? AND id != ?", (new_name, class_id)).fetchone()
             if clash:
@@ -353,7 +392,7 @@ class Project:
             for im in batch:
                 if c.execute("SELECT 1 FROM images WHERE sha256 = ?", (im.sha256,)).fetchone():
                     continue
-                class_id = self._ensure_class(c, _clean_class_name(im.label)) if im.label else None
+                class_id = self._ensure_class(c, clean_class_name(im.label)) if im.label else None
                 if class_id is not None and class_id not in counts:
                     counts[class_id] = {s: 0 for s in SPLITS}
                     for r in c.execute("SELECT split, COUNT(*) n FROM images WHERE class_id = ? GROUP BY split",
@@ -497,13 +536,96 @@ class Project:
         return str(self._query("PRAGMA integrity_check")[0][0])
 
 
-def _clean_class_name(name: str) -> str:
+def clean_class_name(name: str) -> str:
+    """A class name as stored (whitespace collapsed); ProjectError when empty or too long."""
     name = " ".join(str(name).split())
     if not name:
         raise ProjectError("a class name cannot be empty")
-    if len(name) > 100:
-        raise ProjectError("a class name must be at most 100 characters")
+    if len(name) > MAX_CLASS_NAME:
+        raise ProjectError(f"a class name must be at most {MAX_CLASS_NAME} characters (this one has {len(name)})")
     return name
+
+
+def db_error(exc: sqlite3.Error, db: Path) -> ProjectError:
+    """One line for an SQLite failure, saying what the user can do about it."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return ProjectError("the project is busy: another program has been writing to it for over 30 s; "
+                            "close the other program and try again")
+    if "readonly" in low or "read-only" in low:
+        return ProjectError(f"the project is read-only ({db.parent} is on read-only media or not writable); "
+                            "reading works, changes cannot be saved")
+    if "full" in low:
+        return ProjectError(f"disk full: changes to {db.parent} could not be saved; free some space")
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return ProjectError(f"the project database {db} is damaged ({text}); restore it from a backup")
+    if "unable to open" in low:
+        return ProjectError(f"cannot open the project database {db} ({text})")
+    return ProjectError(f"project database error in {db}: {text}")
+
+
+def _read_only(root: Path, db: Path) -> bool:
+    try:
+        return bool(os.statvfs(root).f_flag & os.ST_RDONLY) or not os.access(root, os.W_OK) or (
+            db.exists() and not os.access(db, os.W_OK))
+    except OSError:
+        return False
+
+
+def _has_content(root: Path) -> bool:
+    for sub in ("images", "runs"):
+        try:
+            if any((root / sub).iterdir()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _refuse_orphaned_content(root: Path, problem: str | None = None) -> None:
+    """Never start a new, empty project over the images and runs of one whose database is gone or empty."""
+    if root.is_dir() and _has_content(root):
+        problem = problem or f"{root / Project.DB_NAME} is missing"
+        raise ProjectError(f"{problem} but {root} holds images/ or runs/ of a project; refusing to start a new "
+                           "project over them: restore project.db from a backup")
+
+
+def _check_schema(conn: sqlite3.Connection, db: Path) -> int:
+    """user_version after checking this is our database: refuses another program's SQLite file, a damaged
+    schema, and a version from the future."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if version < 0 or (version == 0 and tables):
+        raise ProjectError(f"{db} is not an Edge AI Vision Studio project database (another program's file, "
+                           f"schema version {version}); restore it from a backup")
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"this project was written by a newer Edge AI Vision Studio (schema {version}, "
+            f"this version reads up to {SCHEMA_VERSION}); please update the studio")
+    missing = [t for t in _TABLES if version and t not in tables]
+    if missing:
+        raise ProjectError(f"the project database {db} is damaged (missing table {', '.join(missing)}); "
+                           "restore it from a backup")
+    return version
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Upgrade to SCHEMA_VERSION. The version is read again under the write lock, so two processes opening
+    a new project at once do not both create its tables."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[target].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={target}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _image_from_row(r: sqlite3.Row) -> ImageRecord:
@@ -512,5 +634,11 @@ def _image_from_row(r: sqlite3.Row) -> ImageRecord:
 
 
 def _run_from_row(r: sqlite3.Row) -> RunRecord:
-    return RunRecord(r["id"], r["arch"], r["status"], json.loads(r["config"]), json.loads(r["metrics"]),
-                     r["error"], r["created_at"], r["finished_at"])
+    try:
+        config, metrics = json.loads(r["config"]), json.loads(r["metrics"])
+    except (TypeError, ValueError):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db (not JSON)") from None
+    if not isinstance(config, dict) or not isinstance(metrics, dict):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db")
+    return RunRecord(r["id"], r["arch"], r["status"], config, metrics, r["error"], r["created_at"],
+                     r["finished_at"])
