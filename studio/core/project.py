@@ -473,6 +473,10 @@ class Project:
             out.setdefault(r["label"], {s: 0 for s in SPLITS})[r["split"]] = r["n"]
         return out
 
+    def counts_total(self) -> int:
+        """Every image row, the trash included (what an import has committed so far)."""
+        return int(self._query("SELECT COUNT(*) FROM images")[0][0])
+
     def labelled_split(self, split: str) -> tuple[list[Path], list[int], list[str]]:
         """(paths, class indices, class names) of the labelled, non-trashed images of one split.
 
