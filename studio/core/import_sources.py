@@ -223,11 +223,11 @@ def decode_text(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise ValueError("not valid UTF-16 text") from None
+    if b"\x00" in data:
+        raise ValueError("binary data or UTF-16 without a byte-order mark; save it as UTF-8")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        if b"\x00" in data:
-            raise ValueError("binary data or UTF-16 without a byte-order mark; save it as UTF-8") from None
         return data.decode("latin-1")
 
 
@@ -259,5 +259,5 @@ def _from_csv(cpath: Path, label: str | None, sources: list[Source], rejected: l
 
 def _rows(rows: list[list[str]]) -> Iterator[list[str]]:
     for row in rows:
-        if row and row[0].strip() and "\x00" not in row[0]:
+        if row and row[0].strip():
             yield row
