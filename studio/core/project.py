@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 SCHEMA_VERSION = 1
 MAX_CLASS_NAME = 100
+BUSY_TIMEOUT_S = 30.0  # how long a write waits for another writer before saying the project is busy
 _TABLES = ("meta", "classes", "images", "runs")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 SPLITS = ("train", "val", "test")
@@ -213,15 +214,17 @@ class Project:
                 wal = Path(f"{db}-wal")
                 mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "mode=ro&immutable=1"
                 conn = sqlite3.connect(f"file:{quote(str(db.absolute()))}?{mode}", uri=True,
-                                       check_same_thread=False, timeout=30, isolation_level=None)
+                                       check_same_thread=False, timeout=BUSY_TIMEOUT_S,
+                                       isolation_level=None)
             else:
-                conn = sqlite3.connect(db, check_same_thread=False, timeout=30, isolation_level=None)
+                conn = sqlite3.connect(db, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
+                                       isolation_level=None)
             conn.row_factory = sqlite3.Row
+            version = _check_schema(conn, db)  # before anything writes: another program's file stays as it is
             if not read_only:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
-            version = _check_schema(conn, db)
             if version < SCHEMA_VERSION:
                 if read_only:
                     raise ProjectError(f"{root} is on read-only media and needs an upgrade; copy it first")
@@ -555,8 +558,8 @@ def db_error(exc: sqlite3.Error, db: Path) -> ProjectError:
     text = str(exc)
     low = text.lower()
     if "locked" in low or "busy" in low:
-        return ProjectError("the project is busy: another program has been writing to it for over 30 s; "
-                            "close the other program and try again")
+        return ProjectError(f"the project is busy: another program has been writing to it for over "
+                            f"{BUSY_TIMEOUT_S:g} s; close the other program and try again")
     if "readonly" in low or "read-only" in low:
         return ProjectError(f"the project is read-only ({db.parent} is on read-only media or not writable); "
                             "reading works, changes cannot be saved")
