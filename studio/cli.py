@@ -164,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UserError, ProjectError, SpecError) as exc:
         print(f"edge-studio {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        return 141
     except OSError as exc:  # the file system said no (full, read-only, gone) somewhere we did not expect it
         where = f": {exc.filename}" if exc.filename else ""
         print(f"edge-studio {args.command}: error: {_os_reason(exc)}{where}", file=sys.stderr)
