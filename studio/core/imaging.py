@@ -89,6 +89,8 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
             w, h = struct.unpack("<HH", data[6:10])
             return w, h
         if fmt == ".bmp" and len(data) >= 26:
+            if struct.unpack("<I", data[14:18])[0] == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+                return struct.unpack("<HH", data[18:22])
             w, h = struct.unpack("<ii", data[18:26])
             return abs(w), abs(h)
         if fmt == ".jpg":
