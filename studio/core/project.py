@@ -188,8 +188,11 @@ class Project:
             raise ProjectError(f"not a project (no {cls.DB_NAME}): {root}")
         if not db.is_file():
             raise ProjectError(f"{db} is not a regular file; this is not a project")
-        with open(db, "rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
+        try:
+            with open(db, "rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise ProjectError(f"cannot read {db}: {exc.strerror or exc}") from None
         if not head:
             # A create interrupted before its first write leaves an empty file; over images/runs it is damage.
             _refuse_orphaned_content(root, f"{db} is empty (0 bytes)")

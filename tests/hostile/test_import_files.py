@@ -119,3 +119,22 @@ def test_first_sigterm_cancels_an_import_with_a_true_message(tmp_path: Path) -> 
     assert r.report["cancelled"] and r.report["added"] == kept < 800
     assert "FIFO" in r.rejected().get(str(src / "a" / "blocking.png"), "FIFO")
     assert_integrity(tmp_path / "p")
+
+
+def test_second_signal_aborts_and_the_message_counts_what_was_kept(tmp_path: Path) -> None:
+    make_class_folder(tmp_path / "in", {"a": 800}, size=16)
+    started = time.monotonic()
+    proc, out, err = start_cli("import", str(tmp_path / "p"), str(tmp_path / "in"), "--json", "--events",
+                               out_dir=tmp_path / ".run")
+    deadline = time.monotonic() + 60
+    while b"import_progress" not in out.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.02)  # two signals sent at once arrive as one; a zombie child ignores the second
+    proc.send_signal(signal.SIGTERM)
+    r = finish_cli(proc, out, err, 60, started)
+    kept = images_in(tmp_path / "p")
+    assert r.rc == 130, r.err
+    assert (f"import interrupted; {kept} images imported before the interruption are kept" in r.err
+            or f"import cancelled; {kept} images imported before the cancel are kept" in r.err), r.err
+    assert_integrity(tmp_path / "p")
