@@ -53,7 +53,7 @@ class ZipArchive:
         with self._zf.open(info) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:  # the directory lied about the size
-            raise ImageRejected(f"file too large (over {MAX_FILE_BYTES / 1e6:.0f} MB uncompressed)")
+            raise ImageRejected(f"file too large (over {MAX_FILE_BYTES / 2**20:.0f} MiB uncompressed)")
         return data
 
     def close(self) -> None:
@@ -211,7 +211,7 @@ def _member_problem(m: zipfile.ZipInfo) -> str | None:
         method = _ZIP_METHOD_NAMES.get(m.compress_type, f"method {m.compress_type}")
         return f"unsupported zip compression ({method}); re-create the zip with standard Deflate"
     if m.file_size > MAX_FILE_BYTES:
-        return f"file too large ({m.file_size / 1e6:.0f} MB uncompressed, limit {MAX_FILE_BYTES / 1e6:.0f} MB)"
+        return f"file too large ({m.file_size / 2**20:.0f} MiB uncompressed, limit {MAX_FILE_BYTES / 2**20:.0f} MiB)"
     return None
 
 

@@ -56,7 +56,7 @@ def regular_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
     if not stat.S_ISREG(st.st_mode):
         raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
     if st.st_size > limit:
-        raise FileRefused(f"file too large ({st.st_size / 1e6:.0f} MB, limit {limit / 1e6:.0f} MB)")
+        raise FileRefused(f"file too large ({st.st_size / 2**20:.0f} MiB, limit {limit / 2**20:.0f} MiB)")
     return st.st_size
 
 
@@ -79,7 +79,7 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise FileRefused(f"file too large (over {limit / 1e6:.0f} MB)")
+        raise FileRefused(f"file too large (over {limit / 2**20:.0f} MiB)")
     return data
 
 

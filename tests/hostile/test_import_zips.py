@@ -35,7 +35,7 @@ def test_zip_bombs_are_refused_from_the_directory(cli, tmp_path: Path) -> None:
     assert r.rc == 0 and r.report["added"] == 3
     reasons = r.rejected()
     for i in range(4):
-        assert reasons[f"{z}!ds/cls/bomb{i}.png"].startswith("file too large (1074 MB uncompressed")
+        assert reasons[f"{z}!ds/cls/bomb{i}.png"].startswith("file too large (1024 MiB uncompressed")
     assert reasons[f"{z}!ds/cls/liar.png"].startswith("unreadable")
     assert r.peak_rss_mb < 400
     assert snapshot(tmp_path, skip=(tmp_path / "p",)) == before
