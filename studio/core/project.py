@@ -16,13 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-SCHEMA_VERSION = 1
+from studio.core import project_db
+from studio.core.errors import ProjectError
+from studio.core.project_db import SCHEMA_VERSION
+
+__all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
+           "clean_class_name", "split_for"]
+
 MAX_CLASS_NAME = 100
-BUSY_TIMEOUT_S = 30.0  # how long a write waits for another writer before saying the project is busy
-_TABLES = ("meta", "classes", "images", "runs")
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
 RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
@@ -33,47 +35,6 @@ PALETTE = (
     "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000",
     "#000075", "#e6a100", "#a9a9a9", "#dcbeff", "#800000",
 )
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE classes (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        color TEXT NOT NULL,
-        position INTEGER NOT NULL
-    );
-    CREATE TABLE images (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL UNIQUE,
-        original_name TEXT NOT NULL,
-        ext TEXT NOT NULL,
-        width INTEGER NOT NULL,
-        height INTEGER NOT NULL,
-        channels INTEGER NOT NULL,
-        class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
-        split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
-        added_at REAL NOT NULL,
-        trashed_at REAL
-    );
-    CREATE INDEX images_class ON images(class_id);
-    CREATE INDEX images_split ON images(split);
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        arch TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'cancelled')),
-        config TEXT NOT NULL,
-        metrics TEXT NOT NULL DEFAULT '{}',
-        error TEXT,
-        created_at REAL NOT NULL,
-        finished_at REAL
-    );
-    """,
-}
-
-
-class ProjectError(Exception):
-    """A user-facing problem with a project (one line, no traceback needed)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +111,7 @@ def split_for(sha256: str, counts: dict[str, int] | None = None,
 class Project:
     """Open with :meth:`create` or :meth:`open`. Thread-safe: one connection guarded by a lock."""
 
-    DB_NAME = "project.db"
+    DB_NAME = project_db.DB_NAME
 
     def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
         self.root = root
@@ -166,7 +127,7 @@ class Project:
             raise ProjectError(f"a project already exists at {root}")
         if root.exists() and not root.is_dir():
             raise ProjectError(f"not a folder: {root}")
-        _refuse_orphaned_content(root)
+        project_db.refuse_orphaned_content(root)
         if root.exists() and any(root.iterdir()):
             raise ProjectError(f"folder is not empty: {root}")
         try:
@@ -182,23 +143,7 @@ class Project:
     @classmethod
     def open(cls, root: str | Path) -> Project:
         root = Path(root)
-        db = root / cls.DB_NAME
-        if not os.path.lexists(db):
-            _refuse_orphaned_content(root)
-            raise ProjectError(f"not a project (no {cls.DB_NAME}): {root}")
-        if not db.is_file():
-            raise ProjectError(f"{db} is not a regular file; this is not a project")
-        try:
-            with open(db, "rb") as fh:
-                head = fh.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise ProjectError(f"cannot read {db}: {exc.strerror or exc}") from None
-        if not head:
-            # A create interrupted before its first write leaves an empty file; over images/runs it is damage.
-            _refuse_orphaned_content(root, f"{db} is empty (0 bytes)")
-        elif head != _SQLITE_MAGIC:
-            raise ProjectError(f"{db} is not an SQLite database (damaged or another program's file); "
-                               "restore it from a backup")
+        project_db.check_file(root / cls.DB_NAME)
         return cls._connect(root)
 
     @classmethod
@@ -208,41 +153,7 @@ class Project:
 
     @classmethod
     def _connect(cls, root: Path) -> Project:
-        db = root / cls.DB_NAME
-        read_only = _read_only(root, db)
-        conn: sqlite3.Connection | None = None
-        try:
-            if read_only:
-                # No -wal/-shm can be created on read-only media: open immutable unless a WAL is pending.
-                wal = Path(f"{db}-wal")
-                mode = "mode=ro" if wal.is_file() and wal.stat().st_size else "mode=ro&immutable=1"
-                conn = sqlite3.connect(f"file:{quote(str(db.absolute()))}?{mode}", uri=True,
-                                       check_same_thread=False, timeout=BUSY_TIMEOUT_S,
-                                       isolation_level=None)
-            else:
-                conn = sqlite3.connect(db, check_same_thread=False, timeout=BUSY_TIMEOUT_S,
-                                       isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            version = _check_schema(conn, db)  # before anything writes: another program's file stays as it is
-            if not read_only:
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if version < SCHEMA_VERSION:
-                if read_only:
-                    raise ProjectError(f"{root} is on read-only media and needs an upgrade; copy it first")
-                _migrate(conn)
-            for sub in ("images", "runs", "thumbnails"):
-                if not read_only:
-                    (root / sub).mkdir(exist_ok=True)
-        except (sqlite3.Error, ProjectError, OSError) as exc:
-            if conn is not None:
-                conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise db_error(exc, db) from None
-            if isinstance(exc, OSError):
-                raise ProjectError(f"cannot open the project {root}: {exc.strerror or exc}") from None
-            raise
+        conn, read_only = project_db.connect(root / cls.DB_NAME)
         project = cls(root, conn)
         project.read_only = read_only
         return project
@@ -264,7 +175,7 @@ class Project:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise db_error(exc, self.root / self.DB_NAME) from None
+                raise project_db.db_error(exc, self.root / self.DB_NAME) from None
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
@@ -275,7 +186,7 @@ class Project:
                     except sqlite3.Error:
                         pass  # SQLite already rolled back (disk full, I/O error)
                 if isinstance(exc, sqlite3.Error):
-                    raise db_error(exc, self.root / self.DB_NAME) from None
+                    raise project_db.db_error(exc, self.root / self.DB_NAME) from None
                 raise
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
@@ -283,7 +194,7 @@ class Project:
             try:
                 return self._conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise db_error(exc, self.root / self.DB_NAME) from None
+                raise project_db.db_error(exc, self.root / self.DB_NAME) from None
 
     # ----- metadata and settings -----------------------------------------------------------
     @property
@@ -554,88 +465,6 @@ def clean_class_name(name: str) -> str:
     if len(name) > MAX_CLASS_NAME:
         raise ProjectError(f"a class name must be at most {MAX_CLASS_NAME} characters (this one has {len(name)})")
     return name
-
-
-def db_error(exc: sqlite3.Error, db: Path) -> ProjectError:
-    """One line for an SQLite failure, saying what the user can do about it."""
-    text = str(exc)
-    low = text.lower()
-    if "locked" in low or "busy" in low:
-        return ProjectError(f"the project is busy: another program has been writing to it for over "
-                            f"{BUSY_TIMEOUT_S:g} s; close the other program and try again")
-    if "readonly" in low or "read-only" in low:
-        return ProjectError(f"the project is read-only ({db.parent} is on read-only media or not writable); "
-                            "reading works, changes cannot be saved")
-    if "full" in low:
-        return ProjectError(f"disk full: changes to {db.parent} could not be saved; free some space")
-    if "malformed" in low or "not a database" in low or "corrupt" in low:
-        return ProjectError(f"the project database {db} is damaged ({text}); restore it from a backup")
-    if "unable to open" in low:
-        return ProjectError(f"cannot open the project database {db} ({text})")
-    return ProjectError(f"project database error in {db}: {text}")
-
-
-def _read_only(root: Path, db: Path) -> bool:
-    try:
-        return bool(os.statvfs(root).f_flag & os.ST_RDONLY) or not os.access(root, os.W_OK) or (
-            db.exists() and not os.access(db, os.W_OK))
-    except OSError:
-        return False
-
-
-def _has_content(root: Path) -> bool:
-    for sub in ("images", "runs"):
-        try:
-            if any((root / sub).iterdir()):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def _refuse_orphaned_content(root: Path, problem: str | None = None) -> None:
-    """Never start a new, empty project over the images and runs of one whose database is gone or empty."""
-    if root.is_dir() and _has_content(root):
-        problem = problem or f"{root / Project.DB_NAME} is missing"
-        raise ProjectError(f"{problem} but {root} holds images/ or runs/ of a project; refusing to start a new "
-                           "project over them: restore project.db from a backup")
-
-
-def _check_schema(conn: sqlite3.Connection, db: Path) -> int:
-    """user_version after checking this is our database: refuses another program's SQLite file, a damaged
-    schema, and a version from the future."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if version < 0 or (version == 0 and tables):
-        raise ProjectError(f"{db} is not an Edge AI Vision Studio project database (another program's file, "
-                           f"schema version {version}); restore it from a backup")
-    if version > SCHEMA_VERSION:
-        raise ProjectError(
-            f"this project was written by a newer Edge AI Vision Studio (schema {version}, "
-            f"this version reads up to {SCHEMA_VERSION}); please update the studio")
-    missing = [t for t in _TABLES if version and t not in tables]
-    if missing:
-        raise ProjectError(f"the project database {db} is damaged (missing table {', '.join(missing)}); "
-                           "restore it from a backup")
-    return version
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Upgrade to SCHEMA_VERSION. The version is read again under the write lock, so two processes opening
-    a new project at once do not both create its tables."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _MIGRATIONS[target].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={target}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _image_from_row(r: sqlite3.Row) -> ImageRecord:

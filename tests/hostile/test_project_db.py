@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import project as project_module
+from studio.core import project_db
 from studio.core.importer import import_paths
 from studio.core.project import Project, ProjectError
 from tests.core.helpers import make_class_folder
@@ -131,7 +131,7 @@ def test_two_first_imports_into_one_new_project(tmp_path: Path) -> None:
 def test_a_locked_database_stops_the_import_with_one_line_and_loses_nothing(tmp_path: Path, monkeypatch) -> None:
     make_class_folder(tmp_path / "in", {"a": 6, "b": 6})
     Project.create(tmp_path / "p").close()
-    monkeypatch.setattr(project_module, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(project_db, "BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(tmp_path / "p" / "project.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
