@@ -136,6 +136,8 @@ def evaluate(args: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true, columns: predicted)")
     table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
     print(f"\n{len(report['misclassified'])} misclassified test images")
+    if report.get("saved") is False:
+        print("the project is read-only: this report was not saved", file=sys.stderr)
     return 0
 
 

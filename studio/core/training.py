@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.core import architectures, events
-from studio.core.data import SplitItems, eval_dataset, split_items, steps_per_epoch, train_dataset
+from studio.core.data import (
+    SplitItems,
+    check_stored,
+    eval_dataset,
+    split_items,
+    steps_per_epoch,
+    stored_image_problem,
+    train_dataset,
+)
 from studio.core.events import (
     BatchEnd,
     CancelToken,
@@ -89,6 +97,8 @@ def _check_data(labels: list[str], splits: dict[str, SplitItems]) -> None:
                            f"(found {len(present)}); label more images")
     if not len(splits["val"]):
         raise ProjectError("the validation split has no labelled images; add more images")
+    for items in splits.values():
+        check_stored(items)
 
 
 def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: list[str],
@@ -268,6 +278,9 @@ def _locked(reporter: Reporter) -> Reporter:
 def _error_message(exc: BaseException) -> str:
     import re
 
+    problem = stored_image_problem(exc)
+    if problem:
+        return problem
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "OOM" in str(exc) or isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return f"out of memory: {text[:300]} (try a smaller batch size or image size)"
