@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
 import sys
 import time
@@ -103,3 +105,31 @@ def cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+@contextmanager
+def json_stdout(enabled: bool) -> Iterator[TextIO]:
+    """Yield the stream JSON lines go to. When enabled and stdout is a real file descriptor, file descriptor 1
+    is pointed at stderr for the duration, so nothing else (TensorFlow's C++ logs, stray prints) can mix
+    into the JSON stream; the yielded stream writes to the original stdout."""
+    stream = sys.stdout
+    try:
+        fd, err_fd = stream.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        yield stream  # not a real file (an in-process test capturing output): nothing to protect
+        return
+    if not enabled:
+        yield stream
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    out = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(err_fd, fd)
+    try:
+        yield out
+    finally:
+        out.flush()
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+        out.close()

@@ -7,6 +7,7 @@ import os
 import sys
 
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import CancelToken, Event, ImportProgress
 from studio.core.importer import ImportReport, import_paths
 from studio.core.project import SPLITS, Project
@@ -54,8 +55,6 @@ def demo(args: argparse.Namespace) -> int:
 def _import_paths_arg(args: argparse.Namespace) -> list[str]:
     """PATH arguments plus those listed in --paths-from (one per line; '-' reads stdin). A window that
     hands over thousands of dropped files uses the list: a command line has a length limit."""
-    from studio.cli import UserError
-
     paths = list(args.paths)
     if args.paths_from:
         paths.extend(line for line in _read_list(args.paths_from).splitlines() if line.strip())
@@ -66,7 +65,6 @@ def _import_paths_arg(args: argparse.Namespace) -> list[str]:
 
 def _read_list(source: str) -> str:
     """The text of --paths-from: standard input, a file or a pipe (``<(find ...)``), UTF-8, bounded."""
-    from studio.cli import UserError
     from studio.core.limits import MAX_LIST_BYTES
 
     try:
@@ -105,7 +103,7 @@ def import_(args: argparse.Namespace) -> int:
         kept = project.counts_total() - images_before
         print(f"import interrupted; {kept} images imported before the interruption are kept" +
               (", run the same import again to finish" if kept else ""), file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
     finally:
         project.close()
     bar.close()
@@ -113,7 +111,7 @@ def import_(args: argparse.Namespace) -> int:
     if report.cancelled:
         print(f"import cancelled; {len(report.added)} images imported before the cancel are kept, "
               "run the same import again to finish", file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The user-facing error of the engine: one line, no traceback (the CLI exits 1 with it)."""
+"""The one user-facing error type of the engine (re-exported by :mod:`studio.core.project`)."""
 
 from __future__ import annotations
 

@@ -37,6 +37,17 @@ class ImportReport:
         return {"added": len(self.added), "duplicates": len(self.duplicates), "duplicate_paths": self.duplicates,
                 "rejected": self.rejected, "cancelled": self.cancelled, "added_ids": self.added}
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ImportReport:
+        """The inverse of :meth:`to_json` (a child process's ``--json`` report)."""
+        added = obj.get("added_ids")
+        if not isinstance(added, list):
+            added = [0] * int(obj.get("added", 0))  # ids unknown: keep the count
+        return cls(added=[int(i) for i in added], duplicates=[str(p) for p in obj.get("duplicate_paths", [])],
+                   rejected=[{"path": str(r.get("path", "")), "reason": str(r.get("reason", ""))}
+                             for r in obj.get("rejected", []) if isinstance(r, dict)],
+                   cancelled=bool(obj.get("cancelled", False)))
+
 
 def _store_bytes(project: Project, data: bytes, sha: str, ext: str) -> None:
     """Write the content-addressed copy atomically (tmp + rename); reuse an existing complete copy."""

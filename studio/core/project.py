@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from studio.core import project_db
+from studio.core import runs as run_store
 from studio.core.errors import ProjectError
 from studio.core.project_db import SCHEMA_VERSION
+from studio.core.runs import RunRecord, RunStatus
 
 __all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
            "clean_class_name", "split_for"]
@@ -27,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecor
 MAX_CLASS_NAME = 100
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
-RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
+RUN_STATUSES = tuple(s.value for s in RunStatus)
 
 # Distinct, readable badge colours handed to new classes in order.
 PALETTE = (
@@ -74,17 +76,6 @@ class NewImage:
     label: str | None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    arch: str
-    status: str
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    error: str | None
-    created_at: float
-    finished_at: float | None
-
 
 def split_for(sha256: str, counts: dict[str, int] | None = None,
               fractions: dict[str, float] = DEFAULT_SPLIT_FRACTIONS) -> str:
@@ -118,6 +109,7 @@ class Project:
         self._conn = conn
         self._lock = threading.RLock()
         self.read_only = False  # opened from read-only media: reading works, every write says so
+        self._run_owners: dict[str, run_store.RunOwner] = {}
 
     # ----- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -144,7 +136,13 @@ class Project:
     def open(cls, root: str | Path) -> Project:
         root = Path(root)
         project_db.check_file(root / cls.DB_NAME)
-        return cls._connect(root)
+        project = cls._connect(root)
+        if not project.read_only:
+            try:
+                run_store.settle_stale_runs(project)  # runs whose process died read as interrupted, not running
+            except ProjectError:
+                pass  # busy or full: the runs are settled the next time; reading must still work
+        return project
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Project:
@@ -160,6 +158,9 @@ class Project:
 
     def close(self) -> None:
         with self._lock:
+            for owner in self._run_owners.values():
+                owner.release()
+            self._run_owners.clear()
             self._conn.close()
 
     def __enter__(self) -> Project:
@@ -394,46 +395,77 @@ class Project:
         """Every image row, the trash included (what an import has committed so far)."""
         return int(self._query("SELECT COUNT(*) FROM images")[0][0])
 
-    def labelled_split(self, split: str) -> tuple[list[Path], list[int], list[str]]:
+    def labelled_split(self, split: str, class_names: Sequence[str] | None = None
+                       ) -> tuple[list[Path], list[int], list[str]]:
         """(paths, class indices, class names) of the labelled, non-trashed images of one split.
 
-        Class indices follow :meth:`class_names` order, which is the model's output order.
+        Indices follow ``class_names`` (a run's labels: its model's output order); without it, the current
+        :meth:`class_names` order, which differs from a run's once classes were moved or added since.
         """
-        names = self.class_names()
+        names = list(class_names) if class_names is not None else self.class_names()
         index = {n: i for i, n in enumerate(names)}
         paths, labels = [], []
         for im in self.images(split=split):
-            if im.label is not None:
+            if im.label in index:
                 paths.append(self.image_path(im))
                 labels.append(index[im.label])
         return paths, labels, names
 
-    # ----- runs ----------------------------------------------------------------------------
+    # ----- runs (database rows; the folders belong to studio.core.runs) ---------------------
     def run_dir(self, run_id: str) -> Path:
-        return self.root / "runs" / run_id
+        return run_store.RunFolder(self.root, run_id).path
 
-    def create_run(self, arch: str, config: dict[str, Any], status: str = "running") -> RunRecord:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+    def run_folder(self, run: RunRecord | str) -> run_store.RunFolder:
+        return run_store.RunFolder(self.root, run if isinstance(run, str) else run.id)
+
+    def create_run(self, arch: str, config: dict[str, Any],
+                   status: RunStatus = RunStatus.RUNNING) -> RunRecord:
+        """A new run row and folder. While it is running, this process holds the run's owner lock (taken
+        before the row is visible), so other processes can tell a live run from one whose process died."""
         with self.transaction() as c:
             n = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] + 1
-            run_id = f"{stamp}-{n:03d}-{arch}"
+            run_id = run_store.new_run_id(n, arch)
+            while c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():  # after a delete
+                n += 1
+                run_id = run_store.new_run_id(n, arch)
+            folder = self.run_folder(run_id)
+            folder.path.mkdir(parents=True, exist_ok=True)
+            if not RunStatus(status).ended:
+                self._run_owners[run_id] = folder.take_ownership()
             c.execute("INSERT INTO runs(id, arch, status, config, created_at) VALUES (?, ?, ?, ?, ?)",
-                      (run_id, arch, status, json.dumps(config), time.time()))
-        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+                      (run_id, arch, str(status), json.dumps(config), time.time()))
         return self.run(run_id)
 
-    def update_run(self, run_id: str, *, status: str | None = None, metrics: dict[str, Any] | None = None,
-                   error: str | None = None) -> None:
+    def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
+                   metrics: dict[str, Any] | None = None, error: str | None = None,
+                   only_if: Sequence[RunStatus] | None = None) -> bool:
+        """Change a run's row in one transaction; with ``only_if``, only while its status is one of those
+        (returns False and changes nothing otherwise). An ended status releases this process's lock."""
         with self.transaction() as c:
+            row = c.execute("SELECT status, metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or (only_if is not None and row["status"] not in {str(s) for s in only_if}):
+                return False
             if metrics is not None:
-                old = json.loads(c.execute("SELECT metrics FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+                old = json.loads(row["metrics"])
                 old.update(metrics)
                 c.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(old), run_id))
             if error is not None:
                 c.execute("UPDATE runs SET error = ? WHERE id = ?", (error, run_id))
             if status is not None:
-                finished = time.time() if status in ("finished", "failed", "cancelled") else None
-                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, finished, run_id))
+                status = RunStatus(status)
+                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                          (str(status), time.time() if status.ended else None, run_id))
+        if status is not None and RunStatus(status).ended and run_id in self._run_owners:
+            self._run_owners.pop(run_id).release()
+        return True
+
+    def delete_run_row(self, run_id: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def set_run_name(self, run_id: str, name: str | None) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
     def runs(self) -> list[RunRecord]:
         return [_run_from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, id")]
@@ -473,11 +505,17 @@ def _image_from_row(r: sqlite3.Row) -> ImageRecord:
 
 
 def _run_from_row(r: sqlite3.Row) -> RunRecord:
+    def obj(text: str) -> dict[str, Any]:
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
     try:
-        config, metrics = json.loads(r["config"]), json.loads(r["metrics"])
-    except (TypeError, ValueError):
-        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db (not JSON)") from None
-    if not isinstance(config, dict) or not isinstance(metrics, dict):
-        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db")
-    return RunRecord(r["id"], r["arch"], r["status"], config, metrics, r["error"], r["created_at"],
-                     r["finished_at"])
+        status = RunStatus(r["status"])
+    except ValueError:
+        raise ProjectError(f"run {str(r['id'])[:80]!r} has an unknown status {str(r['status'])[:40]!r}; "
+                           "the project database may have been edited") from None
+    return RunRecord(r["id"], r["arch"], status, obj(r["config"]), obj(r["metrics"]),
+                     r["error"], r["created_at"], r["finished_at"], r["name"])

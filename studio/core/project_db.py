@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from studio.core.errors import ProjectError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "project.db"
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another writer before saying the project is busy
 _TABLES = ("meta", "classes", "images", "runs")
@@ -51,6 +51,25 @@ _MIGRATIONS: dict[int, str] = {
         created_at REAL NOT NULL,
         finished_at REAL
     );
+    """,
+    # Runs whose process died are settled as 'interrupted'; runs can carry a display name.
+    2: """
+    CREATE TABLE runs_v2 (
+        id TEXT PRIMARY KEY,
+        arch TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'cancelled',
+                                               'interrupted')),
+        config TEXT NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        name TEXT
+    );
+    INSERT INTO runs_v2(id, arch, status, config, metrics, error, created_at, finished_at)
+        SELECT id, arch, status, config, metrics, error, created_at, finished_at FROM runs;
+    DROP TABLE runs;
+    ALTER TABLE runs_v2 RENAME TO runs;
     """,
 }
 
