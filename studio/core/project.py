@@ -20,7 +20,7 @@ from typing import Any
 from studio.core import project_db
 from studio.core import runs as run_store
 from studio.core.errors import ProjectError
-from studio.core.project_db import SCHEMA_VERSION
+from studio.core.project_db import _MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (_MIGRATIONS: tests build old schemas)
 from studio.core.runs import RunRecord, RunStatus
 
 __all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
