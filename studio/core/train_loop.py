@@ -82,9 +82,25 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
             tf.errors.CancelledError, tf.errors.InternalError) as exc:
         if not loop.multi_worker:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ClusterError(f"lost contact with another training worker ({type(exc).__name__}: "
-                           f"{first[:200]}); every worker of the run stops") from exc
+        raise ClusterError(_lost_worker_message(str(exc))) from exc
+
+
+def _lost_worker_message(text: str) -> str:
+    """One readable line out of a collective's failure (TensorFlow's text runs to many lines)."""
+    import re
+
+    unhealthy = re.search(r"unhealthy[^/]*((?:\s*/job:\w+/replica:\d+/task:\d+)+)", text)
+    if unhealthy:
+        tasks = re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", unhealthy.group(1))
+        who = ", ".join(f"{job} {index}" for job, index in tasks)
+        return (f"lost contact with training {who}: it stopped sending heartbeats (crashed, killed or cut off); "
+                "the run stops on every worker")
+    if "failed to connect" in text or "Connection reset" in text or "Socket closed" in text:
+        return ("lost contact with another training worker: its address stopped answering (crashed, killed or "
+                "cut off); the run stops on every worker")
+    first = text.strip().splitlines()[0] if text.strip() else "no detail"
+    first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first)
+    return f"lost contact with another training worker ({first[:200]}); the run stops on every worker"
 
 
 def final_model(model: keras.Model, result: FitResult, strategy: tf.distribute.Strategy | None = None) -> keras.Model:

@@ -79,10 +79,11 @@ def train(project: Project, config: TrainConfig, reporter: Reporter = events.ign
 
 
 def train_worker(project: Project, config: TrainConfig, cancel: CancelToken | None = None,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
+                 strategy: tf.distribute.Strategy | None = None) -> str:
     """A non-chief worker's part of a multi-worker run: the same model, data and loop as the chief, its share
     of every batch, and nothing written into the project (its input cache lives in a temporary folder).
-    Returns when the run ends; raises when it fails (a lost worker: :class:`train_loop.ClusterError`)."""
+    Returns ``"finished"`` or ``"cancelled"`` (a cancel on any worker stops all) when the run's training ends;
+    raises when it fails (a lost worker: :class:`train_loop.ClusterError`)."""
     import tempfile
 
     labels, splits = _checked_splits(project, config)
@@ -98,6 +99,7 @@ def train_worker(project: Project, config: TrainConfig, cancel: CancelToken | No
             import numpy as np
 
             np.savez(dump, *model.get_weights())
+    return "cancelled" if result.cancelled else "finished"
 
 
 def _checked_splits(project: Project, config: TrainConfig) -> tuple[list[str], dict[str, SplitItems]]:
