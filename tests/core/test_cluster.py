@@ -12,10 +12,12 @@ import queue
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +101,14 @@ def _start(demo: Path, tmp: Path, epochs: int) -> list[subprocess.Popen[str]]:
     procs = []
     for i in range(2):
         copy = tmp / f"worker{i}"
-        shutil.copytree(demo, copy)
+        if i == 0:
+            shutil.copytree(demo, copy)
+        else:  # as packaging/k8s/train-indexed-job.yaml: a snapshot of the database, the images shared
+            copy.mkdir()
+            with closing(sqlite3.connect(f"file:{demo / 'project.db'}?mode=ro", uri=True)) as src, \
+                    closing(sqlite3.connect(copy / "project.db")) as dst:
+                src.backup(dst)
+            (copy / "images").symlink_to(demo / "images")
         env = {**os.environ, "TF_CONFIG": json.dumps(cluster.tf_config(workers, i)), "TF_CPP_MIN_LOG_LEVEL": "2",
                cluster.WORKER_WEIGHTS_ENV: str(tmp / f"weights{i}.npz")}
         procs.append(subprocess.Popen(
