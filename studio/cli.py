@@ -69,15 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the original pipeline when none are saved)")
-    p.add_argument("--epochs", type=int, default=_TRAIN.epochs)
-    p.add_argument("--batch-size", type=int, default=_TRAIN.batch_size)
-    p.add_argument("--lr", type=float, default=_TRAIN.learning_rate)
-    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=_TRAIN.epochs)
+    p.add_argument("--batch-size", type=_number(int, 1, 65_536, "--batch-size"), default=_TRAIN.batch_size)
+    p.add_argument("--lr", type=_number(float, 1e-12, 10, "--lr"), default=_TRAIN.learning_rate)
+    p.add_argument("--image-size", type=_number(int, 8, 1024, "--image-size"), default=None)
     p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=int, default=_TRAIN.early_stopping_patience,
+    p.add_argument("--patience", type=_number(int, 0, 100_000, "--patience"), default=_TRAIN.early_stopping_patience,
                    help="early stopping patience in epochs (0 = off)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
-    p.add_argument("--seed", type=int, default=_TRAIN.seed)
+    p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
     _add_json(p)
 
     p = sub.add_parser("runs", help="the runs table")
@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--open", action="store_true", help="open the system browser")
+    _add_json(p)
+
+    p = sub.add_parser("cluster-spec", help="print the TF_CONFIG of one worker of a multi-machine training run")
+    p.add_argument("--workers", required=True, metavar="HOST:PORT,...",
+                   help="every worker's address, the same list and order on every machine (the first is the chief)")
+    p.add_argument("--index", type=int, required=True, metavar="N", help="this worker's place in the list (0 = chief)")
     _add_json(p)
 
     p = sub.add_parser("gui", help="open the studio")
@@ -147,12 +153,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return dispatch(args)
     except (UserError, ProjectError, SpecError) as exc:
-        return _fail(args, str(exc))
+        message = " ".join(str(exc).split())
+        if getattr(args, "json", False):
+            # The one error object of --json mode: a job's parent reads it instead of parsing stderr.
+            from studio.commands.output import emit_json
+
+            emit_json(error_object(args.command, message))
+        print(f"edge-studio {args.command}: error: {message}", file=sys.stderr)
+        return ExitCode.ERROR
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
         return 141
     except OSError as exc:  # the file system said no (full, read-only, gone) somewhere we did not expect it
-        return _fail(args, _os_reason(exc) + (f": {exc.filename}" if exc.filename else ""))
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"edge-studio {args.command}: error: {_os_reason(exc)}{where}", file=sys.stderr)
+        return ExitCode.ERROR
     except KeyboardInterrupt:
         print(f"edge-studio {args.command}: interrupted", file=sys.stderr)
         return ExitCode.CANCELLED

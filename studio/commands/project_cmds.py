@@ -55,6 +55,7 @@ def demo(args: argparse.Namespace) -> int:
 def _import_paths_arg(args: argparse.Namespace) -> list[str]:
     """PATH arguments plus those listed in --paths-from (one per line; '-' reads stdin). A window that
     hands over thousands of dropped files uses the list: a command line has a length limit."""
+
     paths = list(args.paths)
     if args.paths_from:
         paths.extend(line for line in _read_list(args.paths_from).splitlines() if line.strip())

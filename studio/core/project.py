@@ -20,7 +20,7 @@ from typing import Any
 from studio.core import project_db
 from studio.core import runs as run_store
 from studio.core.errors import ProjectError
-from studio.core.project_db import _MIGRATIONS, SCHEMA_VERSION  # noqa: F401 (_MIGRATIONS: tests build old schemas)
+from studio.core.project_db import SCHEMA_VERSION
 from studio.core.runs import RunRecord, RunStatus
 
 __all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
@@ -108,8 +108,8 @@ class Project:
         self.root = root
         self._conn = conn
         self._lock = threading.RLock()
-        self.read_only = False  # opened from read-only media: reading works, every write says so
         self._run_owners: dict[str, run_store.RunOwner] = {}
+        self.read_only = False  # opened from read-only media: reading works, every write says so
 
     # ----- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -133,15 +133,16 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, root: str | Path) -> Project:
+    def open(cls, root: str | Path, read_only: bool = False) -> Project:
+        """An existing project; ``read_only`` never writes to it (not even to settle stale runs)."""
         root = Path(root)
         project_db.check_file(root / cls.DB_NAME)
-        project = cls._connect(root)
+        project = cls._connect(root, read_only)
         if not project.read_only:
             try:
                 run_store.settle_stale_runs(project)  # runs whose process died read as interrupted, not running
             except ProjectError:
-                pass  # busy or full: the runs are settled the next time; reading must still work
+                pass  # a damaged run row is reported, in one line, by whatever reads it next
         return project
 
     @classmethod
@@ -150,8 +151,8 @@ class Project:
         return cls.open(root) if os.path.lexists(root / cls.DB_NAME) else cls.create(root)
 
     @classmethod
-    def _connect(cls, root: Path) -> Project:
-        conn, read_only = project_db.connect(root / cls.DB_NAME)
+    def _connect(cls, root: Path, read_only: bool = False) -> Project:
+        conn, read_only = project_db.connect(root / cls.DB_NAME, read_only)
         project = cls(root, conn)
         project.read_only = read_only
         return project
@@ -505,17 +506,16 @@ def _image_from_row(r: sqlite3.Row) -> ImageRecord:
 
 
 def _run_from_row(r: sqlite3.Row) -> RunRecord:
-    def obj(text: str) -> dict[str, Any]:
-        try:
-            value = json.loads(text)
-        except (TypeError, ValueError):
-            return {}
-        return value if isinstance(value, dict) else {}
-
+    try:
+        config, metrics = json.loads(r["config"]), json.loads(r["metrics"])
+    except (TypeError, ValueError):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db (not JSON)") from None
+    if not isinstance(config, dict) or not isinstance(metrics, dict):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db")
     try:
         status = RunStatus(r["status"])
     except ValueError:
         raise ProjectError(f"run {str(r['id'])[:80]!r} has an unknown status {str(r['status'])[:40]!r}; "
                            "the project database may have been edited") from None
-    return RunRecord(r["id"], r["arch"], status, obj(r["config"]), obj(r["metrics"]),
-                     r["error"], r["created_at"], r["finished_at"], r["name"])
+    return RunRecord(r["id"], r["arch"], status, config, metrics, r["error"], r["created_at"],
+                     r["finished_at"], r["name"] if "name" in r.keys() else None)
