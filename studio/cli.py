@@ -11,7 +11,7 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
@@ -21,17 +21,26 @@ __all__ = ["UserError", "build_parser", "main"]
 _TRAIN = TrainConfig()  # the training defaults (one definition, in core)
 
 
-def _megapixels(text: str) -> float:
-    """--max-megapixels: a finite number above 0 and at most the ceiling of the limit policy (else exit 2)."""
+def _number(kind: Callable[[str], float], low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high]; anything else is a usage error (exit 2)."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}, not {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _positive_megapixels(text: str) -> float:
     from studio.core.limits import MAX_PIXELS_CEILING
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_PIXELS_CEILING / 1e6):
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_PIXELS_CEILING / 1e6:g}, "
-                                         f"not {text}")
+    value = _number(float, 0, MAX_PIXELS_CEILING / 1e6, "--max-megapixels")(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--max-megapixels must be more than 0")
     return value
 
 
@@ -54,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths-from", metavar="FILE", help="also import the paths listed in FILE, one per line "
                    "('-' = standard input)")
     p.add_argument("--label", help="label every imported image with this class")
-    p.add_argument("--max-megapixels", type=_megapixels, default=50.0,
+    p.add_argument("--max-megapixels", type=_positive_megapixels, default=50.0,
                    help="reject larger images (default 50, at most 200)")
     _add_json(p)
     p.add_argument("--events", action="store_true", help="with --json: first one import_progress event per "
@@ -107,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview")
     p.add_argument("dir")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_number(int, 0, 65535, "--port"), default=8000)
     p.add_argument("--open", action="store_true", help="open the system browser")
     _add_json(p)
 
@@ -138,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = display_problem()
         if problem:
             print(f"edge-studio: {problem}", file=sys.stderr)
-            return ExitCode.ERROR
+            return 1
         from studio.gui.app import run_gui
 
         return run_gui(getattr(args, "project", None))
@@ -173,17 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.CANCELLED
     finally:
         sys.stdout, sys.stderr = streams
-
-
-def _fail(args: argparse.Namespace, text: str) -> int:
-    message = " ".join(text.split())
-    if getattr(args, "json", False):
-        # The one error object of --json mode: a job's parent reads it instead of parsing stderr.
-        from studio.commands.output import emit_json
-
-        emit_json(error_object(args.command, message))
-    print(f"edge-studio {args.command}: error: {message}", file=sys.stderr)
-    return ExitCode.ERROR
 
 
 def _os_reason(exc: OSError) -> str:

@@ -74,7 +74,6 @@ TRAIN_RANGES = {
     "batch_size": Range(1, 4096),
     "learning_rate": Range(0, 10, open_low=True, open_high=True, ui_low=1e-5, ui_high=1.0),
     "early_stopping_patience": Range(0, 10_000),
-    "seed": Range(0, 2**32 - 1),  # what Keras' set_random_seed accepts
 }
 
 

@@ -11,24 +11,19 @@ from studio.core.safe_text import csv_cell, terminal
 from tests.core.helpers import make_class_folder, write_image
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-3", "0", "1e9", "x"])
-def test_bad_pixel_limits_are_usage_errors(cli, value: str) -> None:
-    r = cli("import", "P", "x.png", "--max-megapixels", value)
-    assert r.rc == 2 and "--max-megapixels" in r.err and "Traceback" not in r.err
-
-
-def test_bad_training_numbers_are_one_line_before_any_run(cli, tmp_path: Path) -> None:
-    make_class_folder(tmp_path / "in", {"a": 3, "b": 3}, size=8)
-    assert cli("import", tmp_path / "p", tmp_path / "in").rc == 0
-    for flag, value, name in (("--seed", "-1", "seed"), ("--epochs", "0", "epochs"), ("--lr", "nan", "learning_rate"),
-                              ("--batch-size", "-5", "batch_size")):
-        r = cli("train", tmp_path / "p", flag, value)
-        assert r.rc == 1 and name in r.one_error_line(), r.err
-    assert cli("runs", tmp_path / "p", "--json").report["runs"] == []
-    (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "index.html").write_text("<!doctype html>")
-    r = cli("serve", tmp_path / "b", "--port", "70000")
-    assert r.rc == 1 and "port" in r.one_error_line()
+@pytest.mark.parametrize("args", [
+    ("import", "P", "x.png", "--max-megapixels", "nan"),
+    ("import", "P", "x.png", "--max-megapixels", "inf"),
+    ("import", "P", "x.png", "--max-megapixels", "-3"),
+    ("import", "P", "x.png", "--max-megapixels", "1e9"),
+    ("train", "P", "--seed", "-1"),
+    ("train", "P", "--epochs", "0"),
+    ("train", "P", "--lr", "nan"),
+    ("serve", "D", "--port", "70000"),
+])
+def test_bad_numbers_are_usage_errors(cli, args) -> None:
+    r = cli(*args)
+    assert r.rc == 2 and "error: argument" in r.err
 
 
 def test_paths_from_problems_are_one_line(cli, tmp_path: Path) -> None:

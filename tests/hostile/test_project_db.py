@@ -97,8 +97,8 @@ def test_damaged_and_foreign_databases_are_refused(cli, made: Path, tmp_path: Pa
     restore()
     _sql(db, "INSERT INTO runs(id, arch, status, config, created_at) VALUES ('r1', 'cnn', 'finished',"
                      " '{not json', 0)")
-    r = cli("runs", made)  # listed (its config unreadable), never a traceback
-    assert r.rc == 0 and "r1" in r.out
+    r = cli("runs", made)
+    assert r.rc == 1 and "run 'r1' has a damaged record" in r.one_error_line()
 
 
 def test_paths_that_are_files_and_demo_into_a_project(cli, made: Path, tmp_path: Path) -> None:
