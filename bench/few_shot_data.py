@@ -64,7 +64,8 @@ def photo_crops(root: Path, n_train: int, n_test: int, seed: int = 0, ext: str =
             paths = []
             for i, crop in enumerate(_crops(photos[index], box, n, rng)):
                 path = folder / f"{part}_{name}_{i:04d}{ext}"
-                cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+                params = [cv2.IMWRITE_JPEG_QUALITY, 92] if ext == ".jpg" else []
+                cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), params)
                 paths.append(path)
             out[part][name] = paths
     return out
