@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows, results = [], []
     with tempfile.TemporaryDirectory(prefix="pretrained-size-") as tmp, sync_playwright() as pw:
-        pool = photo_crops(Path(tmp) / "pool", args.per_class, 50, ext=".png")
+        # Crops stored at 224 px, so that no input size is favoured by the files' own resolution.
+        pool = photo_crops(Path(tmp) / "pool", args.per_class, 50, ext=".png", out_size=224)
         project = make_project(Path(tmp) / "project", pool, args.per_class)
         test_paths = [p for paths in pool["test"].values() for p in paths][:: max(1, 300 // args.browser_images)]
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
