@@ -13,10 +13,27 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from studio.core.events import CancelToken
+from studio.core.safe_text import terminal
+
+
+class SafeTextStream:
+    """stdout/stderr for text output: names from users' files cannot drive the terminal (escape sequences,
+    undecodable bytes are escaped); the line breaks and carriage returns we write ourselves pass."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal(text, keep="\n\r\t"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def emit_json(obj: Any, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
+    if isinstance(stream, SafeTextStream):
+        stream = stream._stream  # JSON escapes its own control characters; a second escape would break it
     stream.write(json.dumps(obj, default=str) + "\n")
     stream.flush()
 
@@ -34,7 +51,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], stream: TextIO 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
-    return "" if value is None else str(value)
+    return "" if value is None else terminal(value)
 
 
 class ProgressBar:

@@ -1,4 +1,6 @@
-"""The one user-facing error type of the engine (re-exported by :mod:`studio.core.project`)."""
+"""The one user-facing error type of the engine: one line, no traceback (the CLI exits 1 with it).
+
+Re-exported by :mod:`studio.core.project`."""
 
 from __future__ import annotations
 

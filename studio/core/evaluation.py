@@ -72,12 +72,19 @@ def predict_items(model: keras.Model, items: SplitItems, config: TrainConfig) ->
 
 def evaluate_model(model: keras.Model, project: Project, labels: Sequence[str], config: TrainConfig) -> dict[str, Any]:
     """The report of ``model`` on the project's current test split (images whose label the run knows)."""
-    from studio.core.data import split_items
+    from studio.core.data import check_stored, split_items, stored_image_problem
 
     items = split_items(project, "test", labels)
     if not len(items):
         raise ProjectError("the test split has no labelled images of this run's classes")
-    probs = predict_items(model, items, config)
+    check_stored(items)
+    try:
+        probs = predict_items(model, items, config)
+    except Exception as exc:
+        problem = stored_image_problem(exc)
+        if problem is None:
+            raise
+        raise ProjectError(problem) from None
     return build_report(items.labels, probs, labels, items.image_ids, items.paths)
 
 
@@ -90,6 +97,9 @@ def evaluate(project: Project, run_id: str | None = None) -> dict[str, Any]:
     model = load_run_model(project, run)
     report = evaluate_model(model, project, run_labels(project, run), train_config(run))
     report["run"] = run.id
+    if project.read_only:
+        report["saved"] = False  # read-only media: the report is computed and shown, not stored
+        return report
     save_report(project, run.id, report)
     project.update_run(run.id, metrics={"test_accuracy": report["accuracy"], "macro_f1": report["macro_f1"]})
     return report

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from studio.core.imaging import ImageRejected, load_rgb
+from studio.core.limits import DEFAULT_MAX_PIXELS
 from studio.core.project import Project, ProjectError, RunRecord
 from studio.core.runs import RunStatus, train_config
 
@@ -37,8 +38,8 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     inputs = []
     for p in paths:
         try:
-            rgb = load_rgb(Path(p))
-        except (ImageRejected, OSError) as exc:
+            rgb = load_rgb(Path(p), max_pixels=DEFAULT_MAX_PIXELS)  # the import's limits, checked first
+        except ImageRejected as exc:
             raise ProjectError(f"cannot read image {p}: {exc}") from None
         inputs.append(np.asarray(preprocess(rgb, spec)))
     if not inputs:

@@ -15,7 +15,8 @@ import pytest
 
 from studio.core import runs
 from studio.core.demo import create_demo_project
-from studio.core.project import _MIGRATIONS, Project, ProjectError
+from studio.core.project import Project, ProjectError
+from studio.core.project_db import _MIGRATIONS
 from studio.core.runs import RunStatus
 
 
