@@ -146,7 +146,8 @@ class _Loop:
         self.weighted = class_weights is not None
         with strategy.scope():
             self.optimizer = optimizer or getattr(model, "optimizer", None) or keras.optimizers.Adam()
-            self.optimizer.build(model.trainable_variables)
+            if not self.optimizer.built:
+                self.optimizer.build(model.trainable_variables)
         self.class_weights = tf.constant(weights, tf.float32)
         # Sums over this worker's replicas: weighted loss, weighted correct, weight, examples. Created
         # outside the strategy: a plain local variable, read without any collective (batch events).
