@@ -122,13 +122,14 @@ def _events(text: str) -> list[dict]:
 
 
 def _files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*") if not p.name.startswith("project.db-")}
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and not p.name.startswith("project.db-")}
 
 
 def test_two_workers_train_one_run_with_the_same_weights(demo: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import keras
 
+    shared = _files(demo)
     procs = _start(demo, tmp_path, epochs=2)
     before = _files(tmp_path / "worker1")
     outs = [p.communicate(timeout=480)[0] for p in procs]
@@ -137,7 +138,7 @@ def test_two_workers_train_one_run_with_the_same_weights(demo: Path, tmp_path: P
 
     # Only the chief reports and writes: its events on stdout, its run folder and row.
     assert outs[1] == ""
-    assert _files(tmp_path / "worker1") == before
+    assert _files(tmp_path / "worker1") == before and _files(demo) == shared  # its snapshot, the shared images
     with Project.open(tmp_path / "worker1") as p1:
         assert p1.runs() == []
     got = _events(outs[0])
