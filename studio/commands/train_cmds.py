@@ -69,7 +69,6 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _cluster_task() -> Any:
-    from studio.cli import UserError
     from studio.core import cluster
 
     try:

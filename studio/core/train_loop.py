@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.core import events
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Reporter
+from studio.core.runs import HISTORY_METRICS as METRICS
 
 if TYPE_CHECKING:
     import keras
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 BATCH_EVENT_INTERVAL = 0.1  # seconds: at most 10 batch events a second
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class ClusterError(RuntimeError):
