@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.core import events
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Reporter
+from studio.core.runs import HISTORY_METRICS as METRICS
 
 if TYPE_CHECKING:
     import keras
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 BATCH_EVENT_INTERVAL = 0.1  # seconds: at most 10 batch events a second
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class ClusterError(RuntimeError):
@@ -166,7 +166,8 @@ class _Loop:
         self.weighted = class_weights is not None
         with strategy.scope():
             self.optimizer = optimizer or getattr(model, "optimizer", None) or keras.optimizers.Adam()
-            self.optimizer.build(model.trainable_variables)
+            if not self.optimizer.built:
+                self.optimizer.build(model.trainable_variables)
         self.class_weights = tf.constant(weights, tf.float32)
         # Sums over this worker's replicas: weighted loss, weighted correct, weight, examples. Created
         # outside the strategy: a plain local variable, read without any collective (batch events).
