@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; prints the run id")
     p.add_argument("project")
-    p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
+    p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the original pipeline when none are saved)")
     p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=_TRAIN.epochs)
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="early stopping patience in epochs (0 = off)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
+    p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "
+                   "backbone's last blocks at a low learning rate, with augmentation")
     _add_json(p)
 
     p = sub.add_parser("runs", help="the runs table")
@@ -107,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
-    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default="none")
+    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default=None,
+                   help="weight quantization (default: float16 for pretrained runs, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "

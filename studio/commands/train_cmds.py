@@ -29,7 +29,8 @@ def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfi
                                  image_size=args.image_size, color=args.color, epochs=args.epochs,
                                  batch_size=args.batch_size, learning_rate=args.lr,
                                  early_stopping_patience=args.patience, class_weights=args.class_weights,
-                                 seed=args.seed)
+                                 seed=args.seed,
+                                 fine_tune=bool(getattr(args, "fine_tune", False)))
 
 
 def train(args: argparse.Namespace) -> int:
@@ -69,7 +70,6 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _cluster_task() -> Any:
-    from studio.commands.protocol import UserError
     from studio.core import cluster
 
     try:

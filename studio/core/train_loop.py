@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.core import events
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Reporter
+from studio.core.runs import HISTORY_METRICS as METRICS
 
 if TYPE_CHECKING:
     import keras
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 BATCH_EVENT_INTERVAL = 0.1  # seconds: at most 10 batch events a second
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class ClusterError(RuntimeError):
@@ -60,7 +60,8 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
         steps_per_epoch: int, strategy: tf.distribute.Strategy | None = None,
         reporter: Reporter = events.ignore, cancel: CancelToken | None = None, run_id: str = "",
         class_weights: Mapping[int, float] | Sequence[float] | None = None, patience: int = 0,
-        log_dir: Path | None = None, optimizer: keras.optimizers.Optimizer | None = None) -> FitResult:
+        log_dir: Path | None = None, optimizer: keras.optimizers.Optimizer | None = None,
+        first_epoch: int = 0, total_epochs: int | None = None) -> FitResult:
     """Train ``model`` (built under ``strategy.scope()``; compiled or not) on ``train_ds`` for ``epochs`` x
     ``steps_per_epoch`` batches, validating on ``val_ds`` after each epoch.
 
@@ -70,14 +71,16 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
     to its weight (missing classes weigh 1). ``patience`` > 0 stops after that many epochs without a better
     validation. ``log_dir`` receives TensorBoard scalars (``train/`` and ``validation/``); pass None (and
     ``events.ignore``) on workers that must not write. A collective failure under several workers raises
-    :class:`ClusterError` with a readable message.
+    :class:`ClusterError` with a readable message. A second phase of one run (fine-tuning) passes
+    ``first_epoch`` (epochs already done) and ``total_epochs`` so its events and scalars continue the count.
     """
     import tensorflow as tf
 
     strategy = strategy or tf.distribute.get_strategy()
     loop = _Loop(model, strategy, optimizer, class_weights, train_ds, val_ds)
     try:
-        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id, patience, log_dir)
+        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id, patience, log_dir,
+                        first_epoch, total_epochs or first_epoch + epochs)
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
             tf.errors.CancelledError, tf.errors.InternalError) as exc:
         if not loop.multi_worker:
@@ -101,6 +104,23 @@ def _lost_worker_message(text: str) -> str:
     first = text.strip().splitlines()[0] if text.strip() else "no detail"
     first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first)
     return f"lost contact with another training worker ({first[:200]}); the run stops on every worker"
+
+
+def chain(first: FitResult, second: FitResult) -> FitResult:
+    """One run's result from two phases (fine-tuning after the head): all epochs, and the better best epoch
+    by the same key the loop uses (validation accuracy, then lower validation loss)."""
+    out = FitResult(epochs=first.epochs + second.epochs, cancelled=second.cancelled,
+                    current_epoch=second.current_epoch or first.current_epoch)
+    out.best_epoch, out.best_weights = first.best_epoch, first.best_weights
+
+    def key(e: dict[str, float]) -> tuple[float, float]:
+        return e["val_accuracy"], -e["val_loss"]
+
+    better = second.epochs and (not first.epochs or
+                                key(second.epochs[second.best_epoch]) > key(first.epochs[first.best_epoch]))
+    if better:
+        out.best_epoch, out.best_weights = len(first.epochs) + second.best_epoch, second.best_weights
+    return out
 
 
 def final_model(model: keras.Model, result: FitResult, strategy: tf.distribute.Strategy | None = None) -> keras.Model:
@@ -146,7 +166,8 @@ class _Loop:
         self.weighted = class_weights is not None
         with strategy.scope():
             self.optimizer = optimizer or getattr(model, "optimizer", None) or keras.optimizers.Adam()
-            self.optimizer.build(model.trainable_variables)
+            if not self.optimizer.built:
+                self.optimizer.build(model.trainable_variables)
         self.class_weights = tf.constant(weights, tf.float32)
         # Sums over this worker's replicas: weighted loss, weighted correct, weight, examples. Created
         # outside the strategy: a plain local variable, read without any collective (batch events).
@@ -234,7 +255,7 @@ class _Loop:
 
     # ----- the loop --------------------------------------------------------------------------
     def run(self, epochs: int, steps: int, report: Reporter, cancel: CancelToken, run_id: str, patience: int,
-            log_dir: Path | None) -> FitResult:
+            log_dir: Path | None, first_epoch: int, total_epochs: int) -> FitResult:
         import tensorflow as tf
 
         result = FitResult()
@@ -243,7 +264,7 @@ class _Loop:
         best_key: tuple[float, float] | None = None
         since_best = 0
         try:
-            for epoch in range(epochs):
+            for epoch in range(first_epoch, first_epoch + epochs):
                 result.current_epoch = epoch + 1
                 started = time.monotonic()
                 self.train_sums.assign(tf.zeros(4))
@@ -279,7 +300,7 @@ class _Loop:
                     result.best_weights = self.model.get_weights()
                 else:
                     since_best += 1
-                report(EpochEnd(run_id, epoch + 1, epochs, values["loss"], values["accuracy"], values["val_loss"],
+                report(EpochEnd(run_id, epoch + 1, total_epochs, values["loss"], values["accuracy"], values["val_loss"],
                                 values["val_accuracy"], seconds))
                 if patience and since_best >= patience:
                     break

@@ -143,12 +143,13 @@ def _model_and_data(config: TrainConfig, labels: list[str], splits: dict[str, Sp
 
 def _fit(model: Any, train_ds: Any, val_ds: Any, config: TrainConfig, train_items: SplitItems, n_classes: int,
          strategy: tf.distribute.Strategy, report: Reporter, cancel: CancelToken, run_id: str,
-         log_dir: Path | None) -> train_loop.FitResult:
+         log_dir: Path | None, first_epoch: int = 0, total_epochs: int | None = None) -> train_loop.FitResult:
     return train_loop.fit(model, train_ds, val_ds, epochs=config.epochs,
                           steps_per_epoch=steps_per_epoch(len(train_items), config.batch_size), strategy=strategy,
                           reporter=report, cancel=cancel, run_id=run_id,
                           class_weights=_class_weights(train_items, n_classes) if config.class_weights else None,
-                          patience=config.early_stopping_patience, log_dir=log_dir)
+                          patience=config.early_stopping_patience, log_dir=log_dir, first_epoch=first_epoch,
+                          total_epochs=total_epochs)
 
 
 def _check_data(labels: list[str], splits: dict[str, SplitItems]) -> None:
@@ -173,20 +174,52 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     train_items = splits["train"]
     steps = steps_per_epoch(len(train_items), config.batch_size)
     augment = config.augment if config.use_augment else None
-    model, train_ds, val_ds = _model_and_data(config, labels, splits, strategy, folder.cache_dir)
-    size = architectures.describe(model)
-    report(RunStarted(run.id, config.arch, config.epochs, steps))
+    pretrained = None
+    if config.arch == architectures.PRETRAINED:
+        # The head trains on cached backbone features; the run's model is composed after the fit.
+        from studio.core import pretrained_training
+        from studio.core.features import FeaturesCancelled
+
+        try:
+            pretrained = pretrained_training.prepare(project, run.id, config, splits, len(labels), strategy,
+                                                     report, cancel)
+        except FeaturesCancelled:
+            project.update_run(run.id, status="cancelled")
+            report(RunCancelled(run.id, 0))
+            return project.run(run.id)
+        model, train_ds, val_ds = pretrained.head, pretrained.train_ds, pretrained.val_ds
+    else:
+        model, train_ds, val_ds = _model_and_data(config, labels, splits, strategy, folder.cache_dir)
+    fine_tune = pretrained is not None and config.fine_tune
+    total_epochs = config.epochs * (2 if fine_tune else 1)
+    report(RunStarted(run.id, config.arch, total_epochs, steps))
 
     setup_seconds = time.monotonic() - started
     result = _fit(model, train_ds, val_ds, config, train_items, len(labels), strategy, report, cancel, run.id,
-                  folder.logs_dir)
+                  folder.logs_dir, total_epochs=total_epochs)
+    if pretrained is not None and not result.cancelled:
+        model = train_loop.final_model(model, result, strategy)  # the best head
+        model = pretrained.compose(config, len(labels), strategy)
+        result.best_weights = model.get_weights()
+        if fine_tune and not cancel.cancelled:
+            from studio.core import pretrained_training
+
+            model, ft_train, ft_val = pretrained_training.fine_tune_setup(model, config, splits, strategy,
+                                                                          folder.cache_dir)
+            # Early stopping of the head phase does not end fine-tuning: the second phase has its own patience.
+            result = train_loop.chain(result, _fit(model, ft_train, ft_val, config, train_items, len(labels),
+                                                   strategy, report, cancel, run.id, folder.logs_dir,
+                                                   first_epoch=len(result.epochs), total_epochs=total_epochs))
     train_seconds = time.monotonic() - started - setup_seconds
+    size = architectures.describe(model)
 
     history = result.history()
     folder.write_history(history)
     timings: dict[str, Any] = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
                                "epoch_seconds": [e["seconds"] for e in result.epochs],
                                "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync}
+    if pretrained is not None:
+        timings["feature_seconds"] = pretrained.feature_seconds
     metrics: dict[str, Any] = {**size, "augment": bool(augment and augment.enabled),
                                "epochs_run": len(result.epochs), "train_seconds": train_seconds,
                                "n_train": len(train_items), "n_val": len(splits["val"]),
