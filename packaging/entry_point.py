@@ -27,4 +27,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    from studio.cli import exit_process  # TensorFlow's threads must not abort the process's teardown
+
+    exit_process(int(code or 0))

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
@@ -214,5 +215,21 @@ def display_problem() -> str | None:
             "desktop session, or use the command line: edge-studio --help")
 
 
+def entry() -> None:
+    """The process entry point (console script and ``python -m studio``): :func:`main`, then exit."""
+    exit_process(int(main() or 0))
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code`` (every entry point ends here, the packaged app's included)."""
+    if "tensorflow" in sys.modules:
+        # TensorFlow's input-pipeline threads can abort the interpreter's teardown ("terminate called without
+        # an active exception") after a run failed on a bad file. Everything is written by now: leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
