@@ -50,13 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
-                   "(the original pipeline when none are saved)")
-    p.add_argument("--epochs", type=int, default=10)
+                   "(the gentle preset when none are saved)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs (default 10; with --augment 20, ended early when validation stops improving)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--image-size", type=int, default=None)
     p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="early stopping patience in epochs (0 = off; default off, 5 with --augment)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     p.add_argument("--seed", type=int, default=0)
     _add_json(p)

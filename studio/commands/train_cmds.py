@@ -20,7 +20,16 @@ from typing import Any, TextIO
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, TrainConfig
+from studio.core.specs import (
+    AUGMENT_PRESETS,
+    DEFAULT_AUGMENT,
+    DEFAULT_EPOCHS,
+    DEFAULT_PATIENCE,
+    AugmentSpec,
+    PreprocessSpec,
+    TrainConfig,
+    augment_epochs,
+)
 
 CANCELLED_EXIT = 130
 
@@ -39,10 +48,14 @@ def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfi
         if spec.enabled:
             augment, note = spec, "augmentation: the project's saved settings"
         else:
-            augment, note = AUGMENT_PRESETS["Original pipeline"], "augmentation: the original pipeline preset"
+            augment, note = AUGMENT_PRESETS[DEFAULT_AUGMENT], f"augmentation: the {DEFAULT_AUGMENT.lower()} preset"
+    # Unset --epochs / --patience: the defaults, and with augmentation a larger budget that early stopping ends.
+    epochs = args.epochs if args.epochs is not None else \
+        (augment_epochs(DEFAULT_EPOCHS) if args.augment else DEFAULT_EPOCHS)
+    patience = args.patience if args.patience is not None else (DEFAULT_PATIENCE if args.augment else 0)
     config = TrainConfig(arch=args.arch, preprocess=pre, augment=augment, use_augment=bool(args.augment),
-                         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                         early_stopping_patience=args.patience, class_weights=args.class_weights, seed=args.seed)
+                         epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                         early_stopping_patience=patience, class_weights=args.class_weights, seed=args.seed)
     return config, note
 
 
