@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,7 @@ from studio import APP_NAME, __version__
 from studio.core.project import Project, ProjectError
 from studio.gui.icons import app_icon, icon
 from studio.gui.session import Session
+from studio.gui.widgets.page_scroll import scrollable
 from studio.gui.widgets.welcome import WelcomeView
 from studio.gui.workers import Worker, start_worker
 
@@ -125,9 +127,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(22, 22))
         for page, name in zip(self.pages, ("images", "augment", "train", "evaluate", "export")):
-            self.page_stack.addWidget(page)
+            self.page_stack.addWidget(scrollable(page))
             QListWidgetItem(icon(name), getattr(page, "title", name.title()), self.sidebar)
         self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+        self.sidebar.setMinimumWidth(120)
         self.sidebar.setCurrentRow(0)
 
         self.welcome = WelcomeView()
@@ -157,7 +160,8 @@ class MainWindow(QMainWindow):
     def _workspace(self) -> QWidget:
         side = QFrame()
         side.setObjectName("sidePanel")
-        side.setFixedWidth(200)
+        side.setMinimumWidth(150)
+        side.setMaximumWidth(280)
         brand = QLabel()
         brand.setObjectName("brand")
         brand.setText("Vision Studio")
@@ -176,12 +180,14 @@ class MainWindow(QMainWindow):
         col.addLayout(top)
         col.addWidget(self.sidebar, 1)
         col.addWidget(self.side_project)
-        workspace = QWidget()
-        row = QHBoxLayout(workspace)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(side)
-        row.addWidget(self.page_stack, 1)
+        workspace = QSplitter(Qt.Orientation.Horizontal)
+        workspace.setObjectName("workspace")
+        workspace.setHandleWidth(1)
+        workspace.setChildrenCollapsible(False)
+        workspace.addWidget(side)
+        workspace.addWidget(self.page_stack)
+        workspace.setStretchFactor(1, 1)
+        workspace.setSizes([190, 1000])
         return workspace
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001
@@ -340,7 +346,8 @@ class MainWindow(QMainWindow):
             return
         n = sum(sum(v.values()) for v in project.counts().values())
         self.project_label.setText(f"{project.name} · {n:,} images")
-        folder = self.side_project.fontMetrics().elidedText(str(project.root), Qt.TextElideMode.ElideMiddle, 168)
+        width = max(80, self.side_project.width() - 16)
+        folder = self.side_project.fontMetrics().elidedText(str(project.root), Qt.TextElideMode.ElideMiddle, width)
         self.side_project.setText(f"<b>{project.name}</b><br>{folder}")
         self.side_project.setToolTip(str(project.root))
 
