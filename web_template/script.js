@@ -29,6 +29,7 @@
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
   };
   window.edgeStudio = api;
+  let shownKind = null;  // "camera" | "image" | null: where the prediction on show came from
   // True while a camera frame is being classified (its probabilities tensor is still alive).
   Object.defineProperty(api, "busy", { get: () => busy, enumerable: true });
   document.addEventListener("securitypolicyviolation", (e) => {
@@ -164,6 +165,8 @@
   }
 
   function render(values, kind, ms) {
+    if (kind === "camera" && !looping) return;  // a frame that finishes after Stop camera is not shown
+    shownKind = kind;
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
     const top = order[0];
     ui.topLabel.textContent = labels[top];
@@ -254,8 +257,20 @@
     requestAnimationFrame(loop);
   }
 
+  // After Stop camera the last camera prediction is cleared: nothing may look live once the camera is off.
+  function clearCameraPrediction() {
+    if (shownKind !== "camera") return;
+    shownKind = null;
+    ui.topLabel.textContent = "—";
+    ui.topConfidence.textContent = "";
+    ui.sourceBadge.hidden = true;
+    ui.ms.textContent = "–";
+    barRows.forEach((row) => { row.fill.style.width = "0%"; row.value.textContent = ""; row.li.classList.remove("best"); });
+  }
+
   function stopCamera() {
     looping = false;
+    clearCameraPrediction();
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     ui.video.srcObject = null;

@@ -227,6 +227,9 @@ class MainWindow(QMainWindow):
                          lambda _=False, row=i: self.show_page(row), f"Ctrl+{i + 1}")
 
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Getting Started", self.show_guide, "F1")
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
+        help_menu.addSeparator()
         self._action(help_menu, f"&About {APP_NAME}", self.show_about)
 
     def show_page(self, row: int) -> None:
@@ -235,6 +238,19 @@ class MainWindow(QMainWindow):
     def _select_all(self) -> None:
         self.show_page(0)
         self.images_page.grid.selectAll()
+
+    def show_guide(self) -> None:
+        from studio.gui.widgets.help_views import GettingStartedDialog
+
+        self.guide = GettingStartedDialog(self)
+        self.guide.demo_requested.connect(self.open_demo_project)
+        self.guide.open()
+
+    def show_shortcuts(self) -> None:
+        from studio.gui.widgets.help_views import ShortcutSheet
+
+        self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.open()
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_text())

@@ -150,9 +150,10 @@ class ImagesPage(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.class_panel)
         splitter.setStretchFactor(0, 1)
-        splitter.setSizes([900, 340])
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([520, 300])
         splitter.setChildrenCollapsible(False)
-        self.class_panel.setMinimumWidth(230)
+        self.class_panel.setMinimumWidth(210)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -191,7 +192,7 @@ class ImagesPage(QWidget):
         self.camera_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.camera_button.clicked.connect(lambda: self.open_camera())
         self.filter_box = QComboBox()
-        self.filter_box.setMinimumWidth(130)
+        self.filter_box.setMinimumContentsLength(10)
         self.filter_box.setToolTip("Show all images, the unlabelled ones, one class, or the trash")
         self.filter_box.currentIndexChanged.connect(self.schedule_refresh)
         self.split_box = QComboBox()
@@ -212,7 +213,7 @@ class ImagesPage(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self.import_button)
         layout.addWidget(self.camera_button)
-        layout.addSpacing(12)
+        layout.addSpacing(4)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.split_box)
         layout.addWidget(self.search, 1)
@@ -606,7 +607,8 @@ class ImagesPage(QWidget):
 
         if self.session.project is None or not 0 <= row < self.model.rowCount():
             return
-        self.preview_dialog = ImagePreviewDialog(self.session.project, self.model.records(), row, self)
+        self.preview_dialog = ImagePreviewDialog(self.session.project, self.model.records(), row, self,
+                                                 session=self.session)
         self.preview_dialog.show()
 
     def open_camera(self, source: int | str | None = None) -> None:

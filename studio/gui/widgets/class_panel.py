@@ -191,13 +191,13 @@ class ClassPanel(QWidget):
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.more_button)
         buttons.addStretch(1)
-        buttons.addWidget(self.label_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)
         layout.addWidget(title)
         layout.addWidget(hint)
         layout.addWidget(self.tree, 1)
+        layout.addWidget(self.label_button)
         layout.addLayout(buttons)
 
         # Change signals often come in pairs (images + classes): one rebuild, on the next loop turn.
