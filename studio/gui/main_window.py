@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         workspace.addWidget(side)
         workspace.addWidget(self.page_stack)
         workspace.setStretchFactor(1, 1)
-        workspace.setSizes([190, 1000])
+        workspace.setSizes([188, 1000])
         return workspace
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001

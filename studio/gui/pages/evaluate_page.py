@@ -114,11 +114,14 @@ class EvaluatePage(QWidget):
         self.status.setObjectName("evalStatus")
         self.status.setStyleSheet("color:#555")
         self.status.setWordWrap(True)  # a long notice wraps under the bar instead of widening the window
-        self.save_html_button = QPushButton("Save HTML…")
-        self.save_csv_button = QPushButton("Save CSV…")
-        self.save_json_button = QPushButton("Save JSON…")
-        for b in (self.save_html_button, self.save_csv_button, self.save_json_button):
+        bar.addWidget(QLabel("Save as"))
+        self.save_html_button = QPushButton("HTML…")
+        self.save_csv_button = QPushButton("CSV…")
+        self.save_json_button = QPushButton("JSON…")
+        for b, kind in ((self.save_html_button, "an HTML page"), (self.save_csv_button, "a CSV table"),
+                        (self.save_json_button, "a JSON file")):
             b.setEnabled(False)
+            b.setToolTip(f"Save this report as {kind}")
             bar.addWidget(b)
         root.addLayout(bar)
         root.addWidget(self.status)
@@ -126,7 +129,6 @@ class EvaluatePage(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("evalSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setWordWrap(True)
         self.summary.setStyleSheet("#evalSummary{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px;"
                                    "padding:8px 12px}")
         root.addWidget(self.summary)
@@ -178,8 +180,9 @@ class EvaluatePage(QWidget):
         self.matrix = ConfusionMatrixWidget()
         self.matrix.cell_clicked.connect(self.show_cell)
         top.addWidget(self.matrix)
-        top.setStretchFactor(0, 2)
-        top.setStretchFactor(1, 3)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        top.setSizes([460, 360])
 
         cell_box = QFrame()
         cell_layout = QVBoxLayout(cell_box)

@@ -100,6 +100,7 @@ class ExportPage(QWidget):
         measure_row = QHBoxLayout()
         self.estimate_status = QLabel("")
         self.estimate_status.setStyleSheet("color:#555")
+        self.estimate_status.setWordWrap(True)
         measure_row.addWidget(self.estimate_status, 1)
         self.measure_button = QPushButton("Measure again")
         self.measure_button.clicked.connect(lambda: self.measure(force=True))
