@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from studio.core import architectures
-from studio.core.arch_cards import BEST_SMALL, PRETRAINED, card, cards, recommend
+from studio.core.arch_cards import BEST_SMALL, PRETRAINED, SMALL_DATA_ARCH, card, cards, recommend
 from studio.core.data_warnings import data_warnings, result_warnings, score_uncertainty, wilson_interval
 from studio.core.demo import create_demo_project
 from studio.core.specs import AUGMENT_PRESETS, DEFAULT_AUGMENT, DEFAULT_EPOCHS, augment_epochs, flip_warning
@@ -57,8 +57,8 @@ def test_every_registered_architecture_has_a_plain_card() -> None:
 
 def test_recommendation_follows_the_data(tmp_path: Path) -> None:
     project, _ = create_demo_project(tmp_path / "demo", limit=60)
-    rec = recommend(project)
-    assert rec.arch == (PRETRAINED if PRETRAINED in architectures.ARCHITECTURES else BEST_SMALL)
+    rec = recommend(project)  # 60 images: too few for the compact net's batch normalisation to settle
+    assert rec.arch == (PRETRAINED if PRETRAINED in architectures.ARCHITECTURES else SMALL_DATA_ARCH)
     assert rec.patience > 0 and rec.reasons
     if rec.arch != PRETRAINED:
         assert rec.color == "gray" and rec.augment and rec.epochs == augment_epochs(DEFAULT_EPOCHS)

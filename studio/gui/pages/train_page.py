@@ -312,6 +312,14 @@ class TrainPage(QWidget):
         self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled"}.get(status, "Failed") +
                                     f" {label}")
         self.progress_detail.setText(message if status == "failed" else f"run {run_id}")
+        if status == "finished" and project is not None and run_id:
+            metrics = project.run(run_id).metrics
+            ran, planned = metrics.get("epochs_run"), queued.epochs if queued else None
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"done · {ran} epochs" + (" (stopped early: no more progress)"
+                                                               if ran and planned and ran < planned else ""))
+            self.progress_detail.setText(f"test accuracy {format_fraction(metrics.get('test_accuracy'))} · "
+                                         f"see Evaluate for the details · run {run_id}")
         if status == "failed":
             self.progress_detail.setStyleSheet("color:#c62828")
         else:
@@ -368,7 +376,7 @@ class TrainPage(QWidget):
             if project is not self.session.project:
                 return
             recommendation, warnings = result
-            if self.settings.recommendation is None:
+            if self.settings.follows_recommendation():  # the data changed: so may the recommendation
                 self.settings.load(project, recommendation)
             self.settings.show_warnings(warnings)
             self.analysed.emit()

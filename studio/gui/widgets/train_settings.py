@@ -60,6 +60,7 @@ class TrainSettings(QWidget):
         self.setObjectName("trainSettings")
         self.project: Project | None = None
         self.recommendation: Recommendation | None = None
+        self.user_chose = False  # the user changed the form (else it follows the recommendation)
         self._loading = False
         self._save_timer = QTimer(self, singleShot=True, interval=200)
         self._save_timer.timeout.connect(self.save)
@@ -203,6 +204,9 @@ class TrainSettings(QWidget):
     def preprocess_spec(self) -> PreprocessSpec:
         return PreprocessSpec(image_size=self.image_size.value(), color=str(self.color.currentData()))
 
+    def follows_recommendation(self) -> bool:
+        return not self.user_chose
+
     def form(self) -> dict[str, Any]:
         return {"arch": self.arch(), "augment": self.with_aug.isChecked(), **self.hyper()}
 
@@ -222,7 +226,7 @@ class TrainSettings(QWidget):
         name = next((n for n, p in AUGMENT_PRESETS.items() if p == spec), None)
         title = AUGMENT_PRESET_TITLES.get(name, "your own settings") if name else "your own settings"
         warning = flip_warning(spec)
-        self.aug_note.setText(f"Uses {title.lower()} (Augment page)."
+        self.aug_note.setText(f"Preset: {title} (see the Augment page)."
                               + (f"<br><b style='color:#8a4b00'>⚠ {warning}</b>" if warning else ""))
 
     def augment_spec(self) -> AugmentSpec:
@@ -247,13 +251,17 @@ class TrainSettings(QWidget):
 
     def _changed(self, *_args: object) -> None:
         if not self._loading and self.project is not None:
+            self.user_chose = True  # from now on the form is the user's, not the recommendation
             self._save_timer.start()
 
     def save(self) -> None:
         self._save_timer.stop()
         if self.project is None:
             return
-        self.project.set_setting(FORM_KEY, self.form())
+        # Not chosen by the user: remember which input the recommendation wrote, so a later recommendation
+        # may replace it (but never an input size or colour the user set).
+        self.project.set_setting(FORM_KEY, {**self.form(), "user": True} if self.user_chose else
+                                 {"user": False, "preprocess": self.preprocess_spec().to_dict()})
         saved = self.project.get_setting("preprocess") or {}
         if saved != self.preprocess_spec().to_dict():
             self.project.set_setting("preprocess", self.preprocess_spec().to_dict())
@@ -265,7 +273,10 @@ class TrainSettings(QWidget):
             self.save()
         self.project, self.recommendation = project, recommendation
         self._loading = True
-        saved = project.get_setting(FORM_KEY) if project is not None else None
+        stored = project.get_setting(FORM_KEY) if project is not None else None
+        stored = stored if isinstance(stored, dict) else {}
+        saved = stored if stored.get("user") else None
+        self.user_chose = saved is not None
         rec = recommendation
         try:
             pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {}) if project else PreprocessSpec()
@@ -283,19 +294,20 @@ class TrainSettings(QWidget):
             self.with_aug.setChecked(rec.augment)
             self.epochs.setValue(rec.epochs)
             self.patience.setValue(rec.patience)
-            if project is not None and not project.get_setting("preprocess"):
+            current = project.get_setting("preprocess") if project is not None else None
+            if not current or current == stored.get("preprocess"):
                 pre = PreprocessSpec(rec.image_size, rec.color)
         else:
             self.epochs.setValue(DEFAULT_EPOCHS)
             self.patience.setValue(DEFAULT_PATIENCE)
         self.image_size.setValue(pre.image_size)
         self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))
-        self.reasons.setText(" ".join(rec.reasons[1:]) if rec is not None and not isinstance(saved, dict) else "")
+        self.reasons.setText(" ".join(rec.reasons[1:]) if rec is not None and saved is None else "")
         self._loading = False
         self._show_card()
         self._show_augment_note()
-        if project is not None and rec is not None and not isinstance(saved, dict):
-            self.save()  # the recommendation becomes the project's form (and its preprocess)
+        if project is not None and rec is not None and saved is None:
+            self.save()  # the recommended input size and colour are what the next run (a CLI child) reads
 
     def show_warnings(self, warnings: list[DataWarning]) -> None:
         self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))

@@ -24,6 +24,7 @@ class TypeToLabel(QLineEdit):
                         "(a new name adds the class); Escape cancels")
         self.setClearButtonEnabled(True)
         self.names: list[str] = []
+        self.typing = False
         self._model = QStringListModel(self)
         completer = QCompleter(self._model, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -38,9 +39,11 @@ class TypeToLabel(QLineEdit):
         self._model.setStringList(self.names)
 
     def begin(self, text: str) -> None:
-        """Focus here with ``text`` typed (the key that started it)."""
+        """Focus here with ``text`` typed (the key that started it); while a name is being typed, more keys
+        that reach the page add to it."""
         self.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.setText(text)
+        self.setText(self.text() + text if self.typing else text)
+        self.typing = True
         self.completer().setCompletionPrefix(text)
         self.completer().complete()
 
@@ -61,6 +64,7 @@ class TypeToLabel(QLineEdit):
     def _commit(self) -> None:
         text = self.text().strip()
         self.completer().popup().hide()
+        self.typing = False
         self.clear()
         if text:
             self.chosen.emit(self.resolve(text))
@@ -69,6 +73,7 @@ class TypeToLabel(QLineEdit):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
         if event.key() == Qt.Key.Key_Escape:
             self.completer().popup().hide()
+            self.typing = False
             self.clear()
             self.finished.emit()
             return
