@@ -8,55 +8,28 @@ run cleanly (status ``cancelled``, exit code 130); a second signal aborts at onc
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
+from studio.commands.protocol import ExitCode, UserError
+from studio.core import settings
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
-from studio.core.specs import (
-    AUGMENT_PRESETS,
-    DEFAULT_AUGMENT,
-    DEFAULT_EPOCHS,
-    DEFAULT_PATIENCE,
-    AugmentSpec,
-    PreprocessSpec,
-    TrainConfig,
-    augment_epochs,
-)
-
-CANCELLED_EXIT = 130
+from studio.core.specs import TrainConfig
 
 
 def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfig, str]:
-    """The run's config from the command line and the project's saved Augment-page settings, and a note
-    saying where the augmentation came from."""
-    saved_pre = project.get_setting("preprocess") or {}
-    pre = PreprocessSpec.from_dict(saved_pre)
-    pre = PreprocessSpec(image_size=args.image_size if args.image_size is not None else pre.image_size,
-                         color=args.color or pre.color)
-    augment, note = AugmentSpec(), "no augmentation"
-    if args.augment:
-        saved = project.get_setting("augment")
-        spec = AugmentSpec.from_dict(saved) if saved else AugmentSpec()
-        if spec.enabled:
-            augment, note = spec, "augmentation: the project's saved settings"
-        else:
-            augment, note = AUGMENT_PRESETS[DEFAULT_AUGMENT], f"augmentation: the {DEFAULT_AUGMENT.lower()} preset"
-    # Unset --epochs / --patience: the defaults, and with augmentation a larger budget that early stopping ends.
-    epochs = args.epochs if args.epochs is not None else \
-        (augment_epochs(DEFAULT_EPOCHS) if args.augment else DEFAULT_EPOCHS)
-    patience = args.patience if args.patience is not None else (DEFAULT_PATIENCE if args.augment else 0)
-    config = TrainConfig(arch=args.arch, preprocess=pre, augment=augment, use_augment=bool(args.augment),
-                         epochs=epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                         early_stopping_patience=patience, class_weights=args.class_weights, seed=args.seed)
-    return config, note
+    """The run's config from the command line over the project's settings, and a note saying where the
+    augmentation came from."""
+    return settings.train_config(project, arch=args.arch, use_augment=bool(args.augment),
+                                 image_size=args.image_size, color=args.color, epochs=args.epochs,
+                                 batch_size=args.batch_size, learning_rate=args.lr,
+                                 early_stopping_patience=args.patience, class_weights=args.class_weights,
+                                 seed=args.seed)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -66,7 +39,7 @@ def train(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         config, note = train_config(project, args)
         cancel = CancelToken()
-        with cancel_on_signals(cancel), _json_stdout(args.json) as out:
+        with cancel_on_signals(cancel), json_stdout(args.json) as out:
             if args.json:
                 def reporter(event: Event) -> None:
                     emit_json(event.to_dict(), out)
@@ -77,7 +50,7 @@ def train(args: argparse.Namespace) -> int:
             run = run_training(project, config, reporter, cancel)
         if run.status == "cancelled":
             print(f"run {run.id} cancelled", file=sys.stderr)
-            return CANCELLED_EXIT
+            return ExitCode.CANCELLED
         if run.status != "finished":
             print(f"edge-studio train: error: run {run.id} failed: {run.error}", file=sys.stderr)
             return 1
@@ -119,34 +92,6 @@ class _TextProgress:
             self.bar = None
 
 
-@contextmanager
-def _json_stdout(enabled: bool) -> Iterator[TextIO]:
-    """Yield the stream JSON lines go to. When enabled and stdout is a real file descriptor, file descriptor 1
-    is pointed at stderr for the duration, so nothing else (TensorFlow's C++ logs, stray prints) can mix
-    into the JSON stream; the yielded stream writes to the original stdout."""
-    stream = sys.stdout
-    try:
-        fd, err_fd = stream.fileno(), sys.stderr.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        yield stream  # not a real file (an in-process test capturing output): nothing to protect
-        return
-    if not enabled:
-        yield stream
-        return
-    stream.flush()
-    saved = os.dup(fd)
-    out = os.fdopen(os.dup(saved), "w", buffering=1)
-    os.dup2(err_fd, fd)
-    try:
-        yield out
-    finally:
-        out.flush()
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-        out.close()
-
-
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "-"
 
@@ -175,7 +120,7 @@ def evaluate(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from studio.core.evaluation import evaluate as evaluate_run
 
-    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+    with Project.open(args.project) as project, json_stdout(args.json) as out:
         report = evaluate_run(project, args.run)
         if args.json:
             emit_json(report, out)
@@ -191,16 +136,17 @@ def evaluate(args: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true, columns: predicted)")
     table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
     print(f"\n{len(report['misclassified'])} misclassified test images")
+    if report.get("saved") is False:
+        print("the project is read-only: this report was not saved", file=sys.stderr)
     return 0
 
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.cli import UserError
     from studio.core.predict import predict_files
 
     items = list(args.items)
-    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+    with Project.open(args.project) as project, json_stdout(args.json) as out:
         run_id = None
         if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
             run_id = items.pop(0)

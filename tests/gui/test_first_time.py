@@ -57,7 +57,7 @@ def test_first_time_user_reaches_a_browser_preview(qtbot, tmp_path: Path, artifa
     window.resize(1366, 768)
     window.show()
     qtbot.waitExposed(window)
-    images, train, evaluate, export = window.images_page, window.pages[2], window.pages[3], window.pages[4]
+    images, train, evaluate, export = window.images_page, window.pages.train, window.pages.evaluate, window.pages.export
     try:
         assert window.open_project(tmp_path / "fruit", create=True)
         project = window.session.project

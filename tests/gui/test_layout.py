@@ -64,8 +64,8 @@ def overflowing(top: QWidget) -> list[str]:
 
 
 def main_actions(win: MainWindow) -> list[QWidget]:
-    return [win.images_page.import_button, win.pages[1].preset, win.pages[2].queue_button,
-            win.pages[3].save_json_button, win.pages[4].export_button]
+    return [win.images_page.import_button, win.pages.augment.preset, win.pages.train.queue_button,
+            win.pages.evaluate.save_json_button, win.pages.export.export_button]
 
 
 def test_every_page_fits_each_screen_size(laptop: MainWindow, qtbot, artifacts_dir: Path) -> None:  # noqa: ANN001
@@ -97,7 +97,7 @@ def test_nothing_the_user_does_grows_the_window(laptop: MainWindow, qtbot) -> No
     QApplication.processEvents()
     assert win.width() == 1024 and overflowing(win) == []
 
-    evaluate = win.pages[3]
+    evaluate = win.pages.evaluate
     win.show_page(3)
     qtbot.waitUntil(lambda: evaluate.report is not None, timeout=60_000)
     win.session.images_changed.emit()  # "labels changed since this report"

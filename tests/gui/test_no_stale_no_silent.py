@@ -21,7 +21,7 @@ def _new_project(window: MainWindow, path: Path) -> Project:
 
 
 def test_switching_project_leaves_nothing_of_the_old_one(window: MainWindow, tmp_path: Path) -> None:
-    train, export = window.pages[2], window.pages[4]
+    train, export = window.pages.train, window.pages.export
     train.progress_title.setText("Finished cnn")  # what a finished run leaves on the banner
     train.progress_detail.setText("run 20260101-000000-001-cnn · best val accuracy 0.99")
     export.out_edit.setText("/somewhere/Handwritten-digits-demo-run-none")  # the old project's folder
@@ -32,7 +32,7 @@ def test_switching_project_leaves_nothing_of_the_old_one(window: MainWindow, tmp
 
 
 def test_training_form_is_kept_with_the_project(window: MainWindow, tmp_path: Path) -> None:
-    train = window.pages[2]
+    train = window.pages.train
     train.set_arch("cnn_dropout")
     train.with_aug.setChecked(False)
     train.epochs.setValue(7)
@@ -84,7 +84,7 @@ def test_capture_with_no_camera_says_what_to_do(window: MainWindow, qtbot, monke
 def test_failed_browser_and_file_manager_give_the_address(window: MainWindow, tmp_path: Path) -> None:
     from PySide6.QtGui import QDesktopServices
 
-    export = window.pages[4]
+    export = window.pages.export
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     (bundle / "index.html").write_text("<html>ok</html>")

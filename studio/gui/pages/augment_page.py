@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import settings as project_settings
 from studio.core.imaging import load_rgb
 from studio.core.project import Project
 from studio.core.specs import (
@@ -350,7 +351,7 @@ class AugmentPage(QWidget):
         if project is None:
             return
         self._save_timer.stop()
-        project.set_setting("augment", self.augment_spec().to_dict())
+        project_settings.save(project, project_settings.ProjectSettings(self.preprocess_spec(), self.augment_spec()))
         self.saved_label.setText("✓ Saved with the project; the next training run uses these settings.")
 
     # ----- project -----------------------------------------------------------------------------
@@ -363,8 +364,8 @@ class AugmentPage(QWidget):
         self._read_preprocess()
         if project is not None:
             try:
-                aug = AugmentSpec.from_dict(project.get_setting("augment") or {})
-            except (SpecError, TypeError):
+                aug = project_settings.load(project).augment
+            except SpecError:
                 self.session.status_message.emit("The saved augmentation settings were invalid; defaults shown.")
         self.controls.set_spec(aug)
         self._sync_preset(aug)

@@ -37,9 +37,12 @@ from studio.core.specs import (
     DEFAULT_AUGMENT,
     DEFAULT_EPOCHS,
     DEFAULT_PATIENCE,
+    PREPROCESS_RANGES,
+    TRAIN_RANGES,
     AugmentSpec,
     PreprocessSpec,
     SpecError,
+    TrainConfig,
     augment_epochs,
     flip_warning,
 )
@@ -148,7 +151,7 @@ class TrainSettings(QWidget):
         form = QFormLayout(box)
         form.setContentsMargins(4, 0, 0, 0)
         self.image_size = QSpinBox()
-        self.image_size.setRange(8, 512)
+        self.image_size.setRange(*_int_range(PREPROCESS_RANGES["image_size"]))
         self.image_size.setSuffix(" px")
         self.image_size.setToolTip("Every image is resized to this square size before it reaches the model "
                                    "(8-512 px). Larger sees more detail but trains slower.")
@@ -157,21 +160,22 @@ class TrainSettings(QWidget):
             self.color.addItem(text, key)
         self.color.setToolTip("Grayscale ignores colour (smaller, often enough); colour keeps it")
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
+        self.epochs.setRange(*_int_range(TRAIN_RANGES["epochs"]))
         self.epochs.setToolTip("The most passes over the training images (1-10,000); early stopping may end "
                                "sooner")
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setValue(32)
+        self.batch_size.setRange(*_int_range(TRAIN_RANGES["batch_size"]))
+        self.batch_size.setValue(TrainConfig().batch_size)
         self.batch_size.setToolTip("Images per training step (1-4,096); smaller uses less memory")
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
-        self.learning_rate.setRange(0.00001, 1.0)
+        lr = TRAIN_RANGES["learning_rate"]
+        self.learning_rate.setRange(lr.widget_low, lr.widget_high)
         self.learning_rate.setSingleStep(0.0005)
-        self.learning_rate.setValue(0.001)
+        self.learning_rate.setValue(TrainConfig().learning_rate)
         self.learning_rate.setToolTip("How big each learning step is (0.00001-1); 0.001 suits most projects")
         self.patience = QSpinBox()
-        self.patience.setRange(0, 1000)
+        self.patience.setRange(*_int_range(TRAIN_RANGES["early_stopping_patience"]))
         self.patience.setSpecialValueText("off")
         self.patience.setSuffix(" epochs")
         self.patience.setToolTip("Stop when the validation score has not improved for this many epochs "
@@ -312,3 +316,7 @@ class TrainSettings(QWidget):
     def show_warnings(self, warnings: list[DataWarning]) -> None:
         self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))
         self.warnings.setVisible(bool(warnings))
+
+
+def _int_range(allowed) -> tuple[int, int]:  # noqa: ANN001
+    return int(allowed.widget_low), int(allowed.widget_high)
