@@ -217,7 +217,7 @@ class TrainConfig(_JsonMixin):
     preprocess: PreprocessSpec = field(default_factory=PreprocessSpec)
     augment: AugmentSpec = field(default_factory=AugmentSpec)
     use_augment: bool = False
-    epochs: int = 10
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 32
     learning_rate: float = 1e-3
     early_stopping_patience: int = 0   # 0 = off
