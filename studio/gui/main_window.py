@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.welcome.new_requested.connect(self.ask_new_project)
         self.welcome.open_requested.connect(self.ask_open_project)
         self.welcome.recent_chosen.connect(self.open_project)
+        self.welcome.guide_requested.connect(self.show_guide)
         self.central = QStackedWidget()
         self.central.addWidget(self.welcome)
         self.central.addWidget(self._workspace())
@@ -249,6 +250,11 @@ class MainWindow(QMainWindow):
     def _select_all(self) -> None:
         self.show_page(0)
         self.images_page.grid.selectAll()
+
+    def current_page(self) -> QWidget:
+        """The page on show (each sits in a scroll area that only scrolls when the window is too small)."""
+        area = self.page_stack.currentWidget()
+        return area.widget() if hasattr(area, "widget") else area
 
     def show_guide(self) -> None:
         from studio.gui.widgets.help_views import GettingStartedDialog
@@ -402,13 +408,22 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
+            self.images_page.set_drop_highlight(self.session.project is not None)  # "drop here" shows
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: ANN001
-        self.dragEnterEvent(event)
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: ANN001
+        self.images_page.set_drop_highlight(False)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.images_page.set_drop_highlight(False)
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()

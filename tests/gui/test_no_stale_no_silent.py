@@ -144,3 +144,44 @@ def test_every_number_field_has_a_tooltip(window: MainWindow) -> None:
             if field.parent() is not None and type(field).__name__ not in ("QScrollBar",) and not field.toolTip():
                 missing.append(f"{type(page).__name__}: {type(field).__name__} {field.accessibleName()}")
     assert missing == []
+
+
+def test_runs_are_renamed_and_deleted_with_their_folder(window: MainWindow, tmp_path: Path) -> None:
+    from studio.core.runs import RunStatus
+
+    project = window.session.project
+    run = project.create_run("cnn", {"arch": "cnn"})
+    project.update_run(run.id, status=RunStatus.FINISHED)
+    folder = project.run_dir(run.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "history.json").write_text('{"loss": [1.0], "accuracy": [0.5], "val_loss": [1.0], "val_accuracy": [0.5]}')
+    train = window.pages.train
+    window.session.runs_changed.emit()
+    assert train.runs_table.rowCount() == 1
+    dialog = train.rename_run(run.id)
+    dialog.setTextValue("first try")
+    dialog.accept()
+    assert project.run(run.id).name == "first try"
+    assert "first try" in train.runs_table.item(0, train.runs_table.columnCount() - 1).text()
+    box = train.delete_run(run.id)
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert folder.is_dir() and train.runs_table.rowCount() == 1  # asked first: Cancel keeps it
+    box = train.delete_run(run.id)
+    box.button(QMessageBox.StandardButton.Yes).click()
+    assert not folder.exists() and project.runs() == [] and train.runs_table.rowCount() == 0
+    assert not train.curves.has_run(run.id)
+
+
+def test_files_dragged_over_the_window_light_up_the_grid(window: MainWindow) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile("/tmp")])
+    enter = QDragEnterEvent(QPoint(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    page = window.images_page
+    assert "dashed" in page.views.styleSheet() and "Drop to import" in page.count_label.text()
+    QApplication.sendEvent(window, QDragLeaveEvent())
+    assert page.views.styleSheet() == "" and "image" in page.count_label.text()

@@ -292,6 +292,7 @@ class AugmentPage(QWidget):
     def _on_preset(self, name: str) -> None:
         if name in AUGMENT_PRESETS and not self._loading:
             self.controls.set_spec(AUGMENT_PRESETS[name])
+            self._sync_preset(AUGMENT_PRESETS[name])  # the flip warning follows the preset
             self._on_setting_changed()
 
     def _on_spec_edited(self, spec: AugmentSpec) -> None:

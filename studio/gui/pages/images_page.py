@@ -151,7 +151,7 @@ class ImagesPage(QWidget):
         splitter.addWidget(self.class_panel)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
-        splitter.setSizes([520, 300])
+        splitter.setSizes([790, 300])
         splitter.setChildrenCollapsible(False)
         self.class_panel.setMinimumWidth(210)
         layout = QVBoxLayout(self)
@@ -420,6 +420,14 @@ class ImagesPage(QWidget):
         if event.type() == QEvent.Type.KeyPress and plain_text(event) and self.handle_key(event):  # type: ignore[arg-type]
             return True
         return super().eventFilter(watched, event)
+
+    def set_drop_highlight(self, on: bool) -> None:
+        """Files dragged over the window: the grid lights up and says what a drop does."""
+        self.views.setObjectName("imageViews")
+        self.views.setStyleSheet("#imageViews{border:3px dashed #1565c0;background:#eaf2fd}" if on else "")
+        self.count_label.setText("Drop to import these files into the project" if on else "")
+        if not on:
+            self._update_counts()
 
     def select_all(self) -> None:
         self.grid.selectAll()

@@ -35,6 +35,7 @@ from studio.core.project import Project, ProjectError, RunRecord
 from studio.core.specs import augment_epochs
 from studio.gui.session import Session
 from studio.gui.training_process import QueuedRun, RunEnded, TrainingQueue
+from studio.gui.widgets import run_actions
 from studio.gui.widgets.curves import CurvesWidget
 from studio.gui.widgets.page_scroll import VerticalScroll
 from studio.gui.widgets.run_summary import (
@@ -185,7 +186,41 @@ class TrainPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         table.itemChanged.connect(self._on_show_toggled)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._runs_menu)
+        table.setToolTip("Right-click a run to rename or delete it")
+        table.setMinimumHeight(120)
         return table
+
+    def selected_run_id(self) -> str:
+        row = self.runs_table.currentRow()
+        item = self.runs_table.item(row, 0) if row >= 0 else None
+        return str(item.data(Qt.ItemDataRole.UserRole) or "") if item is not None else ""
+
+    def _runs_menu(self, pos: Any) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        item = self.runs_table.itemAt(pos)
+        if item is None:
+            return
+        self.runs_table.selectRow(item.row())
+        run_id = self.selected_run_id()
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename_run(run_id))
+        delete = menu.addAction("Delete…", lambda: self.delete_run(run_id))
+        delete.setEnabled(run_id != self.queue.current_run_id)
+        menu.exec(self.runs_table.viewport().mapToGlobal(pos))
+
+    def rename_run(self, run_id: str) -> Any:
+        self.run_dialog = run_actions.ask_rename(self, self.session, run_id)
+        return self.run_dialog
+
+    def delete_run(self, run_id: str) -> Any:
+        if run_id and run_id == self.queue.current_run_id:
+            self.session.status_message.emit("This run is training; cancel it first")
+            return None
+        self.run_dialog = run_actions.confirm_delete(self, self.session, run_id)
+        return self.run_dialog
 
     # ----- queueing ----------------------------------------------------------------------------
     def _hyper(self) -> dict[str, Any]:
@@ -400,6 +435,9 @@ class TrainPage(QWidget):
     def refresh_runs(self) -> None:
         project = self.session.project
         runs: list[RunRecord] = project.runs() if project else []
+        kept = {run.id for run in runs} | {self.queue.current_run_id}
+        for gone in [r for r in self.curves.run_ids() if r not in kept]:  # a deleted run leaves no curves
+            self.curves.remove_run(gone)
         for run in runs:
             if not self.curves.has_run(run.id) and run.id != self.queue.current_run_id:
                 history = run_store.saved_history(project, run.id) if project else {}
@@ -426,7 +464,8 @@ class TrainPage(QWidget):
             cells = [show, status, QTableWidgetItem(s.arch), QTableWidgetItem(s.augmentation_text),
                      _number(format_fraction(s.best_val_accuracy)), _number(format_fraction(s.test_macro_f1)),
                      _number(format_count(s.params)), _number(format_bytes(s.size_bytes)),
-                     _number(format_duration(s.seconds)), QTableWidgetItem(run.id)]
+                     _number(format_duration(s.seconds)),
+                     QTableWidgetItem(f"{run.name} ({run.id})" if run.name else run.id)]
             for col, item in enumerate(cells):
                 self.runs_table.setItem(row, col, item)
         self.runs_table.blockSignals(False)
