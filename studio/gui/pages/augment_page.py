@@ -230,6 +230,7 @@ class AugmentPage(QWidget):
 
         grid_box = QVBoxLayout()
         self.grid_title = QLabel("<b>What training sees</b>")
+        self.grid_title.setWordWrap(True)
         grid_box.addWidget(self.grid_title)
         self.grid = AugmentGrid(GRID_COUNT, columns=4, cell=112)
         grid_box.addWidget(self.grid, 1)
