@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; prints the run id")
     p.add_argument("project")
-    p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
+    p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the gentle preset when none are saved)")
     p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=None,
@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="early stopping patience in epochs (0 = off; default off, 5 with --augment)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
+    p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "
+                   "backbone's last blocks at a low learning rate, with augmentation")
     _add_json(p)
 
     p = sub.add_parser("runs", help="the runs table")
@@ -108,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
-    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default="none")
+    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default=None,
+                   help="weight quantization (default: float16 for pretrained runs, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
@@ -119,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--port", type=_number(int, 0, 65535, "--port"), default=8000)
     p.add_argument("--open", action="store_true", help="open the system browser")
+    _add_json(p)
+
+    p = sub.add_parser("cluster-spec", help="print the TF_CONFIG of one worker of a multi-machine training run")
+    p.add_argument("--workers", required=True, metavar="HOST:PORT,...",
+                   help="every worker's address, the same list and order on every machine (the first is the chief)")
+    p.add_argument("--index", type=int, required=True, metavar="N", help="this worker's place in the list (0 = chief)")
     _add_json(p)
 
     p = sub.add_parser("gui", help="open the studio")

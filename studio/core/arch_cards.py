@@ -84,16 +84,6 @@ class Recommendation:
         return card(self.arch)
 
 
-def _pretrained_size() -> int:
-    """The backbone's own default input size (its module owns that number)."""
-    try:
-        from studio.core import backbone  # type: ignore[attr-defined]
-
-        return int(backbone.DEFAULT_IMAGE_SIZE)
-    except (ImportError, AttributeError):
-        return 128
-
-
 def recommend(project: Project) -> Recommendation:
     """The default setting for this project's data: the pretrained model when it is registered, else the best
     small one; colour only when the images have colour; augmentation while classes are small."""
@@ -108,7 +98,7 @@ def recommend(project: Project) -> Recommendation:
     colour = any(im.channels >= 3 for im in images) or arch == PRETRAINED  # the backbone sees colour
     reasons.append("Colour, because your images have colour." if colour else
                    "Grayscale, because your images have no colour.")
-    size = _pretrained_size() if arch == PRETRAINED else 32
+    size = architectures.default_image_size(arch) or 32
     per_class: dict[str, int] = {}
     for im in images:
         if im.split == "train":

@@ -223,6 +223,7 @@ class TrainConfig(_JsonMixin):
     early_stopping_patience: int = 0   # 0 = off
     class_weights: bool = False
     seed: int = 0
+    fine_tune: bool = False            # pretrained only: then unfreeze the backbone's last blocks
 
     def __post_init__(self) -> None:
         for name, allowed in TRAIN_RANGES.items():
