@@ -98,8 +98,9 @@ def test_first_time_user_reaches_a_browser_preview(qtbot, tmp_path: Path, artifa
         assert train.settings.color.currentData() == "rgb"  # the pictures have colour
         with qtbot.waitSignal(train.queue.run_ended, timeout=600_000) as ended:
             train.queue_button.click()
-        assert ended.args[2] == "finished", ended.args
-        run = project.run(ended.args[1])
+        outcome = ended.args[0]  # a RunEnded
+        assert outcome.status == "finished", outcome
+        run = project.run(outcome.run_id)
         assert run.config["arch"] == rec.arch and run.config["early_stopping_patience"] > 0
         _no_question()
         window.grab().save(str(artifacts_dir / "first_time_2_trained.png"))
