@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("we
               pytest.mark.timeout(1800)]
 
 MAX_FLOAT16_BUNDLE = 8_000_000
-CLASSES = ("pagoda", "dahlia", "sky")
+CLASSES = ("pagoda_body", "dahlia", "sky")
 
 
 @dataclass(frozen=True)
