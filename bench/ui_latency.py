@@ -217,9 +217,7 @@ def _measure_training(app, window, probe: StallProbe, tmp: Path, epochs: int) ->
     window.show_page(2)  # the page's first paint (fonts, plots) is not part of training
     _settle(app, 2.0)
     page = window.pages.train
-    for name, box in page.arch_boxes.items():
-        box.setChecked(name == "cnn")
-    page.without_aug.setChecked(True)
+    page.set_arch("cnn")
     page.with_aug.setChecked(False)
     page.epochs.setValue(epochs)
     ended: list[str] = []

@@ -79,14 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
-                   "(the original pipeline when none are saved)")
-    p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=_TRAIN.epochs)
+                   "(the gentle preset when none are saved)")
+    p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=None,
+                   help="epochs (default 10; with --augment 20, ended early when validation stops improving)")
     p.add_argument("--batch-size", type=_number(int, 1, 65_536, "--batch-size"), default=_TRAIN.batch_size)
     p.add_argument("--lr", type=_number(float, 1e-12, 10, "--lr"), default=_TRAIN.learning_rate)
     p.add_argument("--image-size", type=_number(int, 8, 1024, "--image-size"), default=None)
     p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=_number(int, 0, 100_000, "--patience"), default=_TRAIN.early_stopping_patience,
-                   help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--patience", type=_number(int, 0, 100_000, "--patience"), default=None,
+                   help="early stopping patience in epochs (0 = off; default off, 5 with --augment)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
     p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "

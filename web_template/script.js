@@ -37,6 +37,7 @@
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
   };
   window.edgeStudio = api;
+  let shownKind = null;  // "camera" | "image" | null: where the prediction on show came from
   // True while a camera frame is being classified (its probabilities tensor is still alive).
   Object.defineProperty(api, "busy", { get: () => busy, enumerable: true });
   document.addEventListener("securitypolicyviolation", (e) => {
@@ -287,6 +288,8 @@
   }
 
   function render(values, kind, ms) {
+    if (kind === "camera" && !looping) return;  // a frame that finishes after Stop camera is not shown
+    shownKind = kind;
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
     const top = order[0];
     const unsure = values[top] < api.unsureThreshold;
@@ -416,8 +419,16 @@
     ui.ms.textContent = "–";
   }
 
+  // After Stop camera the last camera prediction is cleared: nothing may look live once the camera is off.
+  function clearCameraPrediction() {
+    if (shownKind !== "camera") return;
+    shownKind = null;
+    clearResult();
+  }
+
   function stopCamera() {
     looping = false;
+    clearCameraPrediction();
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     ui.video.srcObject = null;

@@ -2,7 +2,8 @@
 
 The window writes them (:func:`save`), the CLI and the window read them (:func:`load`), and
 :func:`train_config` turns them plus the user's explicit choices into a :class:`TrainConfig`. The settings keys
-and the rule "``--augment`` with no saved augmentation means the Original pipeline preset" live here only.
+and the rule "``--augment`` with no saved augmentation means the default preset (a larger epoch budget that early
+stopping ends)" live here only.
 """
 
 from __future__ import annotations
@@ -11,14 +12,23 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from studio.core import architectures
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, SpecError, TrainConfig
+from studio.core.specs import (
+    AUGMENT_PRESETS,
+    DEFAULT_AUGMENT,
+    DEFAULT_PATIENCE,
+    AugmentSpec,
+    PreprocessSpec,
+    SpecError,
+    TrainConfig,
+    augment_epochs,
+)
 
 if TYPE_CHECKING:
     from studio.core.project import Project
 
 PREPROCESS_KEY = "preprocess"
 AUGMENT_KEY = "augment"
-FALLBACK_AUGMENT_PRESET = "Original pipeline"
+FALLBACK_AUGMENT_PRESET = DEFAULT_AUGMENT  # measured by bench/augment_default.py
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ def training_augment(settings: ProjectSettings) -> tuple[AugmentSpec, str]:
     """The augmentation a run "with augmentation" uses, and a note saying where it came from."""
     if settings.augment.enabled:
         return settings.augment, "augmentation: the project's saved settings"
-    return AUGMENT_PRESETS[FALLBACK_AUGMENT_PRESET], "augmentation: the original pipeline preset"
+    return AUGMENT_PRESETS[FALLBACK_AUGMENT_PRESET], f"augmentation: the {FALLBACK_AUGMENT_PRESET.lower()} preset"
 
 
 def train_config(project: Project, *, arch: str, use_augment: bool, image_size: int | None = None,
@@ -63,6 +73,11 @@ def train_config(project: Project, *, arch: str, use_augment: bool, image_size: 
     pre = PreprocessSpec(image_size=image_size if image_size is not None else arch_size or pre.image_size,
                          color=color or saved_color)
     augment, note = training_augment(settings) if use_augment else (AugmentSpec(), "no augmentation")
+    if use_augment:  # augmented images are harder to fit: a larger budget, ended by early stopping
+        if choices.get("epochs") is None:
+            choices["epochs"] = augment_epochs(TrainConfig().epochs)
+        if choices.get("early_stopping_patience") is None:
+            choices["early_stopping_patience"] = DEFAULT_PATIENCE
     config = replace(TrainConfig(), arch=arch, preprocess=pre, augment=augment, use_augment=bool(use_augment),
                      **{k: v for k, v in choices.items() if v is not None})
     return config, note

@@ -170,12 +170,44 @@ class AugmentSpec(_JsonMixin):
 
 AUGMENT_PRESETS: dict[str, AugmentSpec] = {
     "None": AugmentSpec(),
+    # Small moves only, no flips: safe for digits, letters and photos alike (see DEFAULT_AUGMENT).
+    "Gentle": AugmentSpec(rotation=8, width_shift=0.08, height_shift=0.08, zoom=(0.92, 1.08), brightness=0.1,
+                          contrast=0.1),
+    "Light": AugmentSpec(rotation=10, width_shift=0.1, height_shift=0.1, zoom=(0.9, 1.1), brightness=0.1,
+                         contrast=0.1),
     # The pipeline this product comes from (Keras ImageDataGenerator settings of the original notebook).
     "Original pipeline": AugmentSpec(rotation=30, width_shift=0.2, height_shift=0.2, shear=15, zoom=(0.7, 1.4),
                                      horizontal_flip=True, vertical_flip=True),
-    "Light": AugmentSpec(rotation=10, width_shift=0.1, height_shift=0.1, zoom=(0.9, 1.1), brightness=0.1,
-                         contrast=0.1),
 }
+
+# What "with augmentation" (GUI) and `train --augment` (CLI) use when the user chose nothing. Measured by
+# bench/augment_default.py (test accuracy on the digits demo and on a photo set; README has the table).
+DEFAULT_AUGMENT = "Gentle"
+
+# Plain words for each preset, shown in the studio; the keys above stay the names scripts use.
+AUGMENT_PRESET_TITLES: dict[str, str] = {
+    "None": "No changes",
+    "Gentle": "Small shifts, zoom and lighting (recommended)",
+    "Light": "A little more movement and lighting",
+    "Original pipeline": "Strong: turns, slants and mirror flips (original notebook)",
+}
+
+DEFAULT_EPOCHS = 10
+DEFAULT_PATIENCE = 5          # early stopping: epochs without a better validation score
+AUGMENTED_EPOCH_FACTOR = 2  # augmented images are harder to fit: the budget grows, early stopping ends it
+
+
+def augment_epochs(epochs: int) -> int:
+    """The epoch budget of an augmented run whose plain budget is ``epochs``."""
+    return min(10_000, int(epochs) * AUGMENTED_EPOCH_FACTOR)
+
+
+def flip_warning(spec: AugmentSpec) -> str | None:
+    """A plain warning when the spec mirrors images (a flipped 2, b or arrow means something else)."""
+    if not (spec.horizontal_flip or spec.vertical_flip):
+        return None
+    return ("Mirror flips are on: a flipped image must still belong to its class. Turn them off for digits, "
+            "letters, arrows or anything with a left and right.")
 
 
 @dataclass(frozen=True)
@@ -187,7 +219,7 @@ class TrainConfig(_JsonMixin):
     preprocess: PreprocessSpec = field(default_factory=PreprocessSpec)
     augment: AugmentSpec = field(default_factory=AugmentSpec)
     use_augment: bool = False
-    epochs: int = 10
+    epochs: int = DEFAULT_EPOCHS
     batch_size: int = 32
     learning_rate: float = 1e-3
     early_stopping_patience: int = 0   # 0 = off

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -32,6 +33,7 @@ from studio import APP_NAME, __version__
 from studio.core.project import Project, ProjectError
 from studio.gui.icons import app_icon, icon
 from studio.gui.session import Session
+from studio.gui.widgets.page_scroll import scrollable
 from studio.gui.widgets.welcome import WelcomeView
 from studio.gui.workers import Worker, start_worker
 
@@ -136,9 +138,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(22, 22))
         for page, name in zip(self.pages, Pages._fields):
-            self.page_stack.addWidget(page)
+            self.page_stack.addWidget(scrollable(page))
             QListWidgetItem(icon(name), getattr(page, "title", name.title()), self.sidebar)
         self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+        self.sidebar.setMinimumWidth(120)
         self.sidebar.setCurrentRow(0)
 
         self.welcome = WelcomeView()
@@ -146,6 +149,7 @@ class MainWindow(QMainWindow):
         self.welcome.new_requested.connect(self.ask_new_project)
         self.welcome.open_requested.connect(self.ask_open_project)
         self.welcome.recent_chosen.connect(self.open_project)
+        self.welcome.guide_requested.connect(self.show_guide)
         self.central = QStackedWidget()
         self.central.addWidget(self.welcome)
         self.central.addWidget(self._workspace())
@@ -168,7 +172,8 @@ class MainWindow(QMainWindow):
     def _workspace(self) -> QWidget:
         side = QFrame()
         side.setObjectName("sidePanel")
-        side.setFixedWidth(200)
+        side.setMinimumWidth(150)
+        side.setMaximumWidth(280)
         brand = QLabel()
         brand.setObjectName("brand")
         brand.setText("Vision Studio")
@@ -187,12 +192,14 @@ class MainWindow(QMainWindow):
         col.addLayout(top)
         col.addWidget(self.sidebar, 1)
         col.addWidget(self.side_project)
-        workspace = QWidget()
-        row = QHBoxLayout(workspace)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(side)
-        row.addWidget(self.page_stack, 1)
+        workspace = QSplitter(Qt.Orientation.Horizontal)
+        workspace.setObjectName("workspace")
+        workspace.setHandleWidth(1)
+        workspace.setChildrenCollapsible(False)
+        workspace.addWidget(side)
+        workspace.addWidget(self.page_stack)
+        workspace.setStretchFactor(1, 1)
+        workspace.setSizes([188, 1000])
         return workspace
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:  # noqa: ANN001
@@ -232,6 +239,9 @@ class MainWindow(QMainWindow):
                          lambda _=False, row=i: self.show_page(row), f"Ctrl+{i + 1}")
 
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Getting Started", self.show_guide, "F1")
+        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, "Ctrl+/")
+        help_menu.addSeparator()
         self._action(help_menu, f"&About {APP_NAME}", self.show_about)
 
     def show_page(self, row: int) -> None:
@@ -240,6 +250,24 @@ class MainWindow(QMainWindow):
     def _select_all(self) -> None:
         self.show_page(0)
         self.images_page.grid.selectAll()
+
+    def current_page(self) -> QWidget:
+        """The page on show (each sits in a scroll area that only scrolls when the window is too small)."""
+        area = self.page_stack.currentWidget()
+        return area.widget() if hasattr(area, "widget") else area
+
+    def show_guide(self) -> None:
+        from studio.gui.widgets.help_views import GettingStartedDialog
+
+        self.guide = GettingStartedDialog(self)
+        self.guide.demo_requested.connect(self.open_demo_project)
+        self.guide.open()
+
+    def show_shortcuts(self) -> None:
+        from studio.gui.widgets.help_views import ShortcutSheet
+
+        self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.open()
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
@@ -351,7 +379,8 @@ class MainWindow(QMainWindow):
             return
         n = sum(sum(v.values()) for v in project.counts().values())
         self.project_label.setText(f"{project.name} · {n:,} images")
-        folder = self.side_project.fontMetrics().elidedText(str(project.root), Qt.TextElideMode.ElideMiddle, 168)
+        width = max(80, self.side_project.width() - 16)
+        folder = self.side_project.fontMetrics().elidedText(str(project.root), Qt.TextElideMode.ElideMiddle, width)
         self.side_project.setText(f"<b>{project.name}</b><br>{folder}")
         self.side_project.setToolTip(str(project.root))
 
@@ -379,13 +408,22 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
+            self.images_page.set_drop_highlight(self.session.project is not None)  # "drop here" shows
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: ANN001
-        self.dragEnterEvent(event)
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: ANN001
+        self.images_page.set_drop_highlight(False)
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.images_page.set_drop_highlight(False)
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if not paths:
             event.ignore()

@@ -15,7 +15,15 @@ import pytest
 from studio.cli import main
 from studio.core.demo import create_demo_project
 from studio.core.project import Project
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec
+from studio.core.specs import (
+    AUGMENT_PRESETS,
+    DEFAULT_AUGMENT,
+    DEFAULT_EPOCHS,
+    DEFAULT_PATIENCE,
+    AugmentSpec,
+    PreprocessSpec,
+    augment_epochs,
+)
 
 FAST = ["--image-size", "16", "--batch-size", "16"]
 
@@ -133,7 +141,14 @@ def test_augment_and_preprocess_come_from_the_project_settings(tmp_path: Path) -
     args = argparse.Namespace(arch="cnn", augment=True, epochs=1, batch_size=8, lr=0.01, image_size=None,
                               color=None, patience=0, class_weights=False, seed=0)
     config, _ = train_config(project, args)
-    assert config.augment == AUGMENT_PRESETS["Original pipeline"] and config.use_augment
+    assert config.augment == AUGMENT_PRESETS[DEFAULT_AUGMENT] and config.use_augment
+    assert config.epochs == 1 and config.early_stopping_patience == 0  # what the user gave is kept
+    unset = argparse.Namespace(**{**vars(args), "epochs": None, "patience": None})
+    config, _ = train_config(project, unset)  # augmenting with nothing chosen: a larger budget, early stopping
+    assert config.epochs == augment_epochs(DEFAULT_EPOCHS) > DEFAULT_EPOCHS
+    assert config.early_stopping_patience == DEFAULT_PATIENCE > 0
+    plain, _ = train_config(project, argparse.Namespace(**{**vars(unset), "augment": False}))
+    assert plain.epochs == DEFAULT_EPOCHS and plain.early_stopping_patience == 0 and not plain.use_augment
     assert config.preprocess == PreprocessSpec()
     saved = AugmentSpec(rotation=5, brightness=0.2)
     project.set_setting("augment", saved.to_dict())

@@ -11,19 +11,25 @@ from studio.core.project import Project
 from studio.core.specs import (
     AUGMENT_PRESETS,
     AUGMENT_RANGES,
+    DEFAULT_AUGMENT,
     PREPROCESS_RANGES,
     TRAIN_RANGES,
     AugmentSpec,
     PreprocessSpec,
     SpecError,
     TrainConfig,
+    augment_epochs,
 )
 
 
-def test_augment_without_saved_settings_means_the_original_pipeline(tmp_path: Path) -> None:
+def test_augment_without_saved_settings_means_the_measured_default(tmp_path: Path) -> None:
     with Project.create(tmp_path / "p") as project:
         config, note = settings.train_config(project, arch="cnn", use_augment=True)
-        assert config.augment == AUGMENT_PRESETS["Original pipeline"] and "original pipeline" in note
+        assert config.augment == AUGMENT_PRESETS[DEFAULT_AUGMENT] and DEFAULT_AUGMENT.lower() in note
+        # A larger budget that early stopping ends, unless the user chose the epochs and patience.
+        assert config.epochs == augment_epochs(TrainConfig().epochs) and config.early_stopping_patience > 0
+        chosen, _ = settings.train_config(project, arch="cnn", use_augment=True, epochs=3, early_stopping_patience=0)
+        assert (chosen.epochs, chosen.early_stopping_patience) == (3, 0)
         plain, note = settings.train_config(project, arch="cnn", use_augment=False)
         assert not plain.augment.enabled and note == "no augmentation"
         assert (plain.epochs, plain.batch_size, plain.learning_rate) == (TrainConfig().epochs, TrainConfig().batch_size,

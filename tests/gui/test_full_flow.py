@@ -71,7 +71,8 @@ def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catche
 
     # 2. Augment: 16 px input, the light preset; the grid shows what training will see; saved.
     window.show_page(1)
-    augment.image_size.setValue(16)
+    train.settings.image_size.setValue(16)  # the model input lives in the Train page's advanced settings
+    train.settings.save()
     augment.set_preset("Light")
     qtbot.waitUntil(lambda: augment.last_result is not None
                     and augment.last_result["model_input"].shape == (16, 16, 1), timeout=120_000)
@@ -81,9 +82,7 @@ def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catche
 
     # 3. Train one epoch of the CNN with augmentation; the curve gets its point while the run is going.
     window.show_page(2)
-    for name, box in train.arch_boxes.items():
-        box.setChecked(name == "cnn")
-    train.without_aug.setChecked(False)
+    train.set_arch("cnn")
     train.with_aug.setChecked(True)
     train.epochs.setValue(1)
     with qtbot.waitSignal(train.queue.epoch_end, timeout=300_000) as epoch:

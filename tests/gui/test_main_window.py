@@ -24,9 +24,9 @@ def test_sidebar_has_the_five_steps_and_switches_pages(window: MainWindow) -> No
     assert titles == ["Images", "Augment", "Train", "Evaluate", "Export"]
     window.show_page(2)
     assert window.page_stack.currentIndex() == 2
-    assert window.page_stack.currentWidget() is window.pages.train
+    assert window.current_page() is window.pages.train
     window.sidebar.setCurrentRow(0)
-    assert window.page_stack.currentWidget() is window.images_page
+    assert window.current_page() is window.images_page
 
 
 def test_menus_have_the_project_and_edit_actions(window: MainWindow) -> None:
@@ -43,7 +43,10 @@ def test_screenshot_with_the_demo_project(window: MainWindow, qtbot, artifacts_d
     page = window.images_page
     assert page.model.rowCount() == 200
     # Wait for the thumbnails of the first screenful, made on worker threads and cached on disk.
-    qtbot.waitUntil(lambda: page.cache.made >= 20, timeout=20_000)
+    view = page.grid.viewport().rect()
+    visible = sum(1 for r in range(page.model.rowCount()) if page.grid.visualRect(page.model.index(r)).intersects(view))
+    assert visible >= 12
+    qtbot.waitUntil(lambda: page.cache.made >= visible, timeout=20_000)
     assert any((window.session.project.root / "thumbnails").rglob("*.png"))
     page.grid.select_ids([r.id for r in page.model.records()[3:6]])
     qtbot.waitUntil(page.grid.settled, timeout=20_000)  # tiles are made over a few frames, not all in one
@@ -139,9 +142,7 @@ def test_opening_another_project_while_training_asks_then_does_not_wait(window: 
     train = window.pages.train
     first = window.session.project
     first.set_setting("preprocess", {"image_size": 16, "color": "gray"})
-    for name, box in train.arch_boxes.items():
-        box.setChecked(name == "cnn")
-    train.without_aug.setChecked(True)
+    train.set_arch("cnn")
     train.with_aug.setChecked(False)
     train.epochs.setValue(200)
     with qtbot.waitSignal(train.queue.batch_end, timeout=240_000):

@@ -45,9 +45,7 @@ def page(qtbot, project: Project) -> TrainPage:
 
 
 def _choose(page: TrainPage, archs: tuple[str, ...], augment: bool = False, epochs: int = 2) -> None:
-    for name, box in page.arch_boxes.items():
-        box.setChecked(name in archs)
-    page.without_aug.setChecked(not augment)
+    page.set_arch(archs[0])
     page.with_aug.setChecked(augment)
     page.epochs.setValue(epochs)
     page.batch_size.setValue(32)
@@ -73,13 +71,15 @@ class _LoopWatch:
 
 
 def test_live_curves_progress_and_runs_table(page: TrainPage, project: Project, qtbot, artifacts_dir: Path) -> None:
-    _choose(page, ("dense", "cnn"), epochs=3)
+    _choose(page, ("dense",), epochs=3)
     runs_changed = []
     page.session.runs_changed.connect(lambda: runs_changed.append(1))
     watch = _LoopWatch()
     ended: list[tuple[str, str, str]] = []
     page.queue.run_ended.connect(lambda e: ended.append((e.run_id, e.status, e.message)))
     with qtbot.waitSignal(page.queue.epoch_end, timeout=RUN_TIMEOUT_MS) as first_epoch:
+        page.queue_button.click()
+        page.set_arch("cnn")
         page.queue_button.click()
     assert [r.arch for r in page.queue.pending] == ["cnn"]  # dense trains first, cnn waits
     run_id = first_epoch.args[0].run
@@ -176,7 +176,7 @@ def test_training_error_message_reaches_the_page(qtbot, tmp_path: Path) -> None:
 
 
 def test_benchmark_button_queues_the_original_six_runs(page: TrainPage, qtbot) -> None:
-    page.benchmark_button.click()
+    page.benchmark_action.trigger()
     queued = [page.queue.current] + page.queue.pending
     assert [(r.arch, r.augment) for r in queued] == [(a, aug) for a in BENCHMARK_ARCHS for aug in (False, True)]
     assert page.queue_list.count() == 5

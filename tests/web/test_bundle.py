@@ -45,6 +45,11 @@ def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: Pre
         assert page.inner_text("#stat-backend") in ("wasm", "webgl", "cpu")
         assert page.evaluate("window.edgeStudio.cspViolations") == []
         assert errors == []
+        # A square picture is shown whole inside the 4:3 stage (fitted, not cropped).
+        box = page.evaluate("(() => { const s = document.getElementById('stage').getBoundingClientRect(); "
+                            "const c = document.getElementById('picture').getBoundingClientRect(); "
+                            "return [s.top, s.bottom, c.top, c.bottom]; })()")
+        assert box[2] >= box[0] - 1 and box[3] <= box[1] + 1, box
         page.screenshot(path=str(artifacts_dir / "web_bundle_image.png"), full_page=True)
     finally:
         context.close()
@@ -72,6 +77,9 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
         page.screenshot(path=str(artifacts_dir / "web_bundle_camera.png"), full_page=True)
         page.click("#camera-toggle")  # stop
         wait_until(page, "document.getElementById('video').srcObject === null")
+        page.wait_for_timeout(300)  # a frame still in flight at Stop must not bring the prediction back
+        assert page.inner_text("#top-label") == "—"  # no stale prediction, and nothing marked live
+        assert page.evaluate("document.getElementById('source-badge').hidden")
         assert errors == []
     finally:
         context.close()

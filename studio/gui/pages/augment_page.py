@@ -17,14 +17,11 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
-    QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
-    QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -32,16 +29,22 @@ from PySide6.QtWidgets import (
 from studio.core import settings as project_settings
 from studio.core.imaging import load_rgb
 from studio.core.project import Project
-from studio.core.specs import AUGMENT_PRESETS, PREPROCESS_RANGES, AugmentSpec, PreprocessSpec, SpecError
+from studio.core.specs import (
+    AUGMENT_PRESET_TITLES,
+    AUGMENT_PRESETS,
+    AugmentSpec,
+    PreprocessSpec,
+    SpecError,
+    flip_warning,
+)
 from studio.gui.session import Session
 from studio.gui.widgets.augment_controls import AugmentControls
 from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
-from studio.gui.widgets.spin_box import number_field
+from studio.gui.widgets.page_scroll import VerticalScroll
 
 GRID_COUNT = 16
 MAX_LISTED_IMAGES = 3000
 CUSTOM = "Custom"
-COLOR_LABELS = {"gray": "Grayscale", "rgb": "Colour (RGB)"}
 
 
 def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: AugmentSpec, seed: int, n: int,
@@ -148,52 +151,52 @@ class AugmentPage(QWidget):
         settings = QWidget()
         left = QVBoxLayout(settings)
         left.setContentsMargins(0, 0, 8, 0)
-        model_input = QGroupBox("Model input")
-        form = QFormLayout(model_input)
-        self.image_size = QSpinBox()
-        size_range = PREPROCESS_RANGES["image_size"]
-        self.image_size.setRange(int(size_range.widget_low), int(size_range.widget_high))
-        self.image_size.setSuffix(" px")
-        self.image_size.setValue(PreprocessSpec().image_size)
-        self.image_size.setToolTip("Every image is resized to this square size before it reaches the model")
-        self.color = QComboBox()
-        for key, text in COLOR_LABELS.items():
-            self.color.addItem(text, key)
-        number_field(self.image_size)
-        form.addRow("Image size", self.image_size)
-        form.addRow("Colour", self.color)
-        left.addWidget(model_input)
-
-        aug = QGroupBox("Augmentation (training images only)")
+        aug = QGroupBox("How training images are varied (training images only)")
         aug_layout = QVBoxLayout(aug)
         preset_row = QHBoxLayout()
         preset_row.addWidget(QLabel("Preset"))
         self.preset = QComboBox()
-        self.preset.addItems([*AUGMENT_PRESETS, CUSTOM])
+        for name in AUGMENT_PRESETS:
+            self.preset.addItem(AUGMENT_PRESET_TITLES.get(name, name), name)
+        self.preset.addItem(CUSTOM, CUSTOM)
+        self.preset.setToolTip("Ready-made settings; changing any control below makes them your own")
+        self.preset.setMinimumContentsLength(14)
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         preset_row.addWidget(self.preset, 1)
         aug_layout.addLayout(preset_row)
+        self.flip_note = QLabel("")
+        self.flip_note.setObjectName("flipWarning")
+        self.flip_note.setWordWrap(True)
+        self.flip_note.setStyleSheet("color:#8a4b00;background:#fff4e0;border:1px solid #f0c987;"
+                                     "border-radius:5px;padding:6px")
+        self.flip_note.hide()
+        aug_layout.addWidget(self.flip_note)
         self.controls = AugmentControls()
         aug_layout.addWidget(self.controls)
+        self.input_note = QLabel("")
+        self.input_note.setObjectName("hint")
+        self.input_note.setWordWrap(True)
+        left.addWidget(self.input_note)
         left.addWidget(aug)
         self.saved_label = QLabel("")
         self.saved_label.setStyleSheet("color:#2e7d32")
+        self.saved_label.setWordWrap(True)
         left.addWidget(self.saved_label)
         left.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(settings)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(440)
-        root.addWidget(scroll)
-
-        right = QVBoxLayout()
+        scroll = VerticalScroll(settings)
+        scroll.setMaximumWidth(480)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(scroll)
+        right_box = QWidget()
+        right = QVBoxLayout(right_box)
+        right.setContentsMargins(8, 0, 0, 0)
         picker = QHBoxLayout()
         picker.addWidget(QLabel("Image"))
         self.image_combo = QComboBox()
-        self.image_combo.setMinimumContentsLength(28)
+        self.image_combo.setMinimumContentsLength(12)
         picker.addWidget(self.image_combo, 1)
-        self.random_button = QPushButton("Random image")
+        self.random_button = QPushButton("Random")
         self.reroll_button = QPushButton("Re-roll")
         self.reroll_button.setToolTip("Show another set of random draws (training itself uses seed 0)")
         picker.addWidget(self.random_button)
@@ -203,18 +206,18 @@ class AugmentPage(QWidget):
         body = QHBoxLayout()
         originals = QVBoxLayout()
         self.original = QLabel()
-        self.original.setFixedSize(164, 164)
+        self.original.setFixedSize(110, 110)
         self.original.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.original.setStyleSheet("background:#eef0f3;border:1px solid #d5d9e0;border-radius:3px")
         self.original_caption = QLabel("Original")
         self.model_input = QLabel()
-        self.model_input.setFixedSize(164, 164)
+        self.model_input.setFixedSize(110, 110)
         self.model_input.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.model_input.setStyleSheet("background:#eef0f3;border:1px solid #d5d9e0;border-radius:3px")
         self.model_caption = QLabel("Model input")
         for w in (self.original_caption, self.model_caption):
             w.setStyleSheet("color:#555")
-            w.setFixedWidth(164)
+            w.setFixedWidth(110)
             w.setWordWrap(True)
         originals.addWidget(self.original)
         originals.addWidget(self.original_caption)
@@ -227,35 +230,56 @@ class AugmentPage(QWidget):
 
         grid_box = QVBoxLayout()
         self.grid_title = QLabel("<b>What training sees</b>")
+        self.grid_title.setWordWrap(True)
         grid_box.addWidget(self.grid_title)
         self.grid = AugmentGrid(GRID_COUNT, columns=4, cell=112)
-        grid_box.addWidget(self.grid)
+        grid_box.addWidget(self.grid, 1)
         self.timing = QLabel("")
         self.timing.setStyleSheet("color:#777")
+        self.timing.setWordWrap(True)
         grid_box.addWidget(self.timing)
-        grid_box.addStretch(1)
-        body.addLayout(grid_box)
-        body.addStretch(1)
+        body.addLayout(grid_box, 1)
         right.addLayout(body, 1)
-        root.addLayout(right, 1)
+        splitter.addWidget(right_box)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 900])
+        root.addWidget(splitter)
 
-        self.image_size.valueChanged.connect(self._on_setting_changed)
-        self.color.currentIndexChanged.connect(self._on_setting_changed)
         self.controls.spec_changed.connect(self._on_spec_edited)
-        self.preset.currentTextChanged.connect(self._on_preset)
+        self.preset.currentIndexChanged.connect(lambda _i: self._on_preset(self.preset_name()))
         self.image_combo.currentIndexChanged.connect(self._on_setting_changed)
         self.random_button.clicked.connect(self.pick_random_image)
         self.reroll_button.clicked.connect(self.reroll)
 
     # ----- state -------------------------------------------------------------------------------
     def preprocess_spec(self) -> PreprocessSpec:
-        return PreprocessSpec(image_size=self.image_size.value(), color=str(self.color.currentData()))
+        """The model input, as set on the Train page's advanced settings (saved with the project)."""
+        return self._preprocess
+
+    def _read_preprocess(self) -> bool:
+        """Read the project's model input; True when it changed."""
+        project = self.session.project
+        try:
+            pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {}) if project else PreprocessSpec()
+        except (SpecError, TypeError):
+            pre = PreprocessSpec()
+        changed = pre != getattr(self, "_preprocess", None)
+        self._preprocess = pre
+        self.input_note.setText(f"The model sees {pre.image_size}×{pre.image_size} "
+                                f"{'grayscale' if pre.color == 'gray' else 'colour'} images; change that in the "
+                                "Train page's advanced settings.")
+        return changed
 
     def augment_spec(self) -> AugmentSpec:
         return self.controls.spec()
 
     def set_preset(self, name: str) -> None:
-        self.preset.setCurrentText(name)
+        """Choose a preset by its name in ``AUGMENT_PRESETS`` (what scripts use) or by the title shown."""
+        index = self.preset.findData(name)
+        self.preset.setCurrentIndex(index if index >= 0 else self.preset.findText(name))
+
+    def preset_name(self) -> str:
+        return str(self.preset.currentData())
 
     def reroll(self) -> None:
         self.seed += 1
@@ -269,6 +293,7 @@ class AugmentPage(QWidget):
     def _on_preset(self, name: str) -> None:
         if name in AUGMENT_PRESETS and not self._loading:
             self.controls.set_spec(AUGMENT_PRESETS[name])
+            self._sync_preset(AUGMENT_PRESETS[name])  # the flip warning follows the preset
             self._on_setting_changed()
 
     def _on_spec_edited(self, spec: AugmentSpec) -> None:
@@ -278,8 +303,11 @@ class AugmentPage(QWidget):
     def _sync_preset(self, spec: AugmentSpec) -> None:
         name = next((n for n, p in AUGMENT_PRESETS.items() if p == spec), CUSTOM)
         self.preset.blockSignals(True)
-        self.preset.setCurrentText(name)
+        self.preset.setCurrentIndex(self.preset.findData(name))
         self.preset.blockSignals(False)
+        warning = flip_warning(spec)
+        self.flip_note.setText(f"⚠ {warning}" if warning else "")
+        self.flip_note.setVisible(bool(warning))
 
     def _on_setting_changed(self, *_args: object) -> None:
         if self._loading:
@@ -310,6 +338,8 @@ class AugmentPage(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
         super().showEvent(event)
+        if self._read_preprocess() and not self._images_stale:
+            self._on_setting_changed()  # the Train page changed the model input
         if self._images_stale:
             self._images_stale = False
             self._reload_images()
@@ -332,15 +362,13 @@ class AugmentPage(QWidget):
         # the last quarter second: the page also saves when it is hidden and when the studio quits).
         self._save_timer.stop()
         self._loading = True
-        pre, aug = PreprocessSpec(), AugmentSpec()
+        aug = AugmentSpec()
+        self._read_preprocess()
         if project is not None:
             try:
-                saved = project_settings.load(project)
-                pre, aug = saved.preprocess, saved.augment
+                aug = project_settings.load(project).augment
             except SpecError:
                 self.session.status_message.emit("The saved augmentation settings were invalid; defaults shown.")
-        self.image_size.setValue(pre.image_size)
-        self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))
         self.controls.set_spec(aug)
         self._sync_preset(aug)
         self.saved_label.setText("")
@@ -381,7 +409,7 @@ class AugmentPage(QWidget):
         self._dirty = False
         self._prepared_fresh = (image_id, self.preprocess_spec().to_json()) not in self._cache
         if self._prepared_fresh:
-            self.timing.setText("Decoding and preprocessing the image (the first time also loads TensorFlow)…")
+            self.timing.setText("Preparing the preview…")
         self._worker = self._runner.submit(compute_preview, path, image_id, self.preprocess_spec(),
                                            self.augment_spec(), self.seed, GRID_COUNT, self._cache)
 
@@ -391,12 +419,12 @@ class AugmentPage(QWidget):
         self.last_result = result
         self.grid.set_images(result["variants"])
         pre = self.preprocess_spec()
-        self.model_input.setPixmap(pixmap_for(result["model_input"], 160))
+        self.model_input.setPixmap(pixmap_for(result["model_input"], 106))
         self.model_caption.setText(f"Model input\n{pre.image_size}×{pre.image_size} "
                                    f"{'grayscale' if pre.color == 'gray' else 'RGB'}")
         original = result["original"]
-        self.original.setPixmap(pixmap_for(original, 160) if max(original.shape[:2]) <= 160 else
-                                _smooth_pixmap(original, 160))
+        self.original.setPixmap(pixmap_for(original, 106) if max(original.shape[:2]) <= 106 else
+                                _smooth_pixmap(original, 106))
         self.original_caption.setText(f"Original\n{original.shape[1]}×{original.shape[0]} as stored")
         spec = self.augment_spec()
         what = "epochs 1–16 of training" if self.seed == 0 else f"16 random draws (re-roll {self.seed})"
@@ -405,10 +433,7 @@ class AugmentPage(QWidget):
         if self._change_at is not None:
             self.last_latency_ms = (time.perf_counter() - self._change_at) * 1000.0
             self._change_at = None
-            if self._prepared_fresh:
-                self.timing.setText(f"image decoded and preprocessed in {self.last_latency_ms / 1000:.1f} s")
-            else:
-                self.timing.setText(f"refreshed in {self.last_latency_ms:.0f} ms")
+            self.timing.setText("")
             self.preview_ready.emit(self.last_latency_ms)
 
     def _on_preview_error(self, exc: BaseException) -> None:

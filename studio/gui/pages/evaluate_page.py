@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.commands.protocol import evaluate_argv
+from studio.core.data_warnings import result_warnings
 from studio.core.evaluation import compare_runs, load_report
 from studio.core.imaging import load_rgb, thumbnail
 from studio.core.project import Project, ProjectError
@@ -110,16 +111,22 @@ class EvaluatePage(QWidget):
         self.evaluate_button = QPushButton("Evaluate again")
         self.evaluate_button.setToolTip("Re-run the test split through this run's model (edge-studio evaluate)")
         bar.addWidget(self.evaluate_button)
+        bar.addStretch(1)
         self.status = QLabel("")
+        self.status.setObjectName("evalStatus")
         self.status.setStyleSheet("color:#555")
-        bar.addWidget(self.status, 1)
-        self.save_html_button = QPushButton("Save HTML…")
-        self.save_csv_button = QPushButton("Save CSV…")
-        self.save_json_button = QPushButton("Save JSON…")
-        for b in (self.save_html_button, self.save_csv_button, self.save_json_button):
+        self.status.setWordWrap(True)  # a long notice wraps under the bar instead of widening the window
+        bar.addWidget(QLabel("Save as"))
+        self.save_html_button = QPushButton("HTML…")
+        self.save_csv_button = QPushButton("CSV…")
+        self.save_json_button = QPushButton("JSON…")
+        for b, kind in ((self.save_html_button, "an HTML page"), (self.save_csv_button, "a CSV table"),
+                        (self.save_json_button, "a JSON file")):
             b.setEnabled(False)
+            b.setToolTip(f"Save this report as {kind}")
             bar.addWidget(b)
         root.addLayout(bar)
+        root.addWidget(self.status)
 
         self.summary = QLabel("")
         self.summary.setObjectName("evalSummary")
@@ -127,6 +134,13 @@ class EvaluatePage(QWidget):
         self.summary.setStyleSheet("#evalSummary{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px;"
                                    "padding:8px 12px}")
         root.addWidget(self.summary)
+        self.warnings = QLabel("")
+        self.warnings.setObjectName("resultWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color:#8a4b00;background:#fff4e0;border:1px solid #f0c987;border-radius:5px;"
+                                    "padding:6px")
+        self.warnings.hide()
+        root.addWidget(self.warnings)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_report_tab(), "Report")
@@ -145,6 +159,7 @@ class EvaluatePage(QWidget):
         compare_hint = QLabel("Every run of this project; the best score of each column is highlighted. "
                               "Double-click a run to open its report.")
         compare_hint.setObjectName("hint")
+        compare_hint.setWordWrap(True)
         compare_layout.addWidget(compare_hint)
         compare_layout.addWidget(self.compare_table)
         self.tabs.addTab(compare, "Compare runs")
@@ -162,19 +177,21 @@ class EvaluatePage(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         top = QSplitter(Qt.Orientation.Horizontal)
         self.table = ReportTable()
-        self.table.setMinimumWidth(440)
+        self.table.setMinimumWidth(260)
         top.addWidget(self.table)
         self.matrix = ConfusionMatrixWidget()
         self.matrix.cell_clicked.connect(self.show_cell)
         top.addWidget(self.matrix)
-        top.setStretchFactor(0, 2)
-        top.setStretchFactor(1, 3)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        top.setSizes([460, 360])
 
         cell_box = QFrame()
         cell_layout = QVBoxLayout(cell_box)
         cell_layout.setContentsMargins(0, 4, 0, 0)
         self.cell_title = QLabel("Click a cell of the confusion matrix to see its test images.")
         self.cell_title.setStyleSheet("color:#555")
+        self.cell_title.setWordWrap(True)
         cell_layout.addWidget(self.cell_title)
         self.cell_list = QListWidget()
         self.cell_list.setViewMode(QListView.ViewMode.IconMode)
@@ -184,12 +201,12 @@ class EvaluatePage(QWidget):
         self.cell_list.setMovement(QListView.Movement.Static)
         self.cell_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.cell_list.setWordWrap(True)
-        self.cell_list.setMinimumHeight(130)
+        self.cell_list.setMinimumHeight(70)
         cell_layout.addWidget(self.cell_list, 1)
         relabel = QHBoxLayout()
-        relabel.addWidget(QLabel("Relabel selected images as"))
+        relabel.addWidget(QLabel("Relabel selected as"))
         self.class_combo = QComboBox()
-        self.class_combo.setMinimumContentsLength(12)
+        self.class_combo.setMinimumContentsLength(8)
         relabel.addWidget(self.class_combo)
         self.relabel_button = QPushButton("Relabel")
         self.relabel_button.setEnabled(False)
@@ -201,11 +218,11 @@ class EvaluatePage(QWidget):
         self.use_prediction_button.clicked.connect(self.accept_predictions)
         relabel.addWidget(self.use_prediction_button)
         relabel.addStretch(1)
-        hint = QLabel("Edit ▸ Undo (Ctrl+Z) reverts a relabel")
-        hint.setStyleSheet("color:#888")
-        relabel.addWidget(hint)
+        self.relabel_button.setToolTip("Edit ▸ Undo (Ctrl+Z) reverts a relabel")
         cell_layout.addLayout(relabel)
         self.cell_list.itemSelectionChanged.connect(self._update_relabel_buttons)
+        self.cell_list.itemActivated.connect(self.open_cell_image)
+        self.cell_list.setToolTip("Double-click (or Enter) to see an image large")
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
@@ -230,6 +247,7 @@ class EvaluatePage(QWidget):
         self._refresh_compare()
 
     def _on_images_changed(self) -> None:
+        self.refresh_cell_labels()
         if self.report is not None:
             self._stale = True
             self.status.setText("Labels changed since this report; press Evaluate again to update it.")
@@ -303,6 +321,7 @@ class EvaluatePage(QWidget):
         for b in (self.save_html_button, self.save_csv_button, self.save_json_button):
             b.setEnabled(report is not None)
         if report is None:
+            self._show_warnings(None, run_id, 0)
             self.summary.setText("<span style='color:#666'>No report yet." +
                                  (" Evaluating…" if run_id else " Train a run on the Train page first.") +
                                  "</span>")
@@ -312,14 +331,29 @@ class EvaluatePage(QWidget):
         mistakes = len(report.get("misclassified") or [])
 
         def stat(name: str, value: str) -> str:
-            return (f"<td style='padding-right:28px'><span style='color:#666'>{name}</span><br>"
-                    f"<span style='font-size:15pt;font-weight:600'>{value}</span></td>")
+            return (f"<td style='padding-right:16px'><span style='color:#666'>{name}</span><br>"
+                    f"<span style='font-size:13pt;font-weight:600'>{value}</span></td>")
 
         self.summary.setText(
             "<table><tr>" + stat("Accuracy", format_fraction(report.get("accuracy"))) +
             stat("Macro F1", format_fraction(report.get("macro_f1"))) +
             stat("Weighted F1", format_fraction(weighted)) + stat("Test images", str(n)) +
             stat("Misclassified", str(mistakes)) + "</tr></table>")
+        self._show_warnings(report, run_id, n)
+
+    def _show_warnings(self, report: dict[str, Any] | None, run_id: str, n: int) -> None:
+        """What the score rests on: how uncertain it is, validation far above test, classes with few images."""
+        project = self.session.project
+        warnings = []
+        if report is not None and project is not None:
+            try:
+                best_val = project.run(run_id).metrics.get("best_val_accuracy")
+            except ProjectError:
+                best_val = None
+            supports = {str(k): int(v.get("support", 0)) for k, v in (report.get("per_class") or {}).items()}
+            warnings = result_warnings(best_val, report.get("accuracy"), int(n), supports)
+        self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))
+        self.warnings.setVisible(bool(warnings))
 
     def _clear_cell(self) -> None:
         self.cell = None
@@ -399,11 +433,41 @@ class EvaluatePage(QWidget):
         except ProjectError as exc:
             self.session.status_message.emit(str(exc))
             return
-        for i in range(self.cell_list.count()):
-            item = self.cell_list.item(i)
-            if int(item.data(Qt.ItemDataRole.UserRole)) in ids:
-                item.setText(f"now labelled {name}\n(was {item.text().split(' →')[0]})")
+        self.refresh_cell_labels()
         self.session.status_message.emit(f"Relabelled {len(ids)} image{'s' if len(ids) != 1 else ''} as {name}")
+
+    def refresh_cell_labels(self) -> None:
+        """Each listed image's caption from its label now (a relabel, its undo or a change elsewhere)."""
+        project = self.session.project
+        if project is None or not self.cell_items:
+            return
+        ids = [int(m["image_id"]) for m in self.cell_items]
+        now = {r.id: r.label for r in project.images(ids=ids)}
+        for i, m in enumerate(self.cell_items):
+            item = self.cell_list.item(i)
+            label = now.get(int(m["image_id"]), m["true"])
+            if item is None:
+                continue
+            if str(label) == str(m["true"]):
+                item.setText(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure")
+            else:
+                item.setText(f"now labelled {label or 'unlabelled'}\n(was {m['true']})")
+
+    def open_cell_image(self, item: QListWidgetItem) -> None:
+        """The test image large (double-click or Enter on a thumbnail), with its neighbours a key away."""
+        from studio.gui.widgets.preview_dialog import ImagePreviewDialog
+
+        project = self.session.project
+        if project is None or not self.cell_items:
+            return
+        records = project.images(ids=[int(m["image_id"]) for m in self.cell_items])
+        order = {r.id: r for r in records}
+        ordered = [order[int(m["image_id"])] for m in self.cell_items if int(m["image_id"]) in order]
+        wanted = int(item.data(Qt.ItemDataRole.UserRole))
+        index = next((i for i, r in enumerate(ordered) if r.id == wanted), 0)
+        if ordered:
+            self.preview_dialog = ImagePreviewDialog(project, ordered, index, self, session=self.session)
+            self.preview_dialog.show()
 
     # ----- compare -----------------------------------------------------------------------------
     def _refresh_compare(self) -> None:

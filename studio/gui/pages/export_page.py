@@ -72,6 +72,7 @@ class ExportPage(QWidget):
         self._estimate_run = ""
         self._export_process: CliProcess | None = None
         self._out_edited = False
+        self.last_error_box: Any = None
         self._build()
         session.project_changed.connect(self._on_project_changed)
         app = QCoreApplication.instance()
@@ -98,8 +99,12 @@ class ExportPage(QWidget):
         bar.addWidget(self.format_box, 1)
         root.addLayout(bar)
 
-        quant = QGroupBox("Quantization — smaller bundles load faster; check what it costs in accuracy")
+        quant = QGroupBox("Quantization")
         q_layout = QVBoxLayout(quant)
+        quant_hint = QLabel("Smaller bundles load faster; check what each costs in accuracy.")
+        quant_hint.setObjectName("hint")
+        quant_hint.setWordWrap(True)
+        q_layout.addWidget(quant_hint)
         self.quant_table = QTableWidget(len(self.quantizations()), len(QUANT_HEADERS))
         self.quant_table.setHorizontalHeaderLabels(QUANT_HEADERS)
         self.quant_table.verticalHeader().setVisible(False)
@@ -115,6 +120,7 @@ class ExportPage(QWidget):
         measure_row = QHBoxLayout()
         self.estimate_status = QLabel("")
         self.estimate_status.setStyleSheet("color:#555")
+        self.estimate_status.setWordWrap(True)
         measure_row.addWidget(self.estimate_status, 1)
         self.measure_button = QPushButton("Measure again")
         self.measure_button.clicked.connect(lambda: self.measure(force=True))
@@ -127,6 +133,7 @@ class ExportPage(QWidget):
         hint = QLabel("A folder with index.html, the model and the TF.js runtime: it works offline from any static "
                       "web host, classifies webcam frames in the browser and sends nothing anywhere.")
         hint.setStyleSheet("color:#555")
+        hint.setWordWrap(True)
         t_layout.addWidget(hint)
         out_row = QHBoxLayout()
         out_row.addWidget(QLabel("Folder"))
@@ -155,7 +162,8 @@ class ExportPage(QWidget):
         unsure_row.addWidget(self.unsure_hint, 1)
         t_layout.addLayout(unsure_row)
         options = QHBoxLayout()
-        self.zip_box = QCheckBox("Also write a .zip (to upload to any static host)")
+        self.zip_box = QCheckBox("Also write a .zip")
+        self.zip_box.setToolTip("A single file to upload to any static web host")
         self.zip_box.setChecked(True)
         options.addWidget(self.zip_box)
         options.addStretch(1)
@@ -174,6 +182,7 @@ class ExportPage(QWidget):
         r_layout = QVBoxLayout(self.result)
         self.result_text = QLabel("No bundle written yet.")
         self.result_text.setMinimumHeight(62)
+        self.result_text.setWordWrap(True)
         self.result_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         r_layout.addWidget(self.result_text)
         actions = QHBoxLayout()
@@ -186,6 +195,7 @@ class ExportPage(QWidget):
         self.url_label = QLabel("")
         self.url_label.setOpenExternalLinks(True)
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.url_label.setWordWrap(True)
         for w in (self.preview_button, self.stop_button, self.open_folder_button):
             actions.addWidget(w)
         actions.addSpacing(12)
@@ -272,7 +282,11 @@ class ExportPage(QWidget):
 
     def _update_out_default(self) -> None:
         project, run_id = self.session.project, self.run_picker.current_run_id()
-        if project is None or not run_id or self._out_edited:
+        if self._out_edited:
+            return
+        if project is None or not run_id:  # never a folder named after another project or run
+            self.out_edit.clear()
+            self.out_edit.setPlaceholderText("Train a model first; its bundle folder appears here")
             return
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.name).strip("-") or "project"
         fmt = "" if self.format() == DEFAULT_TARGET else f"-{self.format()}"
@@ -408,7 +422,22 @@ class ExportPage(QWidget):
         url = self.server.url
         self.url_label.setText(f"Serving at <a href='{url}'>{url}</a> (this computer only)")
         self._update_actions()
-        QDesktopServices.openUrl(QUrl(url))
+        if not QDesktopServices.openUrl(QUrl(url)):
+            self._open_failed("No web browser could be started.",
+                              f"Open this address in a web browser on this computer:\n{url}", url)
+
+    def _open_failed(self, what: str, how: str, copy: str) -> None:
+        """Say what failed and what to do; the address (or folder) is selectable and on the clipboard."""
+        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtWidgets import QMessageBox
+
+        QGuiApplication.clipboard().setText(copy)
+        self.last_error_box = QMessageBox(QMessageBox.Icon.Warning, "Could not open", what,
+                                          QMessageBox.StandardButton.Ok, self)
+        self.last_error_box.setInformativeText(how + "\n(It is on the clipboard: paste it.)")
+        self.last_error_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.last_error_box.open()
+        self.session.status_message.emit(f"{what} {copy}")
 
     def stop_preview(self) -> None:
         if self.server is not None:
@@ -419,7 +448,10 @@ class ExportPage(QWidget):
 
     def open_folder(self) -> None:
         if self.last_export is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.last_export["out"]))
+            folder = str(self.last_export["out"])
+            if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
+                self._open_failed("No file manager could be started.",
+                                  f"The bundle is in this folder:\n{folder}", folder)
 
     def shutdown(self) -> None:
         """Called when the window closes: stop the server and any child process."""

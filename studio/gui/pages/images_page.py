@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QDrag, QKeyEvent, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import ImportProgress
 from studio.core.importer import ImportReport
-from studio.core.project import SPLITS
+from studio.core.project import SPLITS, ProjectError
 from studio.gui import undo_commands as cmd
 from studio.gui.icons import icon
 from studio.gui.import_process import ImportJob
+from studio.gui.label_keys import class_keys, plain_text, starts_typing
 from studio.gui.session import Session
 from studio.gui.thumbnails import ThumbnailCache
 from studio.gui.widgets.class_panel import ClassPanel
@@ -39,6 +40,7 @@ from studio.gui.widgets.empty_state import EmptyState
 from studio.gui.widgets.import_report import ImportReportDialog, summary_text
 from studio.gui.widgets.progress_strip import ProgressStrip
 from studio.gui.widgets.thumbnail_grid import THUMB_BOX, ImageListModel, ThumbnailView
+from studio.gui.widgets.type_to_label import TypeToLabel
 from studio.gui.workers import Worker, start_worker
 
 APPEND_EVERY_S = 1.0  # how often an import in progress shows its new images
@@ -46,20 +48,44 @@ IMPORT_FILTER = "Images, zips and CSV lists (*.png *.jpg *.jpeg *.bmp *.webp *.t
 
 
 class ImageGrid(ThumbnailView):
-    """The grid plus the labelling keys: 1-9 label with that class, 0 unlabels, Delete trashes."""
+    """The grid; its keys go to the page first (labelling keys, typing, Space/Enter preview, Delete)."""
 
-    digit_pressed = Signal(int)
-    delete_pressed = Signal()
+    def __init__(self, model: ImageListModel, page: ImagesPage) -> None:
+        super().__init__(model, page)
+        self.page = page
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
-        if plain and Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
-            self.digit_pressed.emit(key - Qt.Key.Key_0)
-        elif plain and key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_pressed.emit()
-        else:
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+        if not self.page.handle_key(event, in_grid=True):
             super().keyPressEvent(event)
+
+    def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802 (Qt name)
+        """The drag image sits beside the cursor (below right), so the class it is dropped on stays visible."""
+        indexes = self.selectedIndexes()
+        if not indexes:
+            return
+        mime = self.model().mimeData(indexes)
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.setPixmap(drag_badge(self, len(indexes)))
+        drag.setHotSpot(QPoint(-18, -18))
+        drag.exec(Qt.DropAction.CopyAction)
+
+
+def drag_badge(widget: QWidget, n: int) -> QPixmap:
+    """A small label for a drag: '3 images'."""
+    text = f"{n:,} image{'s' if n != 1 else ''}"
+    metrics = widget.fontMetrics()
+    pm = QPixmap(metrics.horizontalAdvance(text) + 20, metrics.height() + 10)
+    pm.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pm)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor("#1565c0"))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawRoundedRect(pm.rect(), 8, 8)
+    painter.setPen(QColor("white"))
+    painter.drawText(pm.rect(), Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return pm
 
 
 class ImagesPage(QWidget):
@@ -93,13 +119,12 @@ class ImagesPage(QWidget):
         self.model = ImageListModel(self)
         self.grid = ImageGrid(self.model, self)
         self.grid.doubleClicked.connect(self._open_preview)
-        self.grid.digit_pressed.connect(self._digit)
-        self.grid.delete_pressed.connect(self.trash_selection)
         self.grid.selectionModel().selectionChanged.connect(self._update_counts)
 
         self.class_panel = ClassPanel(session, self)
         self.class_panel.label_requested.connect(self.label_selection)
         self.class_panel.label_ids_requested.connect(self.label_ids)
+        self.class_panel.dialog_closed.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
 
         self.empty = EmptyState(icon("drop"), self)
         self.empty.add_button("Import images…", primary=True).clicked.connect(self.ask_import_files)
@@ -119,17 +144,27 @@ class ImagesPage(QWidget):
         left_layout.setSpacing(0)
         left_layout.addWidget(self._build_toolbar())
         left_layout.addWidget(self.views, 1)
+        left_layout.addWidget(self._build_footer())
         left_layout.addWidget(self.progress)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.class_panel)
         splitter.setStretchFactor(0, 1)
-        splitter.setSizes([900, 340])
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([790, 300])
         splitter.setChildrenCollapsible(False)
-        self.class_panel.setMinimumWidth(300)
+        self.class_panel.setMinimumWidth(210)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+
+        # Labelling keys work wherever the focus is on this page: widgets that would swallow them (the
+        # filter boxes search their items by key) hand them over first; the others pass them up to the page.
+        for widget in (self.filter_box, self.split_box, self.import_button, self.camera_button):
+            widget.installEventFilter(self)
+        select_all = QShortcut(QKeySequence.StandardKey.SelectAll, self)
+        select_all.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        select_all.activated.connect(self.select_all)
 
         session.project_changed.connect(self._project_changed)
         session.images_changed.connect(self.schedule_refresh)
@@ -157,7 +192,7 @@ class ImagesPage(QWidget):
         self.camera_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.camera_button.clicked.connect(lambda: self.open_camera())
         self.filter_box = QComboBox()
-        self.filter_box.setMinimumWidth(130)
+        self.filter_box.setMinimumContentsLength(10)
         self.filter_box.setToolTip("Show all images, the unlabelled ones, one class, or the trash")
         self.filter_box.currentIndexChanged.connect(self.schedule_refresh)
         self.split_box = QComboBox()
@@ -168,30 +203,41 @@ class ImagesPage(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search file names")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(130)
-        self.search.setMaximumWidth(260)
+        self.search.setMinimumWidth(90)
+        self.search.setMaximumWidth(320)
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.schedule_refresh)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.restore_button = QPushButton("Restore selected")
-        self.restore_button.clicked.connect(self.restore_selection)
-        self.restore_button.hide()
-        self.count_label = QLabel()
-        self.count_label.setObjectName("hint")
-        # Room for the usual count so the search box, not the count, gives way on narrow windows.
-        self.count_label.setMinimumWidth(self.count_label.fontMetrics().horizontalAdvance("888 of 88,888 selected") + 8)
         layout = QHBoxLayout(bar)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(8)
         layout.addWidget(self.import_button)
         layout.addWidget(self.camera_button)
-        layout.addSpacing(12)
+        layout.addSpacing(4)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.split_box)
         layout.addWidget(self.search, 1)
-        layout.addWidget(self.restore_button)
-        layout.addStretch(0)
+        return bar
+
+    def _build_footer(self) -> QWidget:
+        """The count and the trash's Restore button live under the grid, so neither widens the toolbar."""
+        bar = QWidget()
+        bar.setObjectName("gridFooter")
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+        self.restore_button = QPushButton("Restore selected")
+        self.restore_button.clicked.connect(self.restore_selection)
+        self.restore_button.hide()
+        self.type_to_label = TypeToLabel(bar)
+        self.type_to_label.setMaximumWidth(300)
+        self.type_to_label.chosen.connect(self.label_selection_by_name)
+        self.type_to_label.finished.connect(lambda: self.grid.setFocus(Qt.FocusReason.OtherFocusReason))
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(14, 2, 14, 4)
         layout.addWidget(self.count_label)
+        layout.addStretch(1)
+        layout.addWidget(self.type_to_label, 2)
+        layout.addWidget(self.restore_button)
         return bar
 
     # ----- project and refresh ----------------------------------------------------------------
@@ -340,20 +386,74 @@ class ImagesPage(QWidget):
         self.count_label.setText(f"{sel:,} of {n:,} selected" if sel else f"{n:,} image{'s' if n != 1 else ''}")
 
     # ----- labelling, trash -------------------------------------------------------------------
-    def _digit(self, digit: int) -> None:
-        if digit == 0:
-            self.label_selection(None)
-            return
+    def handle_key(self, event: QKeyEvent, *, in_grid: bool = False) -> bool:
+        """Labelling keys, type-to-label, Space/Enter (preview) and Delete (trash); True when handled."""
         classes = self.class_panel.classes()
-        if digit <= len(classes):
-            self.label_selection(classes[digit - 1].id)
-        else:
-            self.session.status_message.emit(f"There is no class {digit}; add one in the class panel")
+        text = plain_text(event)
+        keys = class_keys(classes)
+        if text in keys:
+            self.label_selection(keys[text])
+            return True
+        if starts_typing(text, classes) and self.session.project is not None:
+            self.type_to_label.set_classes(classes)
+            self.type_to_label.begin(text)
+            return True
+        if not in_grid or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            index = self.grid.currentIndex()
+            rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+            row = index.row() if index.isValid() and index.row() in rows else (rows[0] if rows else -1)
+            if row >= 0:
+                self.open_preview(row)
+            return True
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.trash_selection()
+            return True
+        return False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt name)
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if event.type() == QEvent.Type.KeyPress and plain_text(event) and self.handle_key(event):  # type: ignore[arg-type]
+            return True
+        return super().eventFilter(watched, event)
+
+    def set_drop_highlight(self, on: bool) -> None:
+        """Files dragged over the window: the grid lights up and says what a drop does."""
+        self.views.setObjectName("imageViews")
+        self.views.setStyleSheet("#imageViews{border:3px dashed #1565c0;background:#eaf2fd}" if on else "")
+        self.count_label.setText("Drop to import these files into the project" if on else "")
+        if not on:
+            self._update_counts()
+
+    def select_all(self) -> None:
+        self.grid.selectAll()
+        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def label_selection_by_name(self, name: str) -> None:
+        """Type-to-label: label the selection with the class called ``name``, adding it when it is new."""
+        project = self.session.project
+        if project is None:
+            return
+        if not self.grid.selected_ids():
+            self.session.status_message.emit("Select images first, then type a class name")
+            return
+        info = project.class_by_name(name)
+        if info is None:
+            try:
+                info = self.class_panel.add_class(name)
+            except ProjectError as exc:
+                self.session.status_message.emit(str(exc))
+                return
+        self.label_selection(info.id)
 
     def label_selection(self, class_id: int | None) -> None:
         ids = self.grid.selected_ids()
         if not ids:
-            self.session.status_message.emit("Select images first, then click a class or press its number")
+            self.session.status_message.emit("Select images first, then press a class's key or type its name")
             return
         # One image labelled by key: move on to the next one, so a run of keys labels a run of images.
         advance_to = None
@@ -394,12 +494,30 @@ class ImagesPage(QWidget):
             self.session.undo_stack.push(cmd.RestoreImages(self.session, ids))
 
     # ----- import -----------------------------------------------------------------------------
+    def _need_project(self, doing: str) -> bool:
+        """True when a project is open; otherwise say so (a window-modal box, not a silent no-op)."""
+        if self.session.project is not None:
+            return True
+        from PySide6.QtWidgets import QMessageBox
+
+        self.last_error_box = QMessageBox(QMessageBox.Icon.Information, doing,
+                                          f"{doing} needs an open project.", QMessageBox.StandardButton.Ok,
+                                          self.window())
+        self.last_error_box.setInformativeText("Create one with File ▸ New Project (Ctrl+N), open one with "
+                                               "File ▸ Open Project, or try File ▸ Open Demo Project.")
+        self.last_error_box.open()
+        return False
+
     def ask_import_files(self) -> None:
+        if not self._need_project("Importing images"):
+            return
         paths, _ = QFileDialog.getOpenFileNames(self, "Import images", "", IMPORT_FILTER)
         if paths:
             self.import_paths(paths)
 
     def ask_import_folder(self) -> None:
+        if not self._need_project("Importing images"):
+            return
         path = QFileDialog.getExistingDirectory(self, "Import a folder of images")
         if path:
             self.import_paths([path])
@@ -414,6 +532,10 @@ class ImagesPage(QWidget):
             self.session.status_message.emit("An import is already running; wait for it or cancel it")
             return None
         self._classes_before_import = project.class_names()
+        if self.current_filter()[0] != "all" or self.split_box.currentIndex() > 0 or self.search.text().strip():
+            # A filter would hide what arrives: show everything, and say why the view changed.
+            self.set_filter("all")
+            self.session.status_message.emit("Showing all images, so the imported ones are visible")
         self.progress.begin("Looking for images…")
         job = ImportJob(project.root, [str(p) for p in paths], label, self)
         job.progress.connect(self._import_progress)
@@ -493,13 +615,14 @@ class ImagesPage(QWidget):
 
         if self.session.project is None or not 0 <= row < self.model.rowCount():
             return
-        self.preview_dialog = ImagePreviewDialog(self.session.project, self.model.records(), row, self)
+        self.preview_dialog = ImagePreviewDialog(self.session.project, self.model.records(), row, self,
+                                                 session=self.session)
         self.preview_dialog.show()
 
     def open_camera(self, source: int | str | None = None) -> None:
         from studio.gui.widgets.camera_widget import CameraDialog
 
-        if self.session.project is None:
+        if not self._need_project("Capturing from a camera"):
             return
         self.camera_dialog = CameraDialog(self.session, source, self)
         self.camera_dialog.show()

@@ -13,18 +13,13 @@ from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -33,13 +28,16 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core import runs as run_store
-from studio.core.architectures import ARCHITECTURES, DESCRIPTIONS
+from studio.core.arch_cards import cards, recommend
+from studio.core.data_warnings import data_warnings
 from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import Project, ProjectError, RunRecord
-from studio.core.specs import TRAIN_RANGES, TrainConfig
+from studio.core.specs import augment_epochs
 from studio.gui.session import Session
 from studio.gui.training_process import QueuedRun, RunEnded, TrainingQueue
+from studio.gui.widgets import run_actions
 from studio.gui.widgets.curves import CurvesWidget
+from studio.gui.widgets.page_scroll import VerticalScroll
 from studio.gui.widgets.run_summary import (
     RunSummary,
     format_bytes,
@@ -47,12 +45,14 @@ from studio.gui.widgets.run_summary import (
     format_duration,
     format_fraction,
 )
-from studio.gui.widgets.spin_box import number_field
+from studio.gui.widgets.train_settings import TrainSettings
+from studio.gui.workers import start_worker
 
 # The benchmark this product comes from: three architectures, each with and without augmentation.
 BENCHMARK_ARCHS = ("dense", "cnn", "cnn_dropout")
 STATUS_COLORS = {"finished": "#2e7d32", "running": "#1565c0", "queued": "#6d6d6d", "failed": "#c62828",
                  "cancelled": "#ef6c00", "interrupted": "#ef6c00"}
+IDLE_DETAIL = "Press Train: the recommended model and settings are chosen from your images."
 COLUMNS = ("Show", "Status", "Architecture", "Augmentation", "Best val acc", "Test macro F1", "Params",
            "Size", "Duration", "Run")
 
@@ -60,6 +60,7 @@ COLUMNS = ("Show", "Status", "Architecture", "Augmentation", "Best val acc", "Te
 class TrainPage(QWidget):
     title = "Train"
     training_state_changed = Signal(bool)  # True while a run trains
+    analysed = Signal()                    # the recommendation and data warnings are shown
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,9 @@ class TrainPage(QWidget):
         self._epochs = 1
         self._steps = 1
         self._last_progress_paint = 0.0
+        self._analysis: Any = None
+        self._analysis_stale = False
+        self.last_outcome: tuple[str, str, str] | None = None
         self._build()
         self.queue.queue_changed.connect(self._show_queue)
         self.queue.run_started.connect(self._on_run_started)
@@ -78,6 +82,8 @@ class TrainPage(QWidget):
         self.queue.idle.connect(self._on_idle)
         session.project_changed.connect(self._on_project_changed)
         session.runs_changed.connect(self.refresh_runs)
+        session.images_changed.connect(self._data_changed)
+        session.classes_changed.connect(self._data_changed)
         app = QCoreApplication.instance()
         if app is not None:  # a run must end cleanly (marked cancelled) when the studio quits
             app.aboutToQuit.connect(self.shutdown)
@@ -88,100 +94,57 @@ class TrainPage(QWidget):
     def _build(self) -> None:
         root = QHBoxLayout(self)
         root.setContentsMargins(12, 12, 12, 12)
-        root.setSpacing(12)
-        root.addWidget(self._build_settings())
+        outer = QSplitter(Qt.Orientation.Horizontal)
+        outer.setChildrenCollapsible(False)
+        outer.addWidget(self._build_settings())
 
-        right = QVBoxLayout()
+        right_box = QWidget()
+        right = QVBoxLayout(right_box)
+        right.setContentsMargins(6, 0, 0, 0)
         right.setSpacing(8)
         right.addWidget(self._build_progress())
         splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
         self.curves = CurvesWidget()
         splitter.addWidget(self.curves)
         self.runs_table = self._build_runs_table()
         splitter.addWidget(self.runs_table)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
         right.addWidget(splitter, 1)
-        root.addLayout(right, 1)
+        outer.addWidget(right_box)
+        outer.setStretchFactor(1, 1)
+        outer.setSizes([330, 900])
+        root.addWidget(outer)
 
     def _build_settings(self) -> QWidget:
-        panel = QFrame()
-        panel.setFixedWidth(300)
+        self.settings = TrainSettings()
+        self.settings.train_requested.connect(self.queue_selected)
+        self.settings.compare_requested.connect(self.queue_compare)
+        self.settings.benchmark_requested.connect(self.queue_benchmark)
+        # The names the rest of the page (and its tests) use.
+        self.queue_button = self.settings.train_button
+        self.with_aug, self.epochs, self.batch_size = self.settings.with_aug, self.settings.epochs, \
+            self.settings.batch_size
+        self.learning_rate, self.patience = self.settings.learning_rate, self.settings.patience
+        self.benchmark_action = self.settings.benchmark_action
+
+        panel = QWidget()
         layout = QVBoxLayout(panel)
         layout.setContentsMargins(0, 0, 0, 0)
-
-        archs = QGroupBox("Architectures")
-        arch_layout = QVBoxLayout(archs)
-        self.arch_boxes: dict[str, QCheckBox] = {}
-        for name in ARCHITECTURES:
-            box = QCheckBox(name)
-            box.setToolTip(DESCRIPTIONS.get(name, ""))
-            box.setChecked(name == "cnn")
-            self.arch_boxes[name] = box
-            arch_layout.addWidget(box)
-        layout.addWidget(archs)
-
-        aug = QGroupBox("Augmentation")
-        aug_layout = QVBoxLayout(aug)
-        self.without_aug = QCheckBox("without augmentation")
-        self.with_aug = QCheckBox("with augmentation")
-        self.with_aug.setToolTip("Uses the settings of the Augment page")
-        self.without_aug.setChecked(True)
-        aug_layout.addWidget(self.without_aug)
-        aug_layout.addWidget(self.with_aug)
-        layout.addWidget(aug)
-
-        params = QGroupBox("Training")
-        form = QFormLayout(params)
-        defaults = TrainConfig()  # ranges and defaults come from core, never typed here
-        self.epochs = QSpinBox()
-        self.epochs.setRange(*_int_range("epochs"))
-        self.epochs.setValue(defaults.epochs)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(*_int_range("batch_size"))
-        self.batch_size.setValue(defaults.batch_size)
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setDecimals(5)
-        lr = TRAIN_RANGES["learning_rate"]
-        self.learning_rate.setRange(lr.widget_low, lr.widget_high)
-        self.learning_rate.setSingleStep(0.0005)
-        self.learning_rate.setValue(defaults.learning_rate)
-        self.patience = QSpinBox()
-        self.patience.setRange(*_int_range("early_stopping_patience"))
-        self.patience.setValue(defaults.early_stopping_patience)
-        self.patience.setSpecialValueText("off")
-        self.patience.setSuffix(" epochs")
-        self.patience.setToolTip("Stop when validation loss has not improved for this many epochs")
-        for spin in (self.epochs, self.batch_size, self.learning_rate, self.patience):
-            number_field(spin)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Early stopping", self.patience)
-        layout.addWidget(params)
-
-        self.queue_button = QPushButton("Train selected")
-        self.queue_button.setDefault(True)
-        self.queue_button.setMinimumHeight(34)
-        self.queue_button.setObjectName("primaryButton")
-        self.queue_button.clicked.connect(self.queue_selected)
-        self.benchmark_button = QPushButton("Original benchmark (3 architectures × with/without augmentation)")
-        self.benchmark_button.setToolTip("Queue dense, cnn and cnn_dropout, each with and without augmentation")
-        self.benchmark_button.clicked.connect(self.queue_benchmark)
-        self.benchmark_button.setStyleSheet("QPushButton{text-align:center;padding:4px}")
-        layout.addWidget(self.queue_button)
-        layout.addWidget(self.benchmark_button)
-
-        layout.addWidget(QLabel("<b>Waiting in the queue</b>"))
+        layout.addWidget(self.settings)
+        self.queue_title = QLabel("<b>Waiting in the queue</b>")
+        layout.addWidget(self.queue_title)
         self.queue_list = QListWidget()
-        self.queue_list.setMaximumHeight(140)
+        self.queue_list.setMaximumHeight(120)
         layout.addWidget(self.queue_list)
         self.clear_queue_button = QPushButton("Clear queue")
         self.clear_queue_button.clicked.connect(self.queue.clear_pending)
         layout.addWidget(self.clear_queue_button)
         layout.addStretch(1)
-        self.benchmark_button.setText("Original benchmark (6 runs)")
-        return panel
+        scroll = VerticalScroll(panel)
+        scroll.setMaximumWidth(460)
+        return scroll
 
     def _build_progress(self) -> QWidget:
         box = QFrame()
@@ -194,8 +157,9 @@ class TrainPage(QWidget):
         font = QFont(self.progress_title.font())
         font.setBold(True)
         self.progress_title.setFont(font)
-        self.progress_detail = QLabel("Choose architectures and press Train selected.")
+        self.progress_detail = QLabel(IDLE_DETAIL)
         self.progress_detail.setStyleSheet("color:#555")
+        self.progress_detail.setWordWrap(True)
         text.addWidget(self.progress_title)
         text.addWidget(self.progress_detail)
         layout.addLayout(text, 2)
@@ -222,27 +186,63 @@ class TrainPage(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         table.itemChanged.connect(self._on_show_toggled)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._runs_menu)
+        table.setToolTip("Right-click a run to rename or delete it")
+        table.setMinimumHeight(120)
         return table
+
+    def selected_run_id(self) -> str:
+        row = self.runs_table.currentRow()
+        item = self.runs_table.item(row, 0) if row >= 0 else None
+        return str(item.data(Qt.ItemDataRole.UserRole) or "") if item is not None else ""
+
+    def _runs_menu(self, pos: Any) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        item = self.runs_table.itemAt(pos)
+        if item is None:
+            return
+        self.runs_table.selectRow(item.row())
+        run_id = self.selected_run_id()
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename_run(run_id))
+        delete = menu.addAction("Delete…", lambda: self.delete_run(run_id))
+        delete.setEnabled(run_id != self.queue.current_run_id)
+        menu.exec(self.runs_table.viewport().mapToGlobal(pos))
+
+    def rename_run(self, run_id: str) -> Any:
+        self.run_dialog = run_actions.ask_rename(self, self.session, run_id)
+        return self.run_dialog
+
+    def delete_run(self, run_id: str) -> Any:
+        if run_id and run_id == self.queue.current_run_id:
+            self.session.status_message.emit("This run is training; cancel it first")
+            return None
+        self.run_dialog = run_actions.confirm_delete(self, self.session, run_id)
+        return self.run_dialog
 
     # ----- queueing ----------------------------------------------------------------------------
     def _hyper(self) -> dict[str, Any]:
-        return {"epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
-                "learning_rate": self.learning_rate.value(), "patience": self.patience.value()}
+        return self.settings.hyper()
+
+    def set_arch(self, name: str) -> None:
+        self.settings.set_arch(name)
 
     def selected_runs(self) -> list[QueuedRun]:
-        archs = [n for n, box in self.arch_boxes.items() if box.isChecked()]
-        variants = [v for v, box in ((False, self.without_aug), (True, self.with_aug)) if box.isChecked()]
-        return [QueuedRun(arch, aug, **self._hyper()) for arch in archs for aug in variants]
+        return [QueuedRun(self.settings.arch(), self.with_aug.isChecked(), **self._hyper())]
 
     def queue_selected(self) -> None:
-        runs = self.selected_runs()
-        if not runs:
-            self.session.status_message.emit("Choose at least one architecture and one augmentation option.")
-            return
-        self._enqueue(runs)
+        self._enqueue(self.selected_runs())
+
+    def queue_compare(self) -> None:
+        self._enqueue([QueuedRun(c.name, self.with_aug.isChecked(), **self._hyper()) for c in cards()])
 
     def queue_benchmark(self) -> None:
-        self._enqueue([QueuedRun(arch, aug, **self._hyper()) for arch in BENCHMARK_ARCHS for aug in (False, True)])
+        hyper = self._hyper()
+        plain = {**hyper, "epochs": hyper["epochs"] // 2 if self.with_aug.isChecked() else hyper["epochs"]}
+        self._enqueue([QueuedRun(arch, aug, **({**plain, "epochs": augment_epochs(plain["epochs"])} if aug else plain))
+                       for arch in BENCHMARK_ARCHS for aug in (False, True)])
 
     def _enqueue(self, runs: list[QueuedRun]) -> None:
         project = self.session.project
@@ -351,6 +351,14 @@ class TrainPage(QWidget):
         self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled",
                                      "interrupted": "Interrupted"}.get(status, "Failed") + f" {label}")
         self.progress_detail.setText(message if status in ("failed", "interrupted") else f"run {run_id}")
+        if status == "finished" and project is not None and run_id:
+            metrics = project.run(run_id).metrics
+            ran, planned = metrics.get("epochs_run"), queued.epochs if queued else None
+            self.progress.setValue(1000)
+            self.progress.setFormat(f"done · {ran} epochs" + (" (stopped early: no more progress)"
+                                                               if ran and planned and ran < planned else ""))
+            self.progress_detail.setText(f"test accuracy {format_fraction(metrics.get('test_accuracy'))} · "
+                                         f"see Evaluate for the details · run {run_id}")
         if status in ("failed", "interrupted"):
             self.progress_detail.setStyleSheet("color:#c62828")
         else:
@@ -365,15 +373,59 @@ class TrainPage(QWidget):
 
     # ----- runs table and finished curves ------------------------------------------------------
     def _on_project_changed(self, project: Project | None) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.progress_detail.setStyleSheet("color:#555")
         if self.queue.is_busy() or self.queue.pending:
             self.queue.abandon()  # the run is cancelled in its own project; the window does not wait
-            self.progress.setValue(0)
-            self.progress.setFormat("")
             self.progress_title.setText("Cancelled: another project was opened")
-            self.progress_detail.setText("")
+            self.progress_detail.setText(IDLE_DETAIL)
+        else:  # nothing of the previous project's runs stays on show
+            self.progress_title.setText("No run is training")
+            self.progress_detail.setText(IDLE_DETAIL)
+        self.last_outcome = None
         self.curves.clear()
         self.queue.project_root = project.root if project else None
+        self.settings.load(project, None)
         self.refresh_runs()
+        self._analyse()
+
+    def _analyse(self) -> None:
+        """Recommendation and data warnings, computed off the UI thread (they read every image row)."""
+        project = self.session.project
+        if project is None:
+            self.settings.show_warnings([])
+            return
+
+        def work(progress, cancel) -> tuple:  # noqa: ANN001
+            return recommend(project), data_warnings(project.counts())
+
+        def done(result: tuple) -> None:
+            if project is not self.session.project:
+                return
+            recommendation, warnings = result
+            if self.settings.follows_recommendation():  # the data changed: so may the recommendation
+                self.settings.load(project, recommendation)
+            self.settings.show_warnings(warnings)
+            self.analysed.emit()
+
+        self._analysis = start_worker(work, on_finished=done, on_errored=lambda exc: None)
+
+    def _data_changed(self) -> None:
+        if self.isVisible():
+            self._analyse()
+        else:
+            self._analysis_stale = True
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        if self._analysis_stale:
+            self._analysis_stale = False
+            self._analyse()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        self.settings.save()
+        super().hideEvent(event)
 
     @staticmethod
     def _curve_label(arch: str, augmented: bool, run_id: str) -> str:
@@ -383,6 +435,9 @@ class TrainPage(QWidget):
     def refresh_runs(self) -> None:
         project = self.session.project
         runs: list[RunRecord] = project.runs() if project else []
+        kept = {run.id for run in runs} | {self.queue.current_run_id}
+        for gone in [r for r in self.curves.run_ids() if r not in kept]:  # a deleted run leaves no curves
+            self.curves.remove_run(gone)
         for run in runs:
             if not self.curves.has_run(run.id) and run.id != self.queue.current_run_id:
                 history = run_store.saved_history(project, run.id) if project else {}
@@ -409,7 +464,8 @@ class TrainPage(QWidget):
             cells = [show, status, QTableWidgetItem(s.arch), QTableWidgetItem(s.augmentation_text),
                      _number(format_fraction(s.best_val_accuracy)), _number(format_fraction(s.test_macro_f1)),
                      _number(format_count(s.params)), _number(format_bytes(s.size_bytes)),
-                     _number(format_duration(s.seconds)), QTableWidgetItem(run.id)]
+                     _number(format_duration(s.seconds)),
+                     QTableWidgetItem(f"{run.name} ({run.id})" if run.name else run.id)]
             for col, item in enumerate(cells):
                 self.runs_table.setItem(row, col, item)
         self.runs_table.blockSignals(False)
@@ -420,11 +476,6 @@ class TrainPage(QWidget):
         run_id = item.data(Qt.ItemDataRole.UserRole)
         if run_id:
             self.curves.set_run_visible(str(run_id), item.checkState() == Qt.CheckState.Checked)
-
-
-def _int_range(name: str) -> tuple[int, int]:
-    allowed = TRAIN_RANGES[name]
-    return int(allowed.widget_low), int(allowed.widget_high)
 
 
 def _number(text: str) -> QTableWidgetItem:

@@ -66,7 +66,7 @@ class _ValueRow:
         self.param = param
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(70)
         self.spin = QDoubleSpinBox()
         self.spin.setRange(param.low, param.high)
         self.spin.setDecimals(param.decimals)
@@ -75,6 +75,9 @@ class _ValueRow:
         self.spin.setFixedWidth(84)
         number_field(self.spin)
         self.spin.setAccessibleName(param.label)
+        tip = f"{param.label}: {param.low:g} to {param.high:g}{param.suffix} (random, up to this much either way)"
+        self.spin.setToolTip(tip)
+        self.slider.setToolTip(tip)
         self._on_change = on_change
         self.slider.valueChanged.connect(self._slider_moved)
         self.spin.valueChanged.connect(self._spin_changed)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 def array_to_qimage(image: np.ndarray) -> QImage:
@@ -29,34 +29,66 @@ def pixmap_for(image: np.ndarray, size: int) -> QPixmap:
 
 
 class AugmentGrid(QWidget):
-    def __init__(self, count: int = 16, columns: int = 4, cell: int = 112, parent: QWidget | None = None) -> None:
+    """``count`` images in ``columns`` columns, painted pixel-sharp; the cells grow and shrink with the widget
+    (between ``min_cell`` and ``max_cell`` pixels), so the page reflows on a laptop and fills a big screen."""
+
+    def __init__(self, count: int = 16, columns: int = 4, cell: int = 112, parent: QWidget | None = None, *,
+                 min_cell: int = 56, max_cell: int = 200) -> None:
         super().__init__(parent)
-        self.cell = cell
-        self.cells: list[QLabel] = []
-        grid = QGridLayout(self)
-        grid.setSpacing(8)
-        grid.setContentsMargins(0, 0, 0, 0)
-        for i in range(count):
-            label = QLabel()
-            label.setFixedSize(cell + 4, cell + 4)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            label.setFrameShape(QFrame.Shape.StyledPanel)
-            label.setStyleSheet("QLabel{background:#eef0f3;border:1px solid #d5d9e0;border-radius:3px}")
-            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            self.cells.append(label)
-            grid.addWidget(label, i // columns, i % columns)
+        self.count, self.columns, self.cell = count, columns, cell
+        self.min_cell, self.max_cell, self.spacing = min_cell, max_cell, 8
+        self.images: list[QImage] = []
+        self.message = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    @property
+    def rows(self) -> int:
+        return -(-self.count // self.columns)
+
+    def _extent(self, cell: int, n: int) -> int:
+        return n * (cell + 4) + (n - 1) * self.spacing
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(self._extent(self.cell, self.columns), self._extent(self.cell, self.rows))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
+        return QSize(self._extent(self.min_cell, self.columns), self._extent(self.min_cell, self.rows))
+
+    def cell_size(self) -> int:
+        """The side of one cell at the widget's current size."""
+        fit_w = (self.width() - (self.columns - 1) * self.spacing) // self.columns - 4
+        fit_h = (self.height() - (self.rows - 1) * self.spacing) // self.rows - 4
+        return max(self.min_cell, min(self.max_cell, fit_w, fit_h))
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 (Qt name)
+        painter = QPainter(self)
+        cell = self.cell_size()
+        painter.setPen(QColor("#d5d9e0"))
+        for i in range(self.count):
+            x = (i % self.columns) * (cell + 4 + self.spacing)
+            y = (i // self.columns) * (cell + 4 + self.spacing)
+            painter.fillRect(x, y, cell + 4, cell + 4, QColor("#eef0f3"))
+            painter.drawRect(x, y, cell + 3, cell + 3)
+            if i < len(self.images):
+                image = self.images[i].scaled(cell, cell, Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.FastTransformation)
+                painter.drawImage(x + 2 + (cell - image.width()) // 2, y + 2 + (cell - image.height()) // 2, image)
+            elif i == 0 and self.message:
+                painter.setPen(QColor("#555"))
+                painter.drawText(x, y, cell + 4, cell + 4, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                                 self.message)
+                painter.setPen(QColor("#d5d9e0"))
+        painter.end()
 
     def set_images(self, images: list[np.ndarray]) -> None:
-        for label, image in zip(self.cells, images):
-            label.setPixmap(pixmap_for(image, self.cell))
-        for label in self.cells[len(images):]:
-            label.clear()
+        self.images = [array_to_qimage(image) for image in images[:self.count]]
+        self.message = ""
+        self.update()
 
     def clear(self, text: str = "") -> None:
-        for label in self.cells:
-            label.clear()
-        if self.cells and text:
-            self.cells[0].setText(text)
+        self.images = []
+        self.message = text
+        self.update()
 
     def shown_count(self) -> int:
-        return sum(1 for c in self.cells if c.pixmap() is not None and not c.pixmap().isNull())
+        return len(self.images)

@@ -47,9 +47,9 @@ class CameraWidget(QWidget):
         self.preview = QLabel("No camera")
         self.preview.setObjectName("cameraPreview")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(480, 360)
+        self.preview.setMinimumSize(320, 240)
         self.class_box = QComboBox()
-        self.class_box.setMinimumWidth(160)
+        self.class_box.setMinimumContentsLength(10)
         self.rate = QSpinBox()
         self.rate.setRange(1, 30)
         self.rate.setValue(5)
@@ -154,12 +154,22 @@ class CameraWidget(QWidget):
         return frame
 
     def capture_one(self) -> None:
+        if self.feed is None:
+            self.status.setText("Nothing to capture: no camera is open. Connect a camera and pick it above, or "
+                                "pick “Video file…” to capture from a recording.")
+            return
         frame = self._grab()
-        if frame is not None:
-            self._pending.append(frame)
-            self._flush()
+        if frame is None:
+            self.status.setText("No new picture from the camera yet; wait for the preview to show it, then "
+                                "capture again.")
+            return
+        self._pending.append(frame)
+        self._flush()
 
     def start_burst(self) -> None:
+        if self.feed is None:
+            self.capture_one()  # says why nothing can be recorded
+            return
         self._burst.start(max(1, round(1000 / self.rate.value())))
         self.hold_button.setText("Recording…")
         self._burst_tick()

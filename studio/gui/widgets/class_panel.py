@@ -1,7 +1,8 @@
-"""The class panel: every class with its key, colour and counts per split; label by click or drop.
+"""The class panel: every class with its key, colour and counts per split.
 
-Clicking a class (or pressing its number on the Images page) labels the selected images; dropping
-thumbnails on a class labels those. Class edits go through undo commands on the session's stack.
+Labelling is always deliberate: the class's key (or typing its name) on the Images page, the "Label selected"
+button or a double-click on a class, or dropping thumbnails on it (the row under the drop lights up). A single
+click only picks the class. Class edits go through undo commands on the session's stack.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
+    QBrush,
     QColor,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
     QIcon,
@@ -37,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.project import SPLITS, ClassInfo, ProjectError
 from studio.gui import undo_commands as cmd
+from studio.gui.label_keys import key_of
 from studio.gui.session import Session
 from studio.gui.widgets.thumbnail_grid import IMAGE_IDS_MIME, ids_from_mime
 
@@ -57,9 +61,9 @@ def swatch(color: str, size: int = 14) -> QIcon:
 
 
 class ClassTree(QTreeWidget):
-    """Emits ``class_clicked(class_id | None)`` on a left click and ``ids_dropped`` for thumbnail drops."""
+    """Emits ``class_activated(class_id | None)`` on a double-click and ``ids_dropped`` for thumbnail drops."""
 
-    class_clicked = Signal(object)
+    class_activated = Signal(object)
     ids_dropped = Signal(object, list)  # class_id (None = unlabel), image ids
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -69,11 +73,12 @@ class ClassTree(QTreeWidget):
         self.setHeaderLabels(["Key", "Class", "Images", "Train", "Val", "Test"])
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys 1-9 stay with the grid
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # labelling keys stay with the page
         self.setAcceptDrops(True)
         self.setDropIndicatorShown(False)
         self.setMouseTracking(True)
+        self.drop_row: QTreeWidgetItem | None = None
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -87,12 +92,32 @@ class ClassTree(QTreeWidget):
         cid = item.data(0, ClassIdRole)
         return True, (None if cid == UNLABELLED else int(cid))
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        super().mouseReleaseEvent(event)
+    def current_class(self) -> tuple[bool, int | None]:
+        item = self.currentItem()
+        if item is None or not item.isSelected():
+            return False, None
+        cid = item.data(0, ClassIdRole)
+        return True, (None if cid == UNLABELLED else int(cid))
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt name)
+        super().mouseDoubleClickEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
             hit, cid = self.class_id_at(event.position().toPoint())
             if hit:
-                self.class_clicked.emit(cid)
+                self.class_activated.emit(cid)
+
+    def _highlight(self, item: QTreeWidgetItem | None) -> None:
+        if item is self.drop_row:
+            return
+        for row, brush in ((self.drop_row, QBrush()), (item, QBrush(QColor("#cfe3fb")))):
+            if row is not None:
+                for col in range(self.columnCount()):
+                    row.setBackground(col, brush)
+        self.drop_row = item
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802 (Qt name)
+        self._highlight(None)
+        super().dragLeaveEvent(event)
 
     # Only our own thumbnail drags are accepted here; file drops fall through to the main window.
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -102,13 +127,17 @@ class ClassTree(QTreeWidget):
             event.ignore()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        hit, _ = self.class_id_at(event.position().toPoint())
+        pos = event.position().toPoint()
+        hit, _ = self.class_id_at(pos)
         if event.mimeData().hasFormat(IMAGE_IDS_MIME) and hit:
+            self._highlight(self.itemAt(pos))
             event.acceptProposedAction()
         else:
+            self._highlight(None)
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self._highlight(None)
         hit, cid = self.class_id_at(event.position().toPoint())
         ids = ids_from_mime(event.mimeData())
         if hit and ids:
@@ -123,21 +152,23 @@ class ClassPanel(QWidget):
 
     label_requested = Signal(object)        # class_id or None: label the current selection
     label_ids_requested = Signal(object, list)  # class_id or None, image ids (a drop)
+    dialog_closed = Signal()                # a class dialog closed: the page takes the keyboard back
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("classPanel")
         self.session = session
         self.tree = ClassTree(self)
-        self.tree.class_clicked.connect(self.label_requested)
+        self.tree.class_activated.connect(self.label_requested)
+        self.tree.itemSelectionChanged.connect(self._update_label_button)
         self.tree.ids_dropped.connect(self.label_ids_requested)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
 
         title = QLabel("Classes")
         title.setObjectName("panelTitle")
-        hint = QLabel("Click a class or press its number to label the selected images, "
-                      "or drag images onto a class. 0 removes the label.")
+        self.hint = hint = QLabel("Select images, then press a class's key, type its name, or drag them onto a "
+                                  "class. Double-click a class (or pick it and press Label) to label them too.")
         hint.setObjectName("hint")
         hint.setWordWrap(True)
         self.add_button = QPushButton("Add class")
@@ -151,6 +182,11 @@ class ClassPanel(QWidget):
         self.more_button.setMenu(QMenu(self.more_button))
         self.more_button.menu().aboutToShow.connect(self._fill_edit_menu)
 
+        self.label_button = QPushButton("Label")
+        self.label_button.setObjectName("labelSelectedButton")
+        self.label_button.setToolTip("Label the selected images with the class picked in the list")
+        self.label_button.clicked.connect(self._label_with_current)
+        self.label_button.setEnabled(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.more_button)
@@ -161,6 +197,7 @@ class ClassPanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(hint)
         layout.addWidget(self.tree, 1)
+        layout.addWidget(self.label_button)
         layout.addLayout(buttons)
 
         # Change signals often come in pairs (images + classes): one rebuild, on the next loop turn.
@@ -175,17 +212,30 @@ class ClassPanel(QWidget):
     def classes(self) -> list[ClassInfo]:
         return self.session.project.classes() if self.session.project is not None else []
 
+    def _update_label_button(self) -> None:
+        hit, cid = self.tree.current_class()
+        self.label_button.setEnabled(hit)
+        name = next((c.name for c in self.classes() if c.id == cid), "unlabelled") if hit else ""
+        self.label_button.setText(f"Label as {name}" if hit else "Label")
+
+    def _label_with_current(self) -> None:
+        hit, cid = self.tree.current_class()
+        if hit:
+            self.label_requested.emit(cid)
+
     def refresh(self) -> None:
+        self.tree.drop_row = None
         self.tree.clear()
         project = self.session.project
         if project is None:
             return
         counts = project.counts()
+        classes = project.classes()
+        keys = key_of(classes)
         rows: list[tuple[str, str, int, str | None]] = []
-        for pos, info in enumerate(project.classes()):
-            key = str(pos + 1) if pos < 9 else ""
-            rows.append((key, info.name, info.id, info.color))
-        rows.append(("0", "Unlabelled", UNLABELLED, None))
+        for info in classes:
+            rows.append((keys.get(info.id, ""), info.name, info.id, info.color))
+        rows.append((keys.get(None, ""), "Unlabelled", UNLABELLED, None))
         for key, name, cid, color in rows:
             per = counts.get(None if cid == UNLABELLED else name, {s: 0 for s in SPLITS})
             values = [key, name, str(sum(per.values()))] + [str(per.get(s, 0)) for s in SPLITS]
@@ -197,10 +247,11 @@ class ClassPanel(QWidget):
                 item.setForeground(1, self.palette().placeholderText())
             for col in (0, 2, 3, 4, 5):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignCenter)
-            tip = "Click to label the selected images" + (f" (key {key})" if key else "")
+            tip = (f"Key {key} labels the selected images" if key else "Type its name to label the selected images")
             item.setToolTip(1, tip)
             self.tree.addTopLevelItem(item)
         self.more_button.setEnabled(bool(rows[:-1]))
+        self._update_label_button()
 
     # ----- edits (public so tests and menus share them) ----------------------------------------
     def add_class(self, name: str, color: str | None = None) -> ClassInfo:
@@ -238,15 +289,46 @@ class ClassPanel(QWidget):
         except ProjectError as exc:
             QMessageBox.warning(self, "Classes", str(exc))
 
-    def _ask_add(self) -> None:
-        name, ok = QInputDialog.getText(self, "Add class", "Name of the new class:")
-        if ok and name.strip():
-            self._guard(self.add_class, name)
+    def _ask_name(self, title: str, prompt: str, text: str, apply,  # noqa: ANN001
+                  original: str | None = None) -> QInputDialog:
+        """A name dialog that keeps what was typed when the name cannot be used, and says why in plain words."""
+        dialog = QInputDialog(self.window())
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(prompt)
+        dialog.setTextValue(text)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.name_dialog = dialog
 
-    def _ask_rename(self, info: ClassInfo) -> None:
-        name, ok = QInputDialog.getText(self, "Rename class", f"New name for “{info.name}”:", text=info.name)
-        if ok and name.strip() and name.strip() != info.name:
-            self._guard(self.rename_class, info, name)
+        def accepted(name: str) -> None:
+            name = " ".join(name.split())
+            problem = self._name_problem(name, original)
+            if problem is None:
+                try:
+                    apply(name)
+                except ProjectError as exc:
+                    problem = str(exc).capitalize() + "."
+            if problem is not None:  # ask again, with the text as typed
+                self._ask_name(title, problem + "\n" + prompt.splitlines()[-1], name, apply, original)
+
+        dialog.textValueSelected.connect(accepted)
+        dialog.finished.connect(lambda _r: self.dialog_closed.emit())
+        dialog.open()
+        return dialog
+
+    def _name_problem(self, name: str, original: str | None) -> str | None:
+        if not name:
+            return "A class needs a name."
+        clash = next((c.name for c in self.classes() if c.name.lower() == name.lower()), None)
+        if clash is not None and clash != original:
+            return f"There is already a class called “{clash}”. Choose another name."
+        return None
+
+    def _ask_add(self) -> QInputDialog:
+        return self._ask_name("Add class", "Name of the new class:", "", self.add_class)
+
+    def _ask_rename(self, info: ClassInfo) -> QInputDialog:
+        return self._ask_name("Rename class", f"New name for “{info.name}”:", info.name,
+                              lambda name: name != info.name and self.rename_class(info, name), info.name)
 
     def _ask_recolor(self, info: ClassInfo) -> None:
         color = QColorDialog.getColor(QColor(info.color), self, f"Colour of “{info.name}”")

@@ -31,7 +31,7 @@ class ConfusionMatrixWidget(QWidget):
         self.matrix: list[list[int]] = []
         self.selected: tuple[int, int] | None = None
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 320)
+        self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Click a cell to see those test images")
 

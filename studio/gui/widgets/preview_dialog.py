@@ -1,4 +1,5 @@
 """A large preview of one image with its details; Left/Right (or Up/Down) step through the grid's images.
+With a session, the labelling keys and type-to-label work here too: the image is labelled and the next shown.
 
 The full image is decoded on a worker thread; the dialog shows the cached thumbnail until it arrives.
 """
@@ -13,8 +14,11 @@ from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from studio.core.imaging import load_bgr
-from studio.core.project import ImageRecord, Project
+from studio.core.project import ImageRecord, Project, ProjectError
+from studio.gui.label_keys import class_keys, plain_text, starts_typing
+from studio.gui.session import Session
 from studio.gui.thumbnails import bgr_to_qimage
+from studio.gui.widgets.type_to_label import TypeToLabel
 from studio.gui.workers import Worker, start_worker
 
 
@@ -24,13 +28,14 @@ def _load(project: Project, record: ImageRecord, progress=None, cancel=None) -> 
 
 class ImagePreviewDialog(QDialog):
     def __init__(self, project: Project, records: Sequence[ImageRecord], index: int,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, session: Session | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.setObjectName("imagePreview")
         self.project, self.records, self.index = project, list(records), index
         self._image: QImage | None = None
         self._worker: Worker | None = None
-        self.resize(900, 640)
+        self.resize(860, 560)
         self.picture = QLabel()
         self.picture.setObjectName("previewPicture")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -39,10 +44,16 @@ class ImagePreviewDialog(QDialog):
         self.details.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         side = QWidget()
         side.setObjectName("previewDetails")
-        side.setFixedWidth(260)
+        side.setMinimumWidth(200)
+        side.setMaximumWidth(280)
         side_layout = QVBoxLayout(side)
         side_layout.addLayout(self.details)
         side_layout.addStretch(1)
+        self.type_to_label = TypeToLabel(side)
+        self.type_to_label.chosen.connect(self.label_by_name)
+        self.type_to_label.finished.connect(lambda: self.setFocus(Qt.FocusReason.OtherFocusReason))
+        self.type_to_label.setVisible(session is not None)
+        side_layout.addWidget(self.type_to_label)
         self.prev_button = QPushButton("‹ Previous")
         self.next_button = QPushButton("Next ›")
         self.prev_button.clicked.connect(lambda: self.step(-1))
@@ -109,7 +120,45 @@ class ImagePreviewDialog(QDialog):
         super().resizeEvent(event)
         self._fit()
 
+    # ----- labelling ---------------------------------------------------------------------------
+    def label_current(self, class_id: int | None, name: str) -> None:
+        """Label the image shown (one undoable step), then show the next one."""
+        if self.session is None:
+            return
+        from studio.gui.undo_commands import LabelImages
+
+        rec = self.record
+        self.session.undo_stack.push(LabelImages(self.session, [rec.id], class_id, name))
+        self.records[self.index] = self.project.image(rec.id)
+        self.session.status_message.emit(f"Labelled {rec.original_name} as {name}")
+        self.show_index(min(self.index + 1, len(self.records) - 1))
+
+    def label_by_name(self, name: str) -> None:
+        info = self.project.class_by_name(name)
+        if info is None:
+            try:
+                info = self.project.add_class(name)
+            except ProjectError as exc:
+                if self.session is not None:
+                    self.session.status_message.emit(str(exc))
+                return
+            if self.session is not None:
+                self.session.classes_changed.emit()
+        self.label_current(info.id, info.name)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = plain_text(event)
+        if self.session is not None and text:
+            classes = self.project.classes()
+            keys = class_keys(classes)
+            if text in keys:
+                cid = keys[text]
+                self.label_current(cid, next((c.name for c in classes if c.id == cid), "unlabelled"))
+                return
+            if starts_typing(text, classes):
+                self.type_to_label.set_classes(classes)
+                self.type_to_label.begin(text)
+                return
         if event.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_Space):
             self.step(1)
         elif event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Backspace):

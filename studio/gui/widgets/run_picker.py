@@ -14,7 +14,7 @@ class RunPicker(QComboBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumContentsLength(34)
+        self.setMinimumContentsLength(12)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setPlaceholderText("no finished run yet — train one on the Train page")
         self.currentIndexChanged.connect(lambda _i: self.run_selected.emit(self.current_run_id()))

@@ -17,6 +17,7 @@ class WelcomeView(QWidget):
     new_requested = Signal()
     open_requested = Signal()
     recent_chosen = Signal(str)
+    guide_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +58,11 @@ class WelcomeView(QWidget):
         self.recent.setFixedHeight(150)
         self.recent.itemActivated.connect(lambda item: self.recent_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.recent.itemClicked.connect(lambda item: self.recent_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.guide_link = QPushButton("New here? Read the five steps (F1)")
+        self.guide_link.setFlat(True)
+        self.guide_link.setObjectName("guideLink")
+        self.guide_link.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.guide_link.clicked.connect(self.guide_requested)
         self.progress = ProgressStrip(self)
         self.progress.setFixedWidth(560)
 
@@ -68,6 +74,7 @@ class WelcomeView(QWidget):
         layout.addWidget(body, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(16)
         layout.addLayout(buttons)
+        layout.addWidget(self.guide_link, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(8)
         layout.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(20)

@@ -1,0 +1,322 @@
+"""The Train page's settings: the recommended model as a plain-language card, augmentation on or off (with a
+warning when it flips images), what the data says (warnings), one Train button, and the advanced settings
+(model input size and colour, epochs, batch size, learning rate, early stopping) folded away.
+
+The form is saved with the project (``train_form``; input size and colour in ``preprocess``, which the
+Augment page previews), so it reads the same after the studio is closed and opened again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.arch_cards import Recommendation, card, cards
+from studio.core.data_warnings import DataWarning
+from studio.core.project import Project
+from studio.core.specs import (
+    AUGMENT_PRESET_TITLES,
+    AUGMENT_PRESETS,
+    DEFAULT_AUGMENT,
+    DEFAULT_EPOCHS,
+    DEFAULT_PATIENCE,
+    PREPROCESS_RANGES,
+    TRAIN_RANGES,
+    AugmentSpec,
+    PreprocessSpec,
+    SpecError,
+    TrainConfig,
+    augment_epochs,
+    flip_warning,
+)
+from studio.gui.widgets.spin_box import number_field
+
+FORM_KEY = "train_form"
+COLOR_LABELS = {"gray": "Grayscale", "rgb": "Colour (RGB)"}
+WARN_STYLE = "color:#8a4b00;background:#fff4e0;border:1px solid #f0c987;border-radius:5px;padding:6px"
+
+
+class TrainSettings(QWidget):
+    train_requested = Signal()
+    compare_requested = Signal()
+    benchmark_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainSettings")
+        self.project: Project | None = None
+        self.recommendation: Recommendation | None = None
+        self.user_chose = False  # the user changed the form (else it follows the recommendation)
+        self._loading = False
+        self._save_timer = QTimer(self, singleShot=True, interval=200)
+        self._save_timer.timeout.connect(self.save)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 6, 0)
+        layout.addWidget(self._build_model_box())
+        self.warnings = QLabel("")
+        self.warnings.setObjectName("dataWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet(WARN_STYLE)
+        self.warnings.hide()
+        layout.addWidget(self.warnings)
+        layout.addLayout(self._build_buttons())
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced settings")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setStyleSheet("QToolButton{border:none}")
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        layout.addWidget(self.advanced_toggle)
+        self.advanced = self._build_advanced()
+        self.advanced.hide()
+        layout.addWidget(self.advanced)
+        for signal in (self.model_combo.currentIndexChanged, self.with_aug.toggled, self.epochs.valueChanged,
+                       self.batch_size.valueChanged, self.learning_rate.valueChanged, self.patience.valueChanged,
+                       self.image_size.valueChanged, self.color.currentIndexChanged):
+            signal.connect(self._changed)
+        self.with_aug.toggled.connect(self._augment_toggled)
+        self.model_combo.currentIndexChanged.connect(self._show_card)
+
+    # ----- layout ------------------------------------------------------------------------------
+    def _build_model_box(self) -> QWidget:
+        box = QGroupBox("Model")
+        layout = QVBoxLayout(box)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Which network to train; the recommended one is chosen from your data")
+        for c in cards():
+            self.model_combo.addItem(c.title, c.name)
+        layout.addWidget(self.model_combo)
+        self.card_text = QLabel("")
+        self.card_text.setObjectName("archCard")
+        self.card_text.setWordWrap(True)
+        self.card_text.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.card_text)
+        self.with_aug = QCheckBox("Vary the training images (augmentation)")
+        self.with_aug.setToolTip("Each epoch sees slightly moved, zoomed and relit copies of the training images "
+                                 "(the Augment page shows them). Helps most when classes have few images.")
+        layout.addWidget(self.with_aug)
+        self.aug_note = QLabel("")
+        self.aug_note.setObjectName("hint")
+        self.aug_note.setWordWrap(True)
+        layout.addWidget(self.aug_note)
+        self.reasons = QLabel("")
+        self.reasons.setObjectName("hint")
+        self.reasons.setWordWrap(True)
+        layout.addWidget(self.reasons)
+        return box
+
+    def _build_buttons(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("primaryButton")
+        self.train_button.setDefault(True)
+        self.train_button.setMinimumHeight(34)
+        self.train_button.setToolTip("Train the model above with these settings")
+        self.train_button.clicked.connect(self.train_requested)
+        self.more_button = QToolButton()
+        self.more_button.setText("More")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_button.setMinimumHeight(34)
+        menu = QMenu(self.more_button)
+        self.compare_action = menu.addAction("Train every model once, to compare them")
+        self.compare_action.triggered.connect(self.compare_requested)
+        self.benchmark_action = menu.addAction("Original benchmark (6 runs: dense, CNN, CNN with dropout, "
+                                               "each with and without augmentation)")
+        self.benchmark_action.triggered.connect(self.benchmark_requested)
+        self.more_button.setMenu(menu)
+        row.addWidget(self.train_button, 1)
+        row.addWidget(self.more_button)
+        return row
+
+    def _build_advanced(self) -> QWidget:
+        box = QFrame()
+        form = QFormLayout(box)
+        form.setContentsMargins(4, 0, 0, 0)
+        self.image_size = QSpinBox()
+        self.image_size.setRange(*_int_range(PREPROCESS_RANGES["image_size"]))
+        self.image_size.setSuffix(" px")
+        self.image_size.setToolTip("Every image is resized to this square size before it reaches the model "
+                                   "(8-512 px). Larger sees more detail but trains slower.")
+        self.color = QComboBox()
+        for key, text in COLOR_LABELS.items():
+            self.color.addItem(text, key)
+        self.color.setToolTip("Grayscale ignores colour (smaller, often enough); colour keeps it")
+        self.epochs = QSpinBox()
+        self.epochs.setRange(*_int_range(TRAIN_RANGES["epochs"]))
+        self.epochs.setToolTip("The most passes over the training images (1-10,000); early stopping may end "
+                               "sooner")
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(*_int_range(TRAIN_RANGES["batch_size"]))
+        self.batch_size.setValue(TrainConfig().batch_size)
+        self.batch_size.setToolTip("Images per training step (1-4,096); smaller uses less memory")
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(5)
+        lr = TRAIN_RANGES["learning_rate"]
+        self.learning_rate.setRange(lr.widget_low, lr.widget_high)
+        self.learning_rate.setSingleStep(0.0005)
+        self.learning_rate.setValue(TrainConfig().learning_rate)
+        self.learning_rate.setToolTip("How big each learning step is (0.00001-1); 0.001 suits most projects")
+        self.patience = QSpinBox()
+        self.patience.setRange(*_int_range(TRAIN_RANGES["early_stopping_patience"]))
+        self.patience.setSpecialValueText("off")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip("Stop when the validation score has not improved for this many epochs "
+                                 "(0 = off); the best epoch's model is kept")
+        for spin in (self.image_size, self.epochs, self.batch_size, self.learning_rate, self.patience):
+            number_field(spin)
+        form.addRow("Image size", self.image_size)
+        form.addRow("Colour", self.color)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Early stopping", self.patience)
+        return box
+
+    def _show_advanced(self, on: bool) -> None:
+        self.advanced.setVisible(on)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    # ----- state -------------------------------------------------------------------------------
+    def arch(self) -> str:
+        return str(self.model_combo.currentData())
+
+    def set_arch(self, name: str) -> None:
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(name)))
+
+    def hyper(self) -> dict[str, Any]:
+        return {"epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
+                "learning_rate": self.learning_rate.value(), "patience": self.patience.value()}
+
+    def preprocess_spec(self) -> PreprocessSpec:
+        return PreprocessSpec(image_size=self.image_size.value(), color=str(self.color.currentData()))
+
+    def follows_recommendation(self) -> bool:
+        return not self.user_chose
+
+    def form(self) -> dict[str, Any]:
+        return {"arch": self.arch(), "augment": self.with_aug.isChecked(), **self.hyper()}
+
+    def _augment_toggled(self, on: bool) -> None:
+        if not self._loading:  # the budget grows with augmentation; early stopping ends the run
+            value = self.epochs.value()
+            self.epochs.setValue(augment_epochs(value) if on else max(1, value // 2))
+            if on and not self.patience.value():
+                self.patience.setValue(DEFAULT_PATIENCE)
+        self._show_augment_note()
+
+    def _show_augment_note(self) -> None:
+        spec = self.augment_spec()
+        if not self.with_aug.isChecked():
+            self.aug_note.setText("")
+            return
+        name = next((n for n, p in AUGMENT_PRESETS.items() if p == spec), None)
+        title = AUGMENT_PRESET_TITLES.get(name, "your own settings") if name else "your own settings"
+        warning = flip_warning(spec)
+        self.aug_note.setText(f"Preset: {title} (see the Augment page)."
+                              + (f"<br><b style='color:#8a4b00'>⚠ {warning}</b>" if warning else ""))
+
+    def augment_spec(self) -> AugmentSpec:
+        """What "with augmentation" trains with: the project's saved settings, else the default preset."""
+        saved = self.project.get_setting("augment") if self.project is not None else None
+        try:
+            spec = AugmentSpec.from_dict(saved) if saved else AugmentSpec()
+        except (SpecError, TypeError):
+            spec = AugmentSpec()
+        return spec if spec.enabled else AUGMENT_PRESETS[DEFAULT_AUGMENT]
+
+    def _show_card(self) -> None:
+        c = card(self.arch())
+        recommended = self.recommendation is not None and self.recommendation.arch == c.name
+        lines = [c.summary]
+        if c.good_for:
+            lines.append(f"<b>Good for:</b> {c.good_for}.")
+        if c.speed:
+            lines.append(f"<b>Speed:</b> {c.speed}.")
+        self.card_text.setText(("<b style='color:#2e7d32'>Recommended for your data.</b> " if recommended else "")
+                               + "<br>".join(lines))
+
+    def _changed(self, *_args: object) -> None:
+        if not self._loading and self.project is not None:
+            self.user_chose = True  # from now on the form is the user's, not the recommendation
+            self._save_timer.start()
+
+    def save(self) -> None:
+        self._save_timer.stop()
+        if self.project is None:
+            return
+        # Not chosen by the user: remember which input the recommendation wrote, so a later recommendation
+        # may replace it (but never an input size or colour the user set).
+        self.project.set_setting(FORM_KEY, {**self.form(), "user": True} if self.user_chose else
+                                 {"user": False, "preprocess": self.preprocess_spec().to_dict()})
+        saved = self.project.get_setting("preprocess") or {}
+        if saved != self.preprocess_spec().to_dict():
+            self.project.set_setting("preprocess", self.preprocess_spec().to_dict())
+
+    # ----- project -----------------------------------------------------------------------------
+    def load(self, project: Project | None, recommendation: Recommendation | None) -> None:
+        """Show the project's saved form; a project without one gets the recommendation."""
+        if self._save_timer.isActive():
+            self.save()
+        self.project, self.recommendation = project, recommendation
+        self._loading = True
+        stored = project.get_setting(FORM_KEY) if project is not None else None
+        stored = stored if isinstance(stored, dict) else {}
+        saved = stored if stored.get("user") else None
+        self.user_chose = saved is not None
+        rec = recommendation
+        try:
+            pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {}) if project else PreprocessSpec()
+        except (SpecError, TypeError):
+            pre = PreprocessSpec()
+        if isinstance(saved, dict):
+            self.set_arch(str(saved.get("arch", "")))
+            self.with_aug.setChecked(bool(saved.get("augment")))
+            self.epochs.setValue(int(saved.get("epochs", DEFAULT_EPOCHS)))
+            self.batch_size.setValue(int(saved.get("batch_size", 32)))
+            self.learning_rate.setValue(float(saved.get("learning_rate", 0.001)))
+            self.patience.setValue(int(saved.get("patience", DEFAULT_PATIENCE)))
+        elif rec is not None:
+            self.set_arch(rec.arch)
+            self.with_aug.setChecked(rec.augment)
+            self.epochs.setValue(rec.epochs)
+            self.patience.setValue(rec.patience)
+            current = project.get_setting("preprocess") if project is not None else None
+            if not current or current == stored.get("preprocess"):
+                pre = PreprocessSpec(rec.image_size, rec.color)
+        else:
+            self.epochs.setValue(DEFAULT_EPOCHS)
+            self.patience.setValue(DEFAULT_PATIENCE)
+        self.image_size.setValue(pre.image_size)
+        self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))
+        self.reasons.setText(" ".join(rec.reasons[1:]) if rec is not None and saved is None else "")
+        self._loading = False
+        self._show_card()
+        self._show_augment_note()
+        if project is not None and rec is not None and saved is None:
+            self.save()  # the recommended input size and colour are what the next run (a CLI child) reads
+
+    def show_warnings(self, warnings: list[DataWarning]) -> None:
+        self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))
+        self.warnings.setVisible(bool(warnings))
+
+
+def _int_range(allowed) -> tuple[int, int]:  # noqa: ANN001
+    return int(allowed.widget_low), int(allowed.widget_high)
