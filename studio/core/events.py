@@ -96,6 +96,14 @@ class RunCancelled(Event):
     epoch: int
 
 
+# ----- data health -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HealthProgress(Event):
+    stage: str          # features | labels | duplicates | outliers
+    done: int
+    total: int
+
+
 EVENT_NAMES: dict[type, str] = {
     ImportStarted: "import_started",
     ImportProgress: "import_progress",
@@ -106,6 +114,7 @@ EVENT_NAMES: dict[type, str] = {
     RunFinished: "run_finished",
     RunFailed: "run_failed",
     RunCancelled: "run_cancelled",
+    HealthProgress: "health_progress",
 }
 
 
