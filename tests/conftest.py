@@ -13,6 +13,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+# Converted pretrained weights: one cache for the whole suite, never the user's own cache folder.
+os.environ.setdefault("EDGE_STUDIO_CACHE_DIR", str(ARTIFACTS / "cache"))
 
 
 @pytest.fixture
