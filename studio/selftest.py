@@ -2,7 +2,8 @@
 
 demo project (300 digits, temporary folder) -> train 1 epoch in a child process, exactly as the GUI does
 (``sys.executable -m studio train ... --json``) -> evaluate -> export the web bundle -> start the preview
-server -> fetch ``model.json`` over HTTP. Prints one line per step; exit code 0 when every step passed,
+server -> fetch ``model.json`` over HTTP -> train a ``pretrained`` run (its shipped backbone weights) and export
+it with its default float16 quantization. Prints one line per step; exit code 0 when every step passed,
 1 at the first failure (with the step and the reason). Used on the packaged app to prove that nothing the
 pipeline needs was left out of it.
 """
@@ -23,6 +24,7 @@ from typing import Any
 DEMO_IMAGES = 300
 IMPORT_IMAGES = 12
 IMAGE_SIZE = 16  # small input: the check is about the pipeline, not accuracy
+PRETRAINED_IMAGE_SIZE = 32
 TRAIN_TIMEOUT_S = 600
 
 
@@ -137,6 +139,35 @@ def step_serve(work: Path, state: dict[str, Any]) -> str:
     return f"GET {url} -> {status}, {len(body)} bytes, TF.js {model['format']}"
 
 
+def step_pretrained(work: Path, state: dict[str, Any]) -> str:
+    """The pretrained backbone ships in the app: a 1-epoch pretrained run (child process), then its export."""
+    from studio.core.architectures import default_quantization
+    from studio.core.export import export_bundle
+    from studio.core.project import Project
+    from studio.core.specs import ExportOptions
+
+    cmd = child_command("train", str(state["project"]), "--arch", "pretrained", "--epochs", "1",
+                        "--image-size", str(PRETRAINED_IMAGE_SIZE), "--json")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise SelfTestFailure(f"pretrained training did not finish in {TRAIN_TIMEOUT_S} s") from None
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    finished = [e for e in events if e.get("event") == "run_finished"]
+    if proc.returncode != 0 or not finished:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    run_id = finished[-1]["run"]
+    quantization = default_quantization("pretrained")
+    with Project.open(state["project"]) as project:
+        result = export_bundle(project, run_id, work / "bundle-pretrained", ExportOptions(quantization=quantization))
+    if "model/model.json" not in result.files:
+        raise SelfTestFailure("the pretrained bundle has no model/model.json")
+    return (f"run {run_id}: val accuracy {finished[-1]['best_val_accuracy']:.3f}; {quantization} bundle "
+            f"{result.bytes / 1e6:.2f} MB")
+
+
 STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
     ("demo project", step_demo),
     ("import (child process)", step_import),
@@ -145,6 +176,7 @@ STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
     ("evaluate", step_evaluate),
     ("export web bundle", step_export),
     ("preview server", step_serve),
+    ("pretrained run + export", step_pretrained),
 ]
 
 

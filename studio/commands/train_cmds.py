@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.core.architectures import default_image_size
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, TrainConfig
@@ -30,8 +31,12 @@ def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfi
     saying where the augmentation came from."""
     saved_pre = project.get_setting("preprocess") or {}
     pre = PreprocessSpec.from_dict(saved_pre)
-    pre = PreprocessSpec(image_size=args.image_size if args.image_size is not None else pre.image_size,
-                         color=args.color or pre.color)
+    # An architecture may bring its own input size (pretrained: the measured default) and wants colour unless
+    # the project chose gray; --image-size / --color always win.
+    arch_size = default_image_size(args.arch)
+    size = args.image_size if args.image_size is not None else arch_size or pre.image_size
+    color = args.color or (saved_pre.get("color", "rgb") if arch_size else pre.color)
+    pre = PreprocessSpec(image_size=size, color=color)
     augment, note = AugmentSpec(), "no augmentation"
     if args.augment:
         saved = project.get_setting("augment")
@@ -42,7 +47,8 @@ def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfi
             augment, note = AUGMENT_PRESETS["Original pipeline"], "augmentation: the original pipeline preset"
     config = TrainConfig(arch=args.arch, preprocess=pre, augment=augment, use_augment=bool(args.augment),
                          epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                         early_stopping_patience=args.patience, class_weights=args.class_weights, seed=args.seed)
+                         early_stopping_patience=args.patience, class_weights=args.class_weights, seed=args.seed,
+                         fine_tune=bool(getattr(args, "fine_tune", False)))
     return config, note
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from studio.commands.output import ProgressBar, emit_json
+from studio.core.architectures import default_quantization
 from studio.core.events import Event
 from studio.core.project import Project
 from studio.core.specs import ExportOptions
@@ -14,7 +15,6 @@ from studio.core.specs import ExportOptions
 def export(args: argparse.Namespace) -> int:
     from studio.core.export import ExportStep, export_bundle
 
-    options = ExportOptions(quantization=args.quantize, zip=args.zip, force=args.force)
     bar = ProgressBar("export")
     if args.json:
         bar.enabled = False
@@ -24,6 +24,9 @@ def export(args: argparse.Namespace) -> int:
             bar.update(event.done, event.total, event.step, force=True)
 
     with Project.open(args.project) as project:
+        # Without --quantize, the run's architecture decides (pretrained: float16).
+        quantization = args.quantize or default_quantization(project.resolve_run(args.run).arch)
+        options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force)
         result = export_bundle(project, args.run, args.out, options, reporter=report)
     bar.update(1, 1, "done", force=True)
     bar.close()

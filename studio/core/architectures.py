@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import keras
 
+PRETRAINED = "pretrained"
+PRETRAINED_DROPOUT = 0.2
 Factory = Callable[[tuple[int, int, int], int], "keras.Model"]
 
 
@@ -83,6 +85,38 @@ def _compact(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
     ])
 
 
+def _pretrained(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
+    """ImageNet EfficientNet-Lite0 (frozen, its own input scaling inside, see :mod:`studio.core.backbone`),
+    global average pooling, Dropout 0.2, a softmax head. Gray input is widened to three channels first."""
+    import keras
+    from keras import layers
+
+    from studio.core import backbone
+
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = inputs
+    if input_shape[-1] == 1:
+        x = layers.Concatenate(name="gray_to_rgb")([inputs, inputs, inputs])
+    features = backbone.build((input_shape[0], input_shape[1], 3))
+    features.trainable = False
+    x = features(x)
+    x = layers.Dropout(PRETRAINED_DROPOUT, name="head_dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="head")(x)
+    return keras.Model(inputs, outputs, name=PRETRAINED)
+
+
+def head(n_classes: int) -> keras.Model:
+    """The trainable part of ``pretrained`` alone, on backbone feature vectors (trained on cached features)."""
+    import keras
+    from keras import layers
+
+    from studio.core.backbone import FEATURE_DIM
+
+    inputs = keras.Input(shape=(FEATURE_DIM,))
+    x = layers.Dropout(PRETRAINED_DROPOUT, name="head_dropout")(inputs)
+    return keras.Model(inputs, layers.Dense(n_classes, activation="softmax", name="head")(x), name="pretrained_head")
+
+
 def _sequential(name: str, input_shape: tuple[int, int, int], stack: list[Any]) -> keras.Model:
     import keras
 
@@ -90,6 +124,7 @@ def _sequential(name: str, input_shape: tuple[int, int, int], stack: list[Any]) 
 
 
 _FACTORIES: dict[str, Factory] = {
+    PRETRAINED: _pretrained,
     "dense": _dense,
     "cnn": _cnn,
     "cnn_dropout": _cnn_dropout,
@@ -99,11 +134,29 @@ _FACTORIES: dict[str, Factory] = {
 ARCHITECTURES: tuple[str, ...] = tuple(_FACTORIES)
 
 DESCRIPTIONS: dict[str, str] = {
+    PRETRAINED: "Pretrained EfficientNet-Lite0 (ImageNet, frozen) with a new softmax head: best for few images",
     "dense": "Dense network: Flatten, Dense 150, Dense 150 (ReLU), softmax",
     "cnn": "CNN: Conv 32/64/128 (3x3, ReLU) each with 2x2 max-pool, Dense 100, softmax",
     "cnn_dropout": "CNN with Dropout 0.5 and Dense 250 before the softmax",
     "compact": "Compact browser-first CNN: separable convolutions, batch norm, global average pooling",
 }
+
+
+# Weight quantization an export uses unless asked otherwise: uint8 moved a confident pretrained prediction by 0.3.
+DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "float16"}
+
+
+def default_quantization(name: str) -> str:
+    return DEFAULT_QUANTIZATION.get(name, "none")
+
+
+def default_image_size(name: str) -> int | None:
+    """The input size an architecture is trained at unless asked otherwise (None: the project's setting)."""
+    if name == PRETRAINED:
+        from studio.core.backbone import DEFAULT_IMAGE_SIZE
+
+        return DEFAULT_IMAGE_SIZE
+    return None
 
 
 def build(name: str, input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:

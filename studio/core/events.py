@@ -54,6 +54,15 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True)
+class FeatureProgress(Event):
+    """Pretrained runs: backbone features computed for ``done`` of ``total`` images (before the first epoch)."""
+
+    run: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class BatchEnd(Event):
     run: str
     epoch: int
@@ -109,6 +118,7 @@ EVENT_NAMES: dict[type, str] = {
     ImportProgress: "import_progress",
     ImportFinished: "import_finished",
     RunStarted: "run_started",
+    FeatureProgress: "feature_progress",
     BatchEnd: "batch_end",
     EpochEnd: "epoch_end",
     RunFinished: "run_finished",

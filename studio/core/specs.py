@@ -136,6 +136,7 @@ class TrainConfig(_JsonMixin):
     early_stopping_patience: int = 0   # 0 = off
     class_weights: bool = False
     seed: int = 0
+    fine_tune: bool = False            # pretrained only: then unfreeze the backbone's last blocks
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= 10_000:

@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,29 +111,60 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     steps = steps_per_epoch(len(train_items), config.batch_size)
     augment = config.augment if config.use_augment else None
     cache = run_dir / "cache"
-    train_ds = train_dataset(train_items, config.preprocess, config.batch_size, config.seed, augment,
-                             cache / "train")
-    val_ds = eval_dataset(splits["val"], config.preprocess, config.batch_size, cache / "val")
-    with strategy.scope():
-        model = architectures.build(config.arch, config.preprocess.input_shape, len(labels))
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    size = architectures.describe(model)
-    report(RunStarted(run.id, config.arch, config.epochs, steps))
+    pretrained = None
+    if config.arch == architectures.PRETRAINED:
+        # The head trains on cached backbone features; the run's model is composed after the fit.
+        from studio.core import pretrained_training
+        from studio.core.features import FeaturesCancelled
 
-    progress = _progress_class()(run.id, config, steps, report, cancel, run_dir / "logs")
+        try:
+            pretrained = pretrained_training.prepare(project, run.id, config, splits, len(labels), strategy,
+                                                     report, cancel)
+        except FeaturesCancelled:
+            project.update_run(run.id, status="cancelled")
+            report(RunCancelled(run.id, 0))
+            return project.run(run.id)
+        model, train_ds, val_ds = pretrained.head, pretrained.train_ds, pretrained.val_ds
+    else:
+        train_ds = train_dataset(train_items, config.preprocess, config.batch_size, config.seed, augment,
+                                 cache / "train")
+        val_ds = eval_dataset(splits["val"], config.preprocess, config.batch_size, cache / "val")
+        with strategy.scope():
+            model = architectures.build(config.arch, config.preprocess.input_shape, len(labels))
+            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fine_tune = pretrained is not None and config.fine_tune
+    total_epochs = config.epochs * (2 if fine_tune else 1)
+    report(RunStarted(run.id, config.arch, total_epochs, steps))
+
+    progress = _progress_class()(run.id, replace(config, epochs=total_epochs), steps, report, cancel,
+                                 run_dir / "logs")
     setup_seconds = time.monotonic() - started
+    class_weight = _class_weights(train_items, len(labels)) if config.class_weights else None
     model.fit(train_ds, steps_per_epoch=steps, epochs=config.epochs, validation_data=val_ds,
-              class_weight=_class_weights(train_items, len(labels)) if config.class_weights else None,
-              callbacks=[progress], verbose=0, shuffle=False)  # the dataset shuffles itself
+              class_weight=class_weight, callbacks=[progress], verbose=0, shuffle=False)  # the dataset shuffles
+    if pretrained is not None:
+        if progress.best_weights is not None:
+            model.set_weights(progress.best_weights)
+        model = pretrained.compose(config, len(labels), strategy)
+        progress.best_weights = model.get_weights() if progress.best_weights is not None else None
+        if fine_tune and not cancel.cancelled:
+            model, ft_train, ft_val = pretrained_training.fine_tune_setup(model, config, splits, strategy, cache)
+            progress.restart_patience()  # early stopping of the head phase does not end fine-tuning
+            model.fit(ft_train, steps_per_epoch=steps, initial_epoch=len(progress.epochs), epochs=total_epochs,
+                      validation_data=ft_val, class_weight=class_weight, callbacks=[progress], verbose=0,
+                      shuffle=False)
     train_seconds = time.monotonic() - started - setup_seconds
     progress.close()
+    size = architectures.describe(model)
 
     history = {k: [e[k] for e in progress.epochs] for k in METRICS}
     _write_json(run_dir / "history.json", history)
     timings: dict[str, Any] = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
                                "epoch_seconds": [e["seconds"] for e in progress.epochs],
                                "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync}
+    if pretrained is not None:
+        timings["feature_seconds"] = pretrained.feature_seconds
     metrics: dict[str, Any] = {**size, "augment": bool(augment and augment.enabled),
                                "epochs_run": len(progress.epochs), "train_seconds": train_seconds,
                                "n_train": len(train_items), "n_val": len(splits["val"]),
@@ -249,6 +281,9 @@ def _progress_class() -> type:
             patience = self.config.early_stopping_patience
             if patience and self._since_best >= patience:
                 self.model.stop_training = True
+
+        def restart_patience(self) -> None:
+            self._since_best = 0
 
         def close(self) -> None:
             for w in self._writers.values():

@@ -1,0 +1,95 @@
+"""A pretrained run's web bundle in real headless Chromium: float32 parity with Keras, float16 top-1 parity,
+bundle size, and milliseconds per inference (printed).
+
+The run: photo crops (bench/few_shot_data.py, PNG so that the browser and OpenCV decode identical pixels),
+3 classes, the backbone's default input size, a few head epochs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from studio.core.serve import PreviewServer
+from studio.core.specs import ExportOptions
+from tests.web.conftest import classify_file, launch, open_bundle, require_browser
+from tests.web.fixtures import python_probabilities
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_pretrained")]
+
+MAX_FLOAT16_BUNDLE = 8_000_000
+CLASSES = ("pagoda", "dahlia", "sky")
+
+
+@dataclass(frozen=True)
+class PretrainedSetup:
+    bundles: dict[str, Path]
+    bytes: dict[str, int]
+    labels: list[str]
+    test_paths: list[Path]
+    keras_probs: np.ndarray
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> PretrainedSetup:
+    require_browser()
+    from bench.few_shot import make_project
+    from bench.few_shot_data import photo_crops
+    from studio.core.export import export_bundle
+    from studio.core.predict import run_labels
+    from studio.core.specs import PreprocessSpec, TrainConfig
+    from studio.core.training import train
+
+    root = tmp_path_factory.mktemp("web-pretrained")
+    pool = photo_crops(root / "pool", n_train=10, n_test=4, ext=".png", classes=CLASSES)
+    project = make_project(root / "project", pool, 10)
+    from studio.core.backbone import DEFAULT_IMAGE_SIZE
+
+    run = train(project, TrainConfig(arch="pretrained", preprocess=PreprocessSpec(DEFAULT_IMAGE_SIZE, "rgb"),
+                                     epochs=5, batch_size=8))
+    assert run.status == "finished", run.error
+    results = {q: export_bundle(project, run.id, root / f"bundle-{q}", ExportOptions(quantization=q))
+               for q in ("none", "float16")}
+    paths = [p for c in CLASSES for p in pool["test"][c]]
+    probs = python_probabilities(project, run.id, paths)
+    return PretrainedSetup({q: r.out for q, r in results.items()}, {q: r.bytes for q, r in results.items()},
+                           run_labels(project, project.run(run.id)), paths, probs)
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_instance: Any, setup: PretrainedSetup) -> Iterator[Any]:
+    b = launch(playwright_instance)
+    yield b
+    b.close()
+
+
+def _browser_probs(browser: Any, bundle: Path, paths: list[Path], labels: list[str]) -> tuple[np.ndarray, list]:
+    with PreviewServer(bundle) as server:
+        context, page, _, errors = open_bundle(browser, server.url)
+        try:
+            preds = [classify_file(page, p) for p in paths]
+        finally:
+            context.close()
+    assert errors == []
+    return np.array([[p["probabilities"][n] for n in labels] for p in preds]), [p["ms"] for p in preds]
+
+
+def test_pretrained_bundle_matches_keras_in_chromium(setup: PretrainedSetup, browser: Any) -> None:
+    keras_top = setup.keras_probs.argmax(axis=1)
+    f32, _ = _browser_probs(browser, setup.bundles["none"], setup.test_paths, setup.labels)
+    f16, ms = _browser_probs(browser, setup.bundles["float16"], setup.test_paths, setup.labels)
+    diff32 = float(np.abs(f32 - setup.keras_probs).max())
+    diff16 = float(np.abs(f16 - setup.keras_probs).max())
+    steady = sorted(ms[1:])  # the first prediction of a page compiles shaders
+    print(f"pretrained: float32 max |p diff| {diff32:.2e}; float16 max |p diff| {diff16:.2e}; bundle float32 "
+          f"{setup.bytes['none'] / 1e6:.2f} MB, float16 {setup.bytes['float16'] / 1e6:.2f} MB; float16 "
+          f"{steady[len(steady) // 2]:.1f} ms per inference (median, webgl, headless Chromium)")
+    assert diff32 <= 1e-4
+    assert (f32.argmax(axis=1) == keras_top).all()
+    assert (f16.argmax(axis=1) == keras_top).all()
+    assert setup.bytes["float16"] <= MAX_FLOAT16_BUNDLE
