@@ -209,6 +209,10 @@ def check_project(project: Project, *, reporter: Reporter = events.ignore, cance
     start = time.perf_counter()
     stamp = fingerprint(project, source)
     records = project.images()
+    if not records:
+        from studio.core.project import ProjectError
+
+        raise ProjectError("no images to check yet: import some first")
     names = project.class_names()
     index = {n: i for i, n in enumerate(names)}
 

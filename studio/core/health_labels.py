@@ -22,8 +22,9 @@ import numpy as np
 from studio.core.events import CancelToken
 
 FOLDS = 5
-PCA_DIMS = 128          # features are projected to this many dimensions before the linear head (speed)
-HEAD_C = 1.0            # inverse regularisation of the head, measured on bench/health.py
+PCA_DIMS = 128          # features are projected to at most this many dimensions before the linear head
+MIN_DIMS = 16
+HEAD_C = 0.1            # inverse regularisation: on the demo digits, precision 0.81 at 0.1, 0.50 at 1.0 (same recall)
 MIN_PER_CLASS = 2       # a class needs this many labelled train/val images to be judged at all
 
 
@@ -36,13 +37,15 @@ def _check(cancel: CancelToken | None) -> None:
         raise HealthCancelled("health check cancelled")
 
 
-def embed(vectors: np.ndarray, dims: int = PCA_DIMS) -> np.ndarray:
+def embed(vectors: np.ndarray, dims: int | None = None) -> np.ndarray:
     """L2-normalised features projected on their principal components and standardised (no labels used)."""
     from sklearn.decomposition import PCA
 
     x = _normalise(vectors)
     n, d = x.shape
-    k = min(dims, d, max(1, n - 1))
+    # Fewer images, fewer dimensions: a head fit on ~15 images per class overfits 128 of them (measured:
+    # out-of-sample accuracy 0.89 at 128, 0.98 at 25 dimensions on 200 demo digits).
+    k = min(dims or max(MIN_DIMS, min(PCA_DIMS, n // 8)), d, max(1, n - 1))
     if k < d:
         x = PCA(n_components=k, svd_solver="randomized", random_state=0).fit_transform(x)
     x = x - x.mean(axis=0)
@@ -142,7 +145,11 @@ def find_mislabels(labels: np.ndarray, model: LabelModel) -> list[Mislabel]:
     p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        issues = find_label_issues(y_local, p, filter_by="prune_by_noise_rate")
+        # Both confident-learning filters, united: on small classes (a few dozen images) prune_by_noise_rate
+        # flags too few (cleanlab warns "too few examples"), confident_learning catches those; measured on
+        # the demo digits, 200 images with 6 wrong labels: 2 of 6 found by the first alone, 6 of 6 together.
+        issues = (find_label_issues(y_local, p, filter_by="prune_by_noise_rate")
+                  | find_label_issues(y_local, p, filter_by="confident_learning"))
     quality = get_label_quality_scores(y_local, p, method="self_confidence")
     found = []
     for local in np.flatnonzero(issues):
