@@ -34,11 +34,11 @@ from studio.core.importer import import_paths  # noqa: E402
 from studio.core.project import Project  # noqa: E402
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig  # noqa: E402
 
-N_TEST = 50          # unseen test images per class
+N_TEST = 30          # unseen test images per class
 VAL_SHARE = 0.2
 SCRATCH_SIZE = 64
-SCRATCH = dict(epochs=40, early_stopping_patience=10, use_augment=True, augment=AUGMENT_PRESETS["Light"])
-PRETRAINED = dict(epochs=40, early_stopping_patience=10)
+SCRATCH = dict(epochs=30, early_stopping_patience=8, use_augment=True, augment=AUGMENT_PRESETS["Light"])
+PRETRAINED = dict(epochs=30, early_stopping_patience=8)
 
 
 def make_project(root: Path, pool: dict[str, dict[str, list[Path]]], k: int) -> Project:
