@@ -216,16 +216,16 @@ def _measure_training(app, window, probe: StallProbe, tmp: Path, epochs: int) ->
     window.open_project(tmp / "demo")
     window.show_page(2)  # the page's first paint (fonts, plots) is not part of training
     _settle(app, 2.0)
-    page = window.pages[2]
+    page = window.pages.train
     for name, box in page.arch_boxes.items():
         box.setChecked(name == "cnn")
     page.without_aug.setChecked(True)
     page.with_aug.setChecked(False)
     page.epochs.setValue(epochs)
     ended: list[str] = []
-    page.queue.run_ended.connect(lambda _q, _run, status, _msg: ended.append(status))
+    page.queue.run_ended.connect(lambda e: ended.append(str(e.status)))
     epochs_seen: list[int] = []
-    page.queue.epoch_end.connect(lambda event: epochs_seen.append(event["epoch"]))
+    page.queue.epoch_end.connect(lambda event: epochs_seen.append(event.epoch))
     probe.start()
     t0 = time.perf_counter()
     page.queue_button.click()

@@ -13,7 +13,7 @@ BUNDLE_ID = "org.edgestudio.EdgeAIVisionStudio"
 DESKTOP_ID = "edge-ai-vision-studio"
 
 # Left out of the app. The export needs only tensorflowjs.converters.tf_saved_model_conversion_v2
-# (studio/core/export.py:_load_converter stands in for TF-DF and TF-Hub); the rest of tensorflowjs' declared
+# (studio/core/targets/tfjs.py:_tfjs_module stands in for TF-DF and TF-Hub); the rest of tensorflowjs' declared
 # dependencies are for TF-DF, JAX and Keras-2 models. .venv-pkg does not install them at all; excluding them
 # here as well keeps a build from a full environment (.venv) from silently growing by ~600 MB.
 EXCLUDES = [

@@ -2,8 +2,7 @@
 
 It is `edge-studio`, plus the one Python feature the studio uses on its own executable: frozen,
 ``sys.executable`` is this program, and the GUI starts its child jobs as ``sys.executable -m MODULE ARGS``
-(``studio`` for the CLI, ``studio.gui.widgets.export_estimates`` for the export size estimates). ``-m`` is
-accepted here for the studio's own modules only.
+(``studio``, the CLI, for every job). ``-m`` is accepted here for the studio's own modules only.
 """
 
 from __future__ import annotations

@@ -1,21 +1,47 @@
 """`edge-studio` command line. Thin: parses arguments and hands over to ``studio.commands``.
 
-Exit codes: 0 ok, 1 user or data error (one line on stderr, no traceback), 2 usage error.
+Exit codes (:class:`studio.commands.protocol.ExitCode`): 0 ok, 1 user or data error (one line on stderr,
+no traceback; with ``--json`` also one ``error`` object on stdout), 2 usage error, 130 cancelled.
 With no subcommand the GUI opens.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from studio import APP_NAME, __version__
+from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
+from studio.core.specs import QUANTIZATIONS, TrainConfig
+
+__all__ = ["UserError", "build_parser", "main"]
+_TRAIN = TrainConfig()  # the training defaults (one definition, in core)
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit code 1."""
+def _number(kind: Callable[[str], float], low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high]; anything else is a usage error (exit 2)."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}, not {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def _positive_megapixels(text: str) -> float:
+    from studio.core.limits import MAX_PIXELS_CEILING
+
+    value = _number(float, 0, MAX_PIXELS_CEILING / 1e6, "--max-megapixels")(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--max-megapixels must be more than 0")
+    return value
 
 
 def _add_json(p: argparse.ArgumentParser) -> None:
@@ -37,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths-from", metavar="FILE", help="also import the paths listed in FILE, one per line "
                    "('-' = standard input)")
     p.add_argument("--label", help="label every imported image with this class")
-    p.add_argument("--max-megapixels", type=float, default=50.0, help="reject larger images (default 50)")
+    p.add_argument("--max-megapixels", type=_positive_megapixels, default=50.0,
+                   help="reject larger images (default 50, at most 200)")
     _add_json(p)
     p.add_argument("--events", action="store_true", help="with --json: first one import_progress event per "
                    "line as the import goes, then the report")
@@ -51,14 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the original pipeline when none are saved)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--image-size", type=int, default=None)
+    p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=_TRAIN.epochs)
+    p.add_argument("--batch-size", type=_number(int, 1, 65_536, "--batch-size"), default=_TRAIN.batch_size)
+    p.add_argument("--lr", type=_number(float, 1e-12, 10, "--lr"), default=_TRAIN.learning_rate)
+    p.add_argument("--image-size", type=_number(int, 8, 1024, "--image-size"), default=None)
     p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=int, default=0, help="early stopping patience in epochs (0 = off)")
+    p.add_argument("--patience", type=_number(int, 0, 100_000, "--patience"), default=_TRAIN.early_stopping_patience,
+                   help="early stopping patience in epochs (0 = off)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
     p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "
                    "backbone's last blocks at a low learning rate, with augmentation")
     _add_json(p)
@@ -80,16 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the TF.js web bundle of a run")
     p.add_argument("project")
     p.add_argument("run", nargs="?")
-    p.add_argument("--out", required=True)
-    p.add_argument("--quantize", choices=["none", "float16", "uint8"], default=None,
+    p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
+    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default=None,
                    help="weight quantization (default: float16 for pretrained runs, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
-    p.add_argument("--force", action="store_true", help="replace an existing OUT folder")
+    p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
+    p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
+                   "size and the test accuracy of the weights the bundle holds")
     _add_json(p)
 
     p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview")
     p.add_argument("dir")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_number(int, 0, 65535, "--port"), default=8000)
     p.add_argument("--open", action="store_true", help="open the system browser")
     _add_json(p)
 
@@ -106,18 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def lower_priority_if_asked() -> None:
-    """Jobs the window starts (training, import, export) run with ``EDGE_STUDIO_NICE=N``: the process lowers
-    its own CPU priority before any thread exists, so every thread it starts inherits it and the window
-    stays responsive while the job uses every core. The variable is consumed, not passed on."""
-    value = os.environ.pop("EDGE_STUDIO_NICE", "")
-    if value and hasattr(os, "nice"):
-        try:
-            os.nice(max(0, min(19, int(value))))
-        except (ValueError, OSError):
-            pass  # an unusable value or a refused change: run at normal priority
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     lower_priority_if_asked()
     # Packaging (issue 7): `EdgeAIVisionStudio --self-test` / `python -m studio --self-test`, a headless check
@@ -128,23 +146,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "export" and not args.estimate and not args.out:
+        parser.error("export: the following arguments are required: --out (or --estimate)")
     if args.command in (None, "gui"):
+        problem = display_problem()
+        if problem:
+            print(f"edge-studio: {problem}", file=sys.stderr)
+            return 1
         from studio.gui.app import run_gui
 
         return run_gui(getattr(args, "project", None))
 
     from studio.commands import dispatch
+    from studio.commands.output import SafeTextStream
     from studio.core.project import ProjectError
     from studio.core.specs import SpecError
 
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeTextStream(sys.stdout), SafeTextStream(sys.stderr)  # type: ignore[assignment]
     try:
         return dispatch(args)
     except (UserError, ProjectError, SpecError) as exc:
-        print(f"edge-studio {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        message = " ".join(str(exc).split())
+        if getattr(args, "json", False):
+            # The one error object of --json mode: a job's parent reads it instead of parsing stderr.
+            from studio.commands.output import emit_json
+
+            emit_json(error_object(args.command, message))
+        print(f"edge-studio {args.command}: error: {message}", file=sys.stderr)
+        return ExitCode.ERROR
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        return 141
+    except OSError as exc:  # the file system said no (full, read-only, gone) somewhere we did not expect it
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"edge-studio {args.command}: error: {_os_reason(exc)}{where}", file=sys.stderr)
+        return ExitCode.ERROR
     except KeyboardInterrupt:
         print(f"edge-studio {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.CANCELLED
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    if exc.errno == errno.EROFS:
+        return "read-only media (nothing can be written there)"
+    return exc.strerror or str(exc)
+
+
+def display_problem() -> str | None:
+    """Why the window cannot open here (no display on Linux), as one line; None when it can."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the studio window on (DISPLAY and WAYLAND_DISPLAY are not set); run it in a "
+            "desktop session, or use the command line: edge-studio --help")
 
 
 if __name__ == "__main__":

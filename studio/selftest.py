@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from studio.commands.protocol import TrainJob, import_argv, train_argv
+
 DEMO_IMAGES = 300
 IMPORT_IMAGES = 12
 IMAGE_SIZE = 16  # small input: the check is about the pipeline, not accuracy
@@ -63,7 +65,7 @@ def step_import(work: Path, state: dict[str, Any]) -> str:
         image = np.full((24, 24, 3), 40 + 8 * i, np.uint8)
         cv2.rectangle(image, (4, 4), (10 + i % 10, 10 + i % 10), (255, 255, 255), -1)
         cv2.imwrite(str(folder / f"square_{i}.png"), image)
-    cmd = child_command("import", str(work / "imported"), "--paths-from", "-", "--json", "--events")
+    cmd = child_command(*import_argv(work / "imported"))
     proc = subprocess.run(cmd, input=f"{work / 'new'}\n", capture_output=True, text=True, timeout=120)
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     progress = [e for e in lines if e.get("event") == "import_progress"]
@@ -80,8 +82,9 @@ def step_gui_modules(work: Path, state: dict[str, Any]) -> str:
 
 
 def step_train(work: Path, state: dict[str, Any]) -> str:
-    cmd = child_command("train", str(state["project"]), "--arch", "cnn", "--epochs", "1",
-                        "--image-size", str(IMAGE_SIZE), "--json")
+    # Exactly the window's job (TrainJob's argv), at a small image size.
+    cmd = child_command(*train_argv(state["project"], TrainJob("cnn", False, epochs=1,
+                                                               extra=("--image-size", str(IMAGE_SIZE)))))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
-from studio.commands.train_cmds import CANCELLED_EXIT, _json_stdout
+from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
+from studio.commands.protocol import ExitCode
 from studio.core.events import CancelToken, Event, HealthProgress
 from studio.core.project import Project
 
@@ -24,7 +24,7 @@ def health(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         cancel = CancelToken()
         bar = ProgressBar("health")
-        with cancel_on_signals(cancel), _json_stdout(args.json) as out:
+        with cancel_on_signals(cancel), json_stdout(args.json) as out:
             def reporter(event: Event) -> None:
                 if not isinstance(event, HealthProgress):
                     return
@@ -38,7 +38,7 @@ def health(args: argparse.Namespace) -> int:
             except HealthCancelled:
                 bar.close()
                 print("health check cancelled", file=sys.stderr)
-                return CANCELLED_EXIT
+                return ExitCode.CANCELLED
             bar.close()
             if args.json:
                 emit_json(report.to_json(), out)

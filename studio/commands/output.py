@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
 import sys
 import time
@@ -11,10 +13,27 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from studio.core.events import CancelToken
+from studio.core.safe_text import terminal
+
+
+class SafeTextStream:
+    """stdout/stderr for text output: names from users' files cannot drive the terminal (escape sequences,
+    undecodable bytes are escaped); the line breaks and carriage returns we write ourselves pass."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal(text, keep="\n\r\t"))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def emit_json(obj: Any, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
+    if isinstance(stream, SafeTextStream):
+        stream = stream._stream  # JSON escapes its own control characters; a second escape would break it
     stream.write(json.dumps(obj, default=str) + "\n")
     stream.flush()
 
@@ -32,7 +51,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], stream: TextIO 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
-    return "" if value is None else str(value)
+    return "" if value is None else terminal(value)
 
 
 class ProgressBar:
@@ -86,3 +105,31 @@ def cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+@contextmanager
+def json_stdout(enabled: bool) -> Iterator[TextIO]:
+    """Yield the stream JSON lines go to. When enabled and stdout is a real file descriptor, file descriptor 1
+    is pointed at stderr for the duration, so nothing else (TensorFlow's C++ logs, stray prints) can mix
+    into the JSON stream; the yielded stream writes to the original stdout."""
+    stream = sys.stdout
+    try:
+        fd, err_fd = stream.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        yield stream  # not a real file (an in-process test capturing output): nothing to protect
+        return
+    if not enabled:
+        yield stream
+        return
+    stream.flush()
+    saved = os.dup(fd)
+    out = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(err_fd, fd)
+    try:
+        yield out
+    finally:
+        out.flush()
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+        out.close()

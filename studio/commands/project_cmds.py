@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import CancelToken, Event, ImportProgress
 from studio.core.importer import ImportReport, import_paths
 from studio.core.project import SPLITS, Project
+from studio.core.safe_text import terminal
 
 
 def _progress_reporter(bar: ProgressBar):
@@ -32,7 +35,7 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
     print(f"added {len(report.added)}, duplicates {len(report.duplicates)}, rejected {len(report.rejected)}"
           + (" (cancelled)" if report.cancelled else ""))
     for r in report.rejected:
-        print(f"  rejected {r['path']}: {r['reason']}")
+        print(f"  rejected {terminal(r['path'])}: {terminal(r['reason'])}")
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -52,21 +55,41 @@ def demo(args: argparse.Namespace) -> int:
 def _import_paths_arg(args: argparse.Namespace) -> list[str]:
     """PATH arguments plus those listed in --paths-from (one per line; '-' reads stdin). A window that
     hands over thousands of dropped files uses the list: a command line has a length limit."""
+
     paths = list(args.paths)
     if args.paths_from:
-        stream = sys.stdin if args.paths_from == "-" else open(args.paths_from, encoding="utf-8")  # noqa: SIM115
-        with stream:
-            paths.extend(line.rstrip("\r\n") for line in stream if line.strip())
+        paths.extend(line for line in _read_list(args.paths_from).splitlines() if line.strip())
     if not paths:
-        from studio.cli import UserError
-
         raise UserError("nothing to import: give at least one PATH (or --paths-from)")
     return paths
+
+
+def _read_list(source: str) -> str:
+    """The text of --paths-from: standard input, a file or a pipe (``<(find ...)``), UTF-8, bounded."""
+    from studio.core.limits import MAX_LIST_BYTES
+
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(MAX_LIST_BYTES + 1)
+        else:
+            if os.path.isdir(source):
+                raise UserError(f"--paths-from {source}: is a folder, not a list of paths")
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_LIST_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"--paths-from {source}: {exc.strerror or exc}") from None
+    if len(data) > MAX_LIST_BYTES:
+        raise UserError(f"--paths-from {source}: longer than {MAX_LIST_BYTES // 2**20} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"--paths-from {source}: not UTF-8 text (byte {exc.start})") from None
 
 
 def import_(args: argparse.Namespace) -> int:
     paths = _import_paths_arg(args)
     project = Project.open_or_create(args.project)
+    images_before = project.counts_total()
     bar = ProgressBar("import") if not args.json else ProgressBar("import", stream=_NullTTY())
     reporter = _json_progress_reporter if args.json and args.events else _progress_reporter(bar)
     cancel = CancelToken()
@@ -78,17 +101,18 @@ def import_(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # A second Ctrl+C: finished batches are committed; the rest is simply not imported.
         bar.close()
-        print("import interrupted; images imported so far are kept, run the same import again to finish",
-              file=sys.stderr)
-        return 130
+        kept = project.counts_total() - images_before
+        print(f"import interrupted; {kept} images imported before the interruption are kept" +
+              (", run the same import again to finish" if kept else ""), file=sys.stderr)
+        return ExitCode.CANCELLED
     finally:
         project.close()
     bar.close()
     _print_report(report, args.json)
     if report.cancelled:
-        print("import cancelled; images imported so far are kept, run the same import again to finish",
-              file=sys.stderr)
-        return 130
+        print(f"import cancelled; {len(report.added)} images imported before the cancel are kept, "
+              "run the same import again to finish", file=sys.stderr)
+        return ExitCode.CANCELLED
     return 0
 
 

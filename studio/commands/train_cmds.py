@@ -8,48 +8,35 @@ run cleanly (status ``cancelled``, exit code 130); a second signal aborts at onc
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
+from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
+from studio.commands.protocol import ExitCode, UserError
+from studio.core import settings
 from studio.core.architectures import default_image_size
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, TrainConfig
-
-CANCELLED_EXIT = 130
+from studio.core.specs import TrainConfig
 
 
 def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfig, str]:
-    """The run's config from the command line and the project's saved Augment-page settings, and a note
-    saying where the augmentation came from."""
-    saved_pre = project.get_setting("preprocess") or {}
-    pre = PreprocessSpec.from_dict(saved_pre)
+    """The run's config from the command line over the project's settings, and a note saying where the
+    augmentation came from."""
     # An architecture may bring its own input size (pretrained: the measured default) and wants colour unless
     # the project chose gray; --image-size / --color always win.
     arch_size = default_image_size(args.arch)
-    size = args.image_size if args.image_size is not None else arch_size or pre.image_size
-    color = args.color or (saved_pre.get("color", "rgb") if arch_size else pre.color)
-    pre = PreprocessSpec(image_size=size, color=color)
-    augment, note = AugmentSpec(), "no augmentation"
-    if args.augment:
-        saved = project.get_setting("augment")
-        spec = AugmentSpec.from_dict(saved) if saved else AugmentSpec()
-        if spec.enabled:
-            augment, note = spec, "augmentation: the project's saved settings"
-        else:
-            augment, note = AUGMENT_PRESETS["Original pipeline"], "augmentation: the original pipeline preset"
-    config = TrainConfig(arch=args.arch, preprocess=pre, augment=augment, use_augment=bool(args.augment),
-                         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                         early_stopping_patience=args.patience, class_weights=args.class_weights, seed=args.seed,
-                         fine_tune=bool(getattr(args, "fine_tune", False)))
-    return config, note
+    saved_pre = project.get_setting("preprocess") or {}
+    image_size = args.image_size if args.image_size is not None else arch_size
+    color = args.color or (saved_pre.get("color", "rgb") if arch_size else None)
+    return settings.train_config(project, arch=args.arch, use_augment=bool(args.augment),
+                                 image_size=image_size, color=color, epochs=args.epochs,
+                                 batch_size=args.batch_size, learning_rate=args.lr,
+                                 early_stopping_patience=args.patience, class_weights=args.class_weights,
+                                 seed=args.seed, fine_tune=bool(getattr(args, "fine_tune", False)))
 
 
 def train(args: argparse.Namespace) -> int:
@@ -59,7 +46,7 @@ def train(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         config, note = train_config(project, args)
         cancel = CancelToken()
-        with cancel_on_signals(cancel), _json_stdout(args.json) as out:
+        with cancel_on_signals(cancel), json_stdout(args.json) as out:
             if args.json:
                 def reporter(event: Event) -> None:
                     emit_json(event.to_dict(), out)
@@ -70,7 +57,7 @@ def train(args: argparse.Namespace) -> int:
             run = run_training(project, config, reporter, cancel)
         if run.status == "cancelled":
             print(f"run {run.id} cancelled", file=sys.stderr)
-            return CANCELLED_EXIT
+            return ExitCode.CANCELLED
         if run.status != "finished":
             print(f"edge-studio train: error: run {run.id} failed: {run.error}", file=sys.stderr)
             return 1
@@ -112,34 +99,6 @@ class _TextProgress:
             self.bar = None
 
 
-@contextmanager
-def _json_stdout(enabled: bool) -> Iterator[TextIO]:
-    """Yield the stream JSON lines go to. When enabled and stdout is a real file descriptor, file descriptor 1
-    is pointed at stderr for the duration, so nothing else (TensorFlow's C++ logs, stray prints) can mix
-    into the JSON stream; the yielded stream writes to the original stdout."""
-    stream = sys.stdout
-    try:
-        fd, err_fd = stream.fileno(), sys.stderr.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        yield stream  # not a real file (an in-process test capturing output): nothing to protect
-        return
-    if not enabled:
-        yield stream
-        return
-    stream.flush()
-    saved = os.dup(fd)
-    out = os.fdopen(os.dup(saved), "w", buffering=1)
-    os.dup2(err_fd, fd)
-    try:
-        yield out
-    finally:
-        out.flush()
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-        out.close()
-
-
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "-"
 
@@ -168,7 +127,7 @@ def evaluate(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from studio.core.evaluation import evaluate as evaluate_run
 
-    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+    with Project.open(args.project) as project, json_stdout(args.json) as out:
         report = evaluate_run(project, args.run)
         if args.json:
             emit_json(report, out)
@@ -184,16 +143,17 @@ def evaluate(args: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true, columns: predicted)")
     table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
     print(f"\n{len(report['misclassified'])} misclassified test images")
+    if report.get("saved") is False:
+        print("the project is read-only: this report was not saved", file=sys.stderr)
     return 0
 
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.cli import UserError
     from studio.core.predict import predict_files
 
     items = list(args.items)
-    with Project.open(args.project) as project, _json_stdout(args.json) as out:
+    with Project.open(args.project) as project, json_stdout(args.json) as out:
         run_id = None
         if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
             run_id = items.pop(0)

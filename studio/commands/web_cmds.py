@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from studio.commands.output import ProgressBar, emit_json
+from studio.commands.output import ProgressBar, emit_json, json_stdout, table
 from studio.core.architectures import default_quantization
 from studio.core.events import Event
 from studio.core.project import Project
@@ -13,6 +13,8 @@ from studio.core.specs import ExportOptions
 
 
 def export(args: argparse.Namespace) -> int:
+    if args.estimate:
+        return estimate(args)
     from studio.core.export import ExportStep, export_bundle
 
     bar = ProgressBar("export")
@@ -38,6 +40,33 @@ def export(args: argparse.Namespace) -> int:
     if result.zip_path:
         print(f"zip: {result.zip_path}")
     print(f"preview: edge-studio serve {result.out}")
+    return 0
+
+
+def estimate(args: argparse.Namespace) -> int:
+    """``export --estimate``: one ``quantization`` event per line as each is measured, then
+    ``{"run", "estimates"}``; without --json, a table."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.core.estimate import estimate as measure
+
+    with Project.open(args.project) as project, json_stdout(args.json) as out:
+        def report(event: Event) -> None:
+            if args.json:
+                emit_json(event.to_dict(), out)
+            else:
+                print(f"measured {event.quantization}", file=sys.stderr)  # type: ignore[attr-defined]
+
+        rows = measure(project, args.run, reporter=report)
+        if args.json:
+            emit_json({"run": rows[0].run if rows else args.run,
+                       "estimates": [r.to_dict() for r in rows]}, out)
+            return 0
+    print(f"run {rows[0].run}: each quantization exported and its own weights tested on the test split")
+    table(["quantization", "bundle", "model", "test accuracy", "macro F1"],
+          [[r.quantization, f"{r.bytes / 1e6:.2f} MB", f"{r.model_bytes / 1e3:.1f} kB", r.test_accuracy, r.macro_f1]
+           for r in rows])
     return 0
 
 

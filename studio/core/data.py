@@ -10,6 +10,7 @@ the same decoder the importer validated them with.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from studio.core.augment import augment_batch
-from studio.core.imaging import load_rgb
+from studio.core.imaging import ImageRejected, load_rgb
+from studio.core.limits import FileRefused, regular_size
 from studio.core.preprocess import preprocess
-from studio.core.project import Project
+from studio.core.project import Project, ProjectError
 from studio.core.specs import AugmentSpec, PreprocessSpec
 
 if TYPE_CHECKING:
@@ -54,8 +56,35 @@ def split_items(project: Project, split: str, class_names: Sequence[str]) -> Spl
                       tuple(im.id for im in rows))
 
 
+# A decode failure inside tf.data reaches Python wrapped in a TensorFlow error; this marker lets the caller
+# find the file and the reason again and say them in one line.
+_STORED_MARK = "stored image unreadable: "
+_STORED_RE = re.compile(re.escape(_STORED_MARK) + r"([^\n]*?)\s*(?:\[\[|\n|$)")
+
+
+def check_stored(items: SplitItems) -> None:
+    """Every stored file of ``items`` is there and a regular file (a stat each): a missing image is named
+    before any training or evaluation starts."""
+    for path, image_id in zip(items.paths, items.image_ids):
+        try:
+            regular_size(Path(path))
+        except FileRefused as exc:
+            raise ProjectError(f"{_STORED_MARK}{path} (image id {image_id}): {exc}; re-import the original "
+                               "or move the image to the trash") from None
+
+
+def stored_image_problem(exc: BaseException) -> str | None:
+    """The one-line reason when ``exc`` (however TensorFlow wrapped it) came from a stored image's decode."""
+    found = _STORED_RE.search(str(exc))
+    return (_STORED_MARK + found.group(1).rstrip(" .")) if found else None
+
+
 def _decode(path: bytes) -> np.ndarray:
-    return load_rgb(Path(path.decode()))
+    name = path.decode()
+    try:
+        return load_rgb(Path(name))
+    except ImageRejected as exc:
+        raise ValueError(f"{_STORED_MARK}{name}: {exc}") from None
 
 
 def image_dataset(items: SplitItems, spec: PreprocessSpec, cache_file: Path | None = None) -> tf.data.Dataset:

@@ -6,6 +6,7 @@ digit up to a webcam.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import numpy as np
 from studio.core import events
 from studio.core.events import CancelToken, Reporter
 from studio.core.importer import ImportReport, import_paths
-from studio.core.project import Project
+from studio.core.project import Project, ProjectError
 
 DEMO_SIZE = 64
+DEMO_NAME = "Handwritten digits (demo)"
 
 
 def digit_images(size: int = DEMO_SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -37,10 +39,16 @@ def digit_images(size: int = DEMO_SIZE) -> tuple[np.ndarray, np.ndarray]:
 
 def create_demo_project(path: str | Path, *, reporter: Reporter = events.ignore,
                         cancel: CancelToken | None = None, limit: int | None = None) -> tuple[Project, ImportReport]:
-    """Create (or complete) the demo project at ``path``; ``limit`` keeps the first N digits (tests)."""
+    """Create (or complete an interrupted) demo project at ``path``; ``limit`` keeps the first N digits (tests).
+    Any other existing project is refused: the demo never adds its digits to, or renames, a user's project."""
+    existed = os.path.lexists(Path(path) / Project.DB_NAME)
     project = Project.open_or_create(path)
-    if project.get_meta("name") in (None, Path(path).name):
-        project.set_meta("name", "Handwritten digits (demo)")
+    name = project.get_meta("name")
+    if existed and name != DEMO_NAME and (project.counts_total() or project.runs() or name != Path(path).name):
+        project.close()
+        raise ProjectError(f"{path} is already a project ({name}); the demo needs a new folder")
+    if name != DEMO_NAME:
+        project.set_meta("name", DEMO_NAME)
     images, targets = digit_images()
     if limit is not None:
         images, targets = images[:limit], targets[:limit]

@@ -1,12 +1,11 @@
 """Classification report of a run on the held-out test split, and the runs comparison table.
 
 Numbers come from scikit-learn (``classification_report``, ``confusion_matrix``) so they match what a
-data scientist would compute by hand. A report is saved as ``runs/<id>/report.json``.
+data scientist would compute by hand. A report is saved in the run folder (:mod:`studio.core.runs`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
 
     from studio.core.data import SplitItems
 
-REPORT_FILE = "report.json"
 EVAL_BATCH = 64
 
 
@@ -74,38 +72,45 @@ def predict_items(model: keras.Model, items: SplitItems, config: TrainConfig) ->
 
 def evaluate_model(model: keras.Model, project: Project, labels: Sequence[str], config: TrainConfig) -> dict[str, Any]:
     """The report of ``model`` on the project's current test split (images whose label the run knows)."""
-    from studio.core.data import split_items
+    from studio.core.data import check_stored, split_items, stored_image_problem
 
     items = split_items(project, "test", labels)
     if not len(items):
         raise ProjectError("the test split has no labelled images of this run's classes")
-    probs = predict_items(model, items, config)
+    check_stored(items)
+    try:
+        probs = predict_items(model, items, config)
+    except Exception as exc:
+        problem = stored_image_problem(exc)
+        if problem is None:
+            raise
+        raise ProjectError(problem) from None
     return build_report(items.labels, probs, labels, items.image_ids, items.paths)
 
 
 def evaluate(project: Project, run_id: str | None = None) -> dict[str, Any]:
     """Evaluate a run (default: the latest finished one) on the test split; saves ``report.json``."""
     from studio.core.predict import load_run_model, run_labels
+    from studio.core.runs import train_config
 
     run = project.resolve_run(run_id)
     model = load_run_model(project, run)
-    report = evaluate_model(model, project, run_labels(project, run), TrainConfig.from_dict(run.config))
+    report = evaluate_model(model, project, run_labels(project, run), train_config(run))
     report["run"] = run.id
+    if project.read_only:
+        report["saved"] = False  # read-only media: the report is computed and shown, not stored
+        return report
     save_report(project, run.id, report)
     project.update_run(run.id, metrics={"test_accuracy": report["accuracy"], "macro_f1": report["macro_f1"]})
     return report
 
 
 def save_report(project: Project, run_id: str, report: dict[str, Any]) -> None:
-    path = project.run_dir(run_id) / REPORT_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(path)
+    project.run_folder(run_id).write_report(report)
 
 
 def load_report(project: Project, run_id: str) -> dict[str, Any] | None:
-    path = project.run_dir(run_id) / REPORT_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    return project.run_folder(run_id).report()
 
 
 COMPARE_COLUMNS = ("run", "arch", "augment", "status", "params", "weight_bytes", "best_val_accuracy",
@@ -114,11 +119,7 @@ COMPARE_COLUMNS = ("run", "arch", "augment", "status", "params", "weight_bytes",
 
 def compare_row(run: RunRecord) -> dict[str, Any]:
     m = run.metrics
-    config = run.config
-    augment = m.get("augment")
-    if augment is None:
-        augment = bool(config.get("use_augment"))
-    return {"run": run.id, "arch": run.arch, "augment": augment, "status": run.status,
+    return {"run": run.id, "arch": run.arch, "augment": run.augmented, "status": str(run.status),
             "params": m.get("params"), "weight_bytes": m.get("weight_bytes"),
             "best_val_accuracy": m.get("best_val_accuracy"), "test_accuracy": m.get("test_accuracy"),
             "macro_f1": m.get("macro_f1"), "train_seconds": m.get("train_seconds"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -11,6 +11,18 @@ from typing import Any
 class Event:
     def to_dict(self) -> dict[str, Any]:
         return {"event": EVENT_NAMES.get(type(self), type(self).__name__), **asdict(self)}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Event:
+        """The inverse of :meth:`to_dict` (a JSON line of a child process back as its typed event).
+        Unknown keys are ignored (a newer child may add fields); an unknown ``event`` is a ValueError."""
+        cls = _EVENT_TYPES.get(str(data.get("event")))
+        if cls is None:
+            raise ValueError(f"unknown event {data.get('event')!r}")
+        try:
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        except TypeError as exc:
+            raise ValueError(f"malformed {data.get('event')} event: {exc}") from None
 
 
 Reporter = Callable[[Event], None]
@@ -113,6 +125,36 @@ class HealthProgress(Event):
     total: int
 
 
+# ----- export ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportStep(Event):
+    step: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class QuantizationEstimate(Event):
+    """``export --estimate``: the bundle size and the test accuracy of the bundle's own weights."""
+
+    run: str
+    quantization: str
+    bytes: int
+    model_bytes: int
+    test_accuracy: float
+    macro_f1: float
+
+
+# ----- any job ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobError(Event):
+    """The one error object a command prints on stdout in ``--json`` mode before it exits with ``exit_code``."""
+
+    command: str
+    error: str
+    exit_code: int = 1
+
+
 EVENT_NAMES: dict[type, str] = {
     ImportStarted: "import_started",
     ImportProgress: "import_progress",
@@ -125,7 +167,11 @@ EVENT_NAMES: dict[type, str] = {
     RunFailed: "run_failed",
     RunCancelled: "run_cancelled",
     HealthProgress: "health_progress",
+    ExportStep: "export_step",
+    QuantizationEstimate: "quantization",
+    JobError: "error",
 }
+_EVENT_TYPES: dict[str, type[Event]] = {name: cls for cls, name in EVENT_NAMES.items()}
 
 
 class CancelToken:

@@ -1,7 +1,8 @@
 """Decode, validate, hash and thumbnail images with OpenCV, safely against bad and huge files.
 
-The pixel limit is checked from the file header *before* decoding, so a 20000x20000 PNG is rejected
-without allocating gigabytes.
+The pixel limit is checked from the file header *before* decoding (every accepted format has its size in
+the header), so a 20000x20000 PNG or TIFF is rejected without allocating gigabytes; the limits themselves
+live in :mod:`studio.core.limits`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEFAULT_MAX_PIXELS = 50_000_000
+from studio.core.limits import DEFAULT_MAX_PIXELS, MAX_FILE_BYTES, MAX_PIXELS_CEILING, FileRefused, read_regular
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-MAX_FILE_BYTES = 512 * 1024 * 1024
+# Image formats users have that we do not decode: reported as rejected, never skipped without a word.
+UNSUPPORTED_IMAGE_EXTENSIONS = (".heic", ".heif", ".avif", ".svg", ".svgz", ".jxl", ".jp2", ".psd", ".raw",
+                                ".cr2", ".nef", ".arw", ".dng", ".ico", ".pdf")
+__all__ = ["DEFAULT_MAX_PIXELS", "MAX_FILE_BYTES", "ImageRejected", "DecodedImage", "decode_bytes", "read_file"]
 
 # Import decodes on several threads already; OpenCV's own threads would only compete with them.
 cv2.setNumThreads(1)
@@ -38,6 +43,24 @@ class DecodedImage:
 
 def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def unsupported_reason(name: str) -> str | None:
+    """The rejection reason for a file named like an image format we do not read, else None."""
+    lower = name.lower()
+    for ext in UNSUPPORTED_IMAGE_EXTENSIONS:
+        if lower.endswith(ext):
+            return f"unsupported image format ({ext[1:].upper()}); convert it to PNG or JPEG"
+    return None
+
+
+def _foreign_format(data: bytes) -> str | None:
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif"):
+        return "HEIC/AVIF"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096].lower():
+        return "SVG"
+    return None
 
 
 def _sniff_format(data: bytes) -> str | None:
@@ -66,12 +89,16 @@ def header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
             w, h = struct.unpack("<HH", data[6:10])
             return w, h
         if fmt == ".bmp" and len(data) >= 26:
+            if struct.unpack("<I", data[14:18])[0] == 12:  # OS/2 BITMAPCOREHEADER: 16-bit sizes
+                return struct.unpack("<HH", data[18:22])
             w, h = struct.unpack("<ii", data[18:26])
             return abs(w), abs(h)
         if fmt == ".jpg":
             return _jpeg_size(data)
         if fmt == ".webp":
             return _webp_size(data)
+        if fmt == ".tif":
+            return _tiff_size(data)
     except struct.error:
         return None
     return None
@@ -113,6 +140,26 @@ def _webp_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4)}  # SHORT, LONG
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth (256) and ImageLength (257) of the first IFD, the page OpenCV decodes."""
+    order = "<" if data[:2] == b"II" else ">"
+    (offset,) = struct.unpack(order + "I", data[4:8])
+    (count,) = struct.unpack(order + "H", data[offset:offset + 2])
+    found: dict[int, int] = {}
+    for i in range(min(count, 4096)):
+        entry = data[offset + 2 + 12 * i: offset + 14 + 12 * i]
+        tag, typ = struct.unpack(order + "HH", entry[:4])
+        if tag in (256, 257) and typ in _TIFF_TYPES:
+            code, _n = _TIFF_TYPES[typ]
+            found[tag] = struct.unpack(order + code, entry[8:8 + _n])[0]
+    if 256 in found and 257 in found:
+        return found[256], found[257]
+    return None
+
+
 def decode_bytes(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Validate and decode image bytes; raise :class:`ImageRejected` with a user-facing reason."""
     fmt, pixels = _decode(data, max_pixels)
@@ -127,15 +174,24 @@ def _decode(data: bytes, max_pixels: int) -> tuple[str, np.ndarray]:
         raise ImageRejected("empty file")
     fmt = _sniff_format(data)
     if fmt is None:
+        foreign = _foreign_format(data)
+        if foreign:
+            raise ImageRejected(f"unsupported image format ({foreign}); convert it to PNG or JPEG")
         raise ImageRejected("not an image (unknown format)")
     size = header_size(data, fmt)
-    if size is not None and size[0] * size[1] > max_pixels:
+    if size is None:
+        # Never decode what we cannot size first: the decoder would allocate whatever the data asks for.
+        raise ImageRejected("corrupt image (no readable size in its header)")
+    if size[0] * size[1] > max_pixels:
         raise ImageRejected(
             f"too large: {size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} megapixels "
             f"(limit {max_pixels / 1e6:.0f})")
     buf = np.frombuffer(data, dtype=np.uint8)
     # IMREAD_COLOR applies EXIF orientation (JPEG), takes a GIF's first frame, and drops alpha.
-    pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    try:
+        pixels = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error:
+        pixels = None
     if pixels is None or pixels.size == 0:
         raise ImageRejected("corrupt or truncated image")
     h, w = pixels.shape[:2]
@@ -158,28 +214,28 @@ def _is_gray(pixels: np.ndarray) -> bool:
     return bool(np.array_equal(sample[..., 0], sample[..., 1]) and np.array_equal(sample[..., 1], sample[..., 2]))
 
 
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an image file under the limit policy (regular file, size); ImageRejected otherwise."""
+    try:
+        return read_regular(Path(path), MAX_FILE_BYTES)
+    except FileRefused as exc:
+        raise ImageRejected(str(exc)) from None
+
+
 def read_file(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[bytes, DecodedImage]:
     """Read and validate one file; returns its bytes and the decoded image."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageRejected(f"file too large ({size / 1e6:.0f} MB)")
-        data = path.read_bytes()
-    except ImageRejected:
-        raise
-    except OSError as exc:
-        raise ImageRejected(f"unreadable: {exc.strerror or exc}") from None
+    data = read_bytes(path)
     return data, decode_bytes(data, max_pixels=max_pixels)
 
 
-def load_bgr(path: Path) -> np.ndarray:
-    """Decode a stored image as 3-channel BGR uint8 (orientation applied)."""
-    # Stored images were validated at import; training and thumbnails need the pixels, not the hash.
-    return _decode(Path(path).read_bytes(), max_pixels=10**12)[1]
+def load_bgr(path: Path, *, max_pixels: int = MAX_PIXELS_CEILING) -> np.ndarray:
+    """Decode an image file as 3-channel BGR uint8 (orientation applied); ImageRejected when it cannot be.
+    Stored images were validated at import (at most the ceiling); predict passes the import default."""
+    return _decode(read_bytes(path), max_pixels=max_pixels)[1]
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    img = load_bgr(path)
+def load_rgb(path: Path, *, max_pixels: int = MAX_PIXELS_CEILING) -> np.ndarray:
+    img = load_bgr(path, max_pixels=max_pixels)
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

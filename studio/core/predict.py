@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,31 +9,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from studio.core.imaging import ImageRejected, load_rgb
+from studio.core.limits import DEFAULT_MAX_PIXELS
 from studio.core.project import Project, ProjectError, RunRecord
-from studio.core.specs import TrainConfig
+from studio.core.runs import RunStatus, train_config
 
 if TYPE_CHECKING:
     import keras
 
-MODEL_FILE = "model.keras"
-LABELS_FILE = "labels.json"
-
-
 def run_labels(project: Project, run: RunRecord) -> list[str]:
     """Class names in the run's model output order."""
-    path = project.run_dir(run.id) / LABELS_FILE
-    if not path.is_file():
-        raise ProjectError(f"run {run.id} has no {LABELS_FILE}")
-    return list(json.loads(path.read_text()))
+    return project.run_folder(run).labels()
 
 
 def load_run_model(project: Project, run: RunRecord) -> keras.Model:
-    path = project.run_dir(run.id) / MODEL_FILE
-    if run.status != "finished" or not path.is_file():
+    if run.status != RunStatus.FINISHED:
         raise ProjectError(f"run {run.id} has no trained model (status: {run.status})")
-    import keras
-
-    return keras.models.load_model(path, compile=False)
+    return project.run_folder(run).load_model()
 
 
 def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
@@ -43,13 +33,13 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     from studio.core.preprocess import preprocess
 
     labels = run_labels(project, run)
-    spec = TrainConfig.from_dict(run.config).preprocess
+    spec = train_config(run).preprocess
     model = model or load_run_model(project, run)
     inputs = []
     for p in paths:
         try:
-            rgb = load_rgb(Path(p))
-        except (ImageRejected, OSError) as exc:
+            rgb = load_rgb(Path(p), max_pixels=DEFAULT_MAX_PIXELS)  # the import's limits, checked first
+        except ImageRejected as exc:
             raise ProjectError(f"cannot read image {p}: {exc}") from None
         inputs.append(np.asarray(preprocess(rgb, spec)))
     if not inputs:

@@ -7,6 +7,7 @@ an image is either complete (row and file) or absent (at most an orphan file tha
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -16,10 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from studio.core import project_db
+from studio.core import runs as run_store
+from studio.core.errors import ProjectError
+from studio.core.project_db import SCHEMA_VERSION
+from studio.core.runs import RunRecord, RunStatus
+
+__all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
+           "clean_class_name", "split_for"]
+
+MAX_CLASS_NAME = 100
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
-RUN_STATUSES = ("queued", "running", "finished", "failed", "cancelled")
+RUN_STATUSES = tuple(s.value for s in RunStatus)
 
 # Distinct, readable badge colours handed to new classes in order.
 PALETTE = (
@@ -27,47 +37,6 @@ PALETTE = (
     "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000",
     "#000075", "#e6a100", "#a9a9a9", "#dcbeff", "#800000",
 )
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE classes (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        color TEXT NOT NULL,
-        position INTEGER NOT NULL
-    );
-    CREATE TABLE images (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL UNIQUE,
-        original_name TEXT NOT NULL,
-        ext TEXT NOT NULL,
-        width INTEGER NOT NULL,
-        height INTEGER NOT NULL,
-        channels INTEGER NOT NULL,
-        class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
-        split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
-        added_at REAL NOT NULL,
-        trashed_at REAL
-    );
-    CREATE INDEX images_class ON images(class_id);
-    CREATE INDEX images_split ON images(split);
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        arch TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'failed', 'cancelled')),
-        config TEXT NOT NULL,
-        metrics TEXT NOT NULL DEFAULT '{}',
-        error TEXT,
-        created_at REAL NOT NULL,
-        finished_at REAL
-    );
-    """,
-}
-
-
-class ProjectError(Exception):
-    """A user-facing problem with a project (one line, no traceback needed)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +76,6 @@ class NewImage:
     label: str | None
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    arch: str
-    status: str
-    config: dict[str, Any]
-    metrics: dict[str, Any]
-    error: str | None
-    created_at: float
-    finished_at: float | None
-
 
 def split_for(sha256: str, counts: dict[str, int] | None = None,
               fractions: dict[str, float] = DEFAULT_SPLIT_FRACTIONS) -> str:
@@ -144,12 +102,14 @@ def split_for(sha256: str, counts: dict[str, int] | None = None,
 class Project:
     """Open with :meth:`create` or :meth:`open`. Thread-safe: one connection guarded by a lock."""
 
-    DB_NAME = "project.db"
+    DB_NAME = project_db.DB_NAME
 
     def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
         self.root = root
         self._conn = conn
         self._lock = threading.RLock()
+        self._run_owners: dict[str, run_store.RunOwner] = {}
+        self.read_only = False  # opened from read-only media: reading works, every write says so
 
     # ----- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -157,6 +117,9 @@ class Project:
         root = Path(root)
         if (root / cls.DB_NAME).exists():
             raise ProjectError(f"a project already exists at {root}")
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"not a folder: {root}")
+        project_db.refuse_orphaned_content(root)
         if root.exists() and any(root.iterdir()):
             raise ProjectError(f"folder is not empty: {root}")
         try:
@@ -172,49 +135,32 @@ class Project:
     @classmethod
     def open(cls, root: str | Path) -> Project:
         root = Path(root)
-        if not (root / cls.DB_NAME).is_file():
-            raise ProjectError(f"not a project (no {cls.DB_NAME}): {root}")
-        return cls._connect(root)
+        project_db.check_file(root / cls.DB_NAME)
+        project = cls._connect(root)
+        if not project.read_only:
+            try:
+                run_store.settle_stale_runs(project)  # runs whose process died read as interrupted, not running
+            except ProjectError:
+                pass  # a damaged run row is reported, in one line, by whatever reads it next
+        return project
 
     @classmethod
     def open_or_create(cls, root: str | Path) -> Project:
         root = Path(root)
-        return cls.open(root) if (root / cls.DB_NAME).is_file() else cls.create(root)
+        return cls.open(root) if os.path.lexists(root / cls.DB_NAME) else cls.create(root)
 
     @classmethod
     def _connect(cls, root: Path) -> Project:
-        try:
-            conn = sqlite3.connect(root / cls.DB_NAME, check_same_thread=False, timeout=30,
-                                   isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise ProjectError(f"cannot open project database {root / cls.DB_NAME}: {exc}") from None
-        if version > SCHEMA_VERSION:
-            conn.close()
-            raise ProjectError(
-                f"this project was written by a newer Edge AI Vision Studio (schema {version}, "
-                f"this version reads up to {SCHEMA_VERSION}); please update the studio")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={target}")
-                conn.execute("COMMIT")
-            except Exception:
-                conn.execute("ROLLBACK")
-                raise
-        for sub in ("images", "runs", "thumbnails"):
-            (root / sub).mkdir(exist_ok=True)
-        return cls(root, conn)
+        conn, read_only = project_db.connect(root / cls.DB_NAME)
+        project = cls(root, conn)
+        project.read_only = read_only
+        return project
 
     def close(self) -> None:
         with self._lock:
+            for owner in self._run_owners.values():
+                owner.release()
+            self._run_owners.clear()
             self._conn.close()
 
     def __enter__(self) -> Project:
@@ -227,18 +173,29 @@ class Project:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; rolled back on any exception."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise project_db.db_error(exc, self.root / self.DB_NAME) from None
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass  # SQLite already rolled back (disk full, I/O error)
+                if isinstance(exc, sqlite3.Error):
+                    raise project_db.db_error(exc, self.root / self.DB_NAME) from None
+                raise
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise project_db.db_error(exc, self.root / self.DB_NAME) from None
 
     # ----- metadata and settings -----------------------------------------------------------
     @property
@@ -282,7 +239,7 @@ class Project:
         return int(cur.lastrowid)
 
     def add_class(self, name: str, color: str | None = None) -> ClassInfo:
-        name = _clean_class_name(name)
+        name = clean_class_name(name)
         with self.transaction() as c:
             if c.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
                 raise ProjectError(f"a class named {name!r} already exists")
@@ -290,7 +247,7 @@ class Project:
         return next(ci for ci in self.classes() if ci.id == cid)
 
     def rename_class(self, class_id: int, new_name: str) -> None:
-        new_name = _clean_class_name(new_name)
+        new_name = clean_class_name(new_name)
         with self.transaction() as c:
             clash = c.execute("SELECT id FROM classes WHERE name = ? AND id != ?", (new_name, class_id)).fetchone()
             if clash:
@@ -353,7 +310,7 @@ class Project:
             for im in batch:
                 if c.execute("SELECT 1 FROM images WHERE sha256 = ?", (im.sha256,)).fetchone():
                     continue
-                class_id = self._ensure_class(c, _clean_class_name(im.label)) if im.label else None
+                class_id = self._ensure_class(c, clean_class_name(im.label)) if im.label else None
                 if class_id is not None and class_id not in counts:
                     counts[class_id] = {s: 0 for s in SPLITS}
                     for r in c.execute("SELECT split, COUNT(*) n FROM images WHERE class_id = ? GROUP BY split",
@@ -434,46 +391,81 @@ class Project:
             out.setdefault(r["label"], {s: 0 for s in SPLITS})[r["split"]] = r["n"]
         return out
 
-    def labelled_split(self, split: str) -> tuple[list[Path], list[int], list[str]]:
+    def counts_total(self) -> int:
+        """Every image row, the trash included (what an import has committed so far)."""
+        return int(self._query("SELECT COUNT(*) FROM images")[0][0])
+
+    def labelled_split(self, split: str, class_names: Sequence[str] | None = None
+                       ) -> tuple[list[Path], list[int], list[str]]:
         """(paths, class indices, class names) of the labelled, non-trashed images of one split.
 
-        Class indices follow :meth:`class_names` order, which is the model's output order.
+        Indices follow ``class_names`` (a run's labels: its model's output order); without it, the current
+        :meth:`class_names` order, which differs from a run's once classes were moved or added since.
         """
-        names = self.class_names()
+        names = list(class_names) if class_names is not None else self.class_names()
         index = {n: i for i, n in enumerate(names)}
         paths, labels = [], []
         for im in self.images(split=split):
-            if im.label is not None:
+            if im.label in index:
                 paths.append(self.image_path(im))
                 labels.append(index[im.label])
         return paths, labels, names
 
-    # ----- runs ----------------------------------------------------------------------------
+    # ----- runs (database rows; the folders belong to studio.core.runs) ---------------------
     def run_dir(self, run_id: str) -> Path:
-        return self.root / "runs" / run_id
+        return run_store.RunFolder(self.root, run_id).path
 
-    def create_run(self, arch: str, config: dict[str, Any], status: str = "running") -> RunRecord:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
+    def run_folder(self, run: RunRecord | str) -> run_store.RunFolder:
+        return run_store.RunFolder(self.root, run if isinstance(run, str) else run.id)
+
+    def create_run(self, arch: str, config: dict[str, Any],
+                   status: RunStatus = RunStatus.RUNNING) -> RunRecord:
+        """A new run row and folder. While it is running, this process holds the run's owner lock (taken
+        before the row is visible), so other processes can tell a live run from one whose process died."""
         with self.transaction() as c:
             n = c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] + 1
-            run_id = f"{stamp}-{n:03d}-{arch}"
+            run_id = run_store.new_run_id(n, arch)
+            while c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():  # after a delete
+                n += 1
+                run_id = run_store.new_run_id(n, arch)
+            folder = self.run_folder(run_id)
+            folder.path.mkdir(parents=True, exist_ok=True)
+            if not RunStatus(status).ended:
+                self._run_owners[run_id] = folder.take_ownership()
             c.execute("INSERT INTO runs(id, arch, status, config, created_at) VALUES (?, ?, ?, ?, ?)",
-                      (run_id, arch, status, json.dumps(config), time.time()))
-        self.run_dir(run_id).mkdir(parents=True, exist_ok=True)
+                      (run_id, arch, str(status), json.dumps(config), time.time()))
         return self.run(run_id)
 
-    def update_run(self, run_id: str, *, status: str | None = None, metrics: dict[str, Any] | None = None,
-                   error: str | None = None) -> None:
+    def update_run(self, run_id: str, *, status: RunStatus | str | None = None,
+                   metrics: dict[str, Any] | None = None, error: str | None = None,
+                   only_if: Sequence[RunStatus] | None = None) -> bool:
+        """Change a run's row in one transaction; with ``only_if``, only while its status is one of those
+        (returns False and changes nothing otherwise). An ended status releases this process's lock."""
         with self.transaction() as c:
+            row = c.execute("SELECT status, metrics FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or (only_if is not None and row["status"] not in {str(s) for s in only_if}):
+                return False
             if metrics is not None:
-                old = json.loads(c.execute("SELECT metrics FROM runs WHERE id = ?", (run_id,)).fetchone()[0])
+                old = json.loads(row["metrics"])
                 old.update(metrics)
                 c.execute("UPDATE runs SET metrics = ? WHERE id = ?", (json.dumps(old), run_id))
             if error is not None:
                 c.execute("UPDATE runs SET error = ? WHERE id = ?", (error, run_id))
             if status is not None:
-                finished = time.time() if status in ("finished", "failed", "cancelled") else None
-                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, finished, run_id))
+                status = RunStatus(status)
+                c.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?",
+                          (str(status), time.time() if status.ended else None, run_id))
+        if status is not None and RunStatus(status).ended and run_id in self._run_owners:
+            self._run_owners.pop(run_id).release()
+        return True
+
+    def delete_run_row(self, run_id: str) -> None:
+        with self.transaction() as c:
+            c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+    def set_run_name(self, run_id: str, name: str | None) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
 
     def runs(self) -> list[RunRecord]:
         return [_run_from_row(r) for r in self._query("SELECT * FROM runs ORDER BY created_at, id")]
@@ -497,12 +489,13 @@ class Project:
         return str(self._query("PRAGMA integrity_check")[0][0])
 
 
-def _clean_class_name(name: str) -> str:
+def clean_class_name(name: str) -> str:
+    """A class name as stored (whitespace collapsed); ProjectError when empty or too long."""
     name = " ".join(str(name).split())
     if not name:
         raise ProjectError("a class name cannot be empty")
-    if len(name) > 100:
-        raise ProjectError("a class name must be at most 100 characters")
+    if len(name) > MAX_CLASS_NAME:
+        raise ProjectError(f"a class name must be at most {MAX_CLASS_NAME} characters (this one has {len(name)})")
     return name
 
 
@@ -512,5 +505,16 @@ def _image_from_row(r: sqlite3.Row) -> ImageRecord:
 
 
 def _run_from_row(r: sqlite3.Row) -> RunRecord:
-    return RunRecord(r["id"], r["arch"], r["status"], json.loads(r["config"]), json.loads(r["metrics"]),
-                     r["error"], r["created_at"], r["finished_at"])
+    try:
+        config, metrics = json.loads(r["config"]), json.loads(r["metrics"])
+    except (TypeError, ValueError):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db (not JSON)") from None
+    if not isinstance(config, dict) or not isinstance(metrics, dict):
+        raise ProjectError(f"run {r['id']!r} has a damaged record in project.db")
+    try:
+        status = RunStatus(r["status"])
+    except ValueError:
+        raise ProjectError(f"run {str(r['id'])[:80]!r} has an unknown status {str(r['status'])[:40]!r}; "
+                           "the project database may have been edited") from None
+    return RunRecord(r["id"], r["arch"], status, config, metrics, r["error"], r["created_at"],
+                     r["finished_at"], r["name"] if "name" in r.keys() else None)

@@ -37,6 +37,10 @@ MIME_TYPES = {
 }
 # Names a browser may use for this server; anything else in Host (DNS rebinding) is refused.
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# A connection that sends nothing for this long is closed, so idle sockets cannot pin a thread each.
+IDLE_TIMEOUT_S = 10.0
+# Pending connections the kernel queues before refusing (socketserver's default is 5).
+LISTEN_BACKLOG = 128
 
 
 class ServeError(ProjectError):
@@ -46,9 +50,11 @@ class ServeError(ProjectError):
 class _BundleHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.root = root
+        self.idle_timeout = idle_timeout
         super().__init__((HOST, port), _BundleHandler)
 
 
@@ -56,6 +62,11 @@ class _BundleHandler(BaseHTTPRequestHandler):
     server: _BundleHTTPServer
     server_version = "EdgeStudioPreview"
     sys_version = ""
+
+    def setup(self) -> None:
+        # StreamRequestHandler puts ``timeout`` on the socket: a silent or idle keep-alive client is dropped.
+        self.timeout = self.server.idle_timeout
+        super().setup()
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self._serve(send_body=True)
@@ -106,6 +117,9 @@ class _BundleHandler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        # No other site may frame the preview (clickjacking the camera permission).
+        self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
+        self.send_header("X-Frame-Options", "DENY")
 
     def _error(self, status: HTTPStatus) -> None:
         body = f"{status.value} {status.phrase}\n".encode()
@@ -155,9 +169,10 @@ class PreviewServer:
     never blocks :meth:`stop` or the interpreter's exit.
     """
 
-    def __init__(self, root: str | Path, port: int = 0) -> None:
+    def __init__(self, root: str | Path, port: int = 0, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.root = Path(root).expanduser().absolute()
         self.requested_port = port
+        self.idle_timeout = idle_timeout
         self._server: _BundleHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -171,7 +186,7 @@ class PreviewServer:
         if not 0 <= self.requested_port <= 65535:
             raise ServeError("port must be between 0 and 65535")
         try:
-            self._server = _BundleHTTPServer(self.root, self.requested_port)
+            self._server = _BundleHTTPServer(self.root, self.requested_port, self.idle_timeout)
         except OSError as exc:
             raise ServeError(f"cannot listen on {HOST}:{self.requested_port}: {exc.strerror or exc}; "
                              "try another port (--port 0 picks a free one)") from None

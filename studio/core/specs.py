@@ -21,6 +21,62 @@ class SpecError(ValueError):
     """An invalid setting; the message names the field and the allowed range."""
 
 
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of one spec field, declared once: the spec checks it, widgets take their limits
+    from it (``ui_low``/``ui_high`` when the useful range of a control is narrower than the valid one)."""
+
+    low: float
+    high: float
+    unit: str = ""
+    open_low: bool = False
+    open_high: bool = False
+    ui_low: float | None = None
+    ui_high: float | None = None
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def check(self, name: str, value: float) -> None:
+        if not self.contains(value):
+            raise SpecError(f"{name} must be {self.text()}")
+
+    def text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        if self.open_low or self.open_high:
+            return f"{'>' if self.open_low else '>='} {self.low:g} and {'<' if self.open_high else '<='} " \
+                   f"{self.high:g}{unit}"
+        return f"between {self.low:g} and {self.high:g}{unit}"
+
+    @property
+    def widget_low(self) -> float:
+        return self.low if self.ui_low is None else self.ui_low
+
+    @property
+    def widget_high(self) -> float:
+        return self.high if self.ui_high is None else self.ui_high
+
+
+PREPROCESS_RANGES = {"image_size": Range(8, 512, "pixels")}
+AUGMENT_RANGES = {
+    "rotation": Range(0, 180, "degrees"),
+    "width_shift": Range(0, 1),
+    "height_shift": Range(0, 1),
+    "shear": Range(0, 60, "degrees"),
+    "zoom": Range(0.1, 4.0),          # both ends of the (min, max) scale range
+    "brightness": Range(0, 1),
+    "contrast": Range(0, 1),
+}
+TRAIN_RANGES = {
+    "epochs": Range(1, 10_000),
+    "batch_size": Range(1, 4096),
+    "learning_rate": Range(0, 10, open_low=True, open_high=True, ui_low=1e-5, ui_high=1.0),
+    "early_stopping_patience": Range(0, 10_000),
+}
+
+
 def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(data) - names
@@ -69,8 +125,7 @@ class PreprocessSpec(_JsonMixin):
     color: str = "gray"
 
     def __post_init__(self) -> None:
-        if not 8 <= int(self.image_size) <= 512:
-            raise SpecError("image_size must be between 8 and 512 pixels")
+        PREPROCESS_RANGES["image_size"].check("image_size", int(self.image_size))
         if self.color not in COLOR_MODES:
             raise SpecError(f"color must be one of {COLOR_MODES}")
 
@@ -98,16 +153,13 @@ class AugmentSpec(_JsonMixin):
     contrast: float = 0.0            # +/- fraction of contrast change
 
     def __post_init__(self) -> None:
-        if not 0 <= self.rotation <= 180:
-            raise SpecError("rotation must be between 0 and 180 degrees")
-        for name in ("width_shift", "height_shift", "brightness", "contrast"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise SpecError(f"{name} must be between 0 and 1")
-        if not 0 <= self.shear <= 60:
-            raise SpecError("shear must be between 0 and 60 degrees")
+        for name, allowed in AUGMENT_RANGES.items():
+            if name != "zoom":
+                allowed.check(name, getattr(self, name))
         lo, hi = self.zoom
-        if not (0.1 <= lo <= hi <= 4.0):
-            raise SpecError("zoom must be a range min <= max within 0.1..4.0")
+        zoom = AUGMENT_RANGES["zoom"]
+        if not (zoom.contains(lo) and zoom.contains(hi) and lo <= hi):
+            raise SpecError(f"zoom must be a range min <= max within {zoom.low:g}..{zoom.high:g}")
 
     @property
     def enabled(self) -> bool:
@@ -126,6 +178,9 @@ AUGMENT_PRESETS: dict[str, AugmentSpec] = {
 
 @dataclass(frozen=True)
 class TrainConfig(_JsonMixin):
+    """One training run. Its field defaults are the training defaults of the CLI, the window and the job
+    protocol (the one definition)."""
+
     arch: str = "cnn"
     preprocess: PreprocessSpec = field(default_factory=PreprocessSpec)
     augment: AugmentSpec = field(default_factory=AugmentSpec)
@@ -139,14 +194,8 @@ class TrainConfig(_JsonMixin):
     fine_tune: bool = False            # pretrained only: then unfreeze the backbone's last blocks
 
     def __post_init__(self) -> None:
-        if not 1 <= self.epochs <= 10_000:
-            raise SpecError("epochs must be between 1 and 10000")
-        if not 1 <= self.batch_size <= 4096:
-            raise SpecError("batch_size must be between 1 and 4096")
-        if not 0 < self.learning_rate < 10:
-            raise SpecError("learning_rate must be > 0 and < 10")
-        if self.early_stopping_patience < 0:
-            raise SpecError("early_stopping_patience must be >= 0")
+        for name, allowed in TRAIN_RANGES.items():
+            allowed.check(name, getattr(self, name))
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,13 @@
 """train(project, config) -> RunRecord: one run, with typed events, cooperative cancel and a run folder.
 
-``runs/<id>/`` receives ``config.json``, ``labels.json``, ``history.json``, ``timings.json``,
-``model.keras`` (best-epoch weights), ``report.json`` (test split) and ``logs/`` (TensorBoard scalars).
-The run's row in project.db moves running -> finished | failed | cancelled; earlier runs are never touched.
+The run folder (:class:`studio.core.runs.RunFolder`) receives the config, labels, history, timings, the
+best-epoch Keras model, the test report and TensorBoard scalars. The run's row in project.db moves
+running -> finished | failed | cancelled; earlier runs are never touched.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import threading
 import time
 import traceback
@@ -18,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.core import architectures, events
-from studio.core.data import SplitItems, eval_dataset, split_items, steps_per_epoch, train_dataset
+from studio.core.data import (
+    SplitItems,
+    check_stored,
+    eval_dataset,
+    split_items,
+    steps_per_epoch,
+    stored_image_problem,
+    train_dataset,
+)
 from studio.core.events import (
     BatchEnd,
     CancelToken,
@@ -30,13 +36,13 @@ from studio.core.events import (
     RunStarted,
 )
 from studio.core.project import Project, ProjectError, RunRecord
+from studio.core.runs import HISTORY_METRICS as METRICS
 from studio.core.specs import SpecError, TrainConfig
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
 BATCH_EVENT_INTERVAL = 0.1  # seconds: at most 10 batch events a second
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def choose_strategy() -> tf.distribute.Strategy:
@@ -67,14 +73,13 @@ def train(project: Project, config: TrainConfig, reporter: Reporter = events.ign
     cancel = cancel or CancelToken()
     report = _locked(reporter)
     run = project.create_run(config.arch, config.to_dict())
-    run_dir = project.run_dir(run.id)
-    _write_json(run_dir / "config.json", config.to_dict())
-    _write_json(run_dir / "labels.json", labels)
+    folder = project.run_folder(run)
     try:
+        folder.write_start(config.to_dict(), labels)
         return _train_run(project, run, config, labels, splits, report, cancel, strategy)
     except BaseException as exc:  # noqa: B036 - a run must never be left "running"
         cancelled = isinstance(exc, KeyboardInterrupt)
-        (run_dir / "error.log").write_text(traceback.format_exc())
+        folder.write_error(traceback.format_exc())
         message = _error_message(exc)
         project.update_run(run.id, status="cancelled" if cancelled else "failed", error=message)
         report(RunCancelled(run.id, 0) if cancelled else RunFailed(run.id, message))
@@ -82,7 +87,7 @@ def train(project: Project, config: TrainConfig, reporter: Reporter = events.ign
             raise
         return project.run(run.id)
     finally:
-        shutil.rmtree(run_dir / "cache", ignore_errors=True)
+        folder.drop_cache()
 
 
 def _check_data(labels: list[str], splits: dict[str, SplitItems]) -> None:
@@ -93,13 +98,15 @@ def _check_data(labels: list[str], splits: dict[str, SplitItems]) -> None:
                            f"(found {len(present)}); label more images")
     if not len(splits["val"]):
         raise ProjectError("the validation split has no labelled images; add more images")
+    for items in splits.values():
+        check_stored(items)
 
 
 def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: list[str],
                splits: dict[str, SplitItems], report: Reporter, cancel: CancelToken,
                strategy: tf.distribute.Strategy | None) -> RunRecord:
     started = time.monotonic()
-    run_dir = project.run_dir(run.id)
+    folder = project.run_folder(run)
     import keras
     import tensorflow as tf
 
@@ -110,7 +117,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     train_items = splits["train"]
     steps = steps_per_epoch(len(train_items), config.batch_size)
     augment = config.augment if config.use_augment else None
-    cache = run_dir / "cache"
+    cache = folder.cache_dir
     pretrained = None
     if config.arch == architectures.PRETRAINED:
         # The head trains on cached backbone features; the run's model is composed after the fit.
@@ -138,7 +145,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     report(RunStarted(run.id, config.arch, total_epochs, steps))
 
     progress = _progress_class()(run.id, replace(config, epochs=total_epochs), steps, report, cancel,
-                                 run_dir / "logs")
+                                 folder.logs_dir)
     setup_seconds = time.monotonic() - started
     class_weight = _class_weights(train_items, len(labels)) if config.class_weights else None
     model.fit(train_ds, steps_per_epoch=steps, epochs=config.epochs, validation_data=val_ds,
@@ -159,7 +166,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     size = architectures.describe(model)
 
     history = {k: [e[k] for e in progress.epochs] for k in METRICS}
-    _write_json(run_dir / "history.json", history)
+    folder.write_history(history)
     timings: dict[str, Any] = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
                                "epoch_seconds": [e["seconds"] for e in progress.epochs],
                                "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync}
@@ -170,7 +177,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
                                "n_train": len(train_items), "n_val": len(splits["val"]),
                                "n_test": len(splits["test"])}
     if cancel.cancelled:
-        _write_json(run_dir / "timings.json", timings)
+        folder.write_timings(timings)
         project.update_run(run.id, status="cancelled", metrics=metrics)
         report(RunCancelled(run.id, progress.current_epoch))
         return project.run(run.id)
@@ -178,7 +185,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     best = progress.best_epoch
     if progress.best_weights is not None:
         model.set_weights(progress.best_weights)
-    model.save(run_dir / "model.keras")
+    folder.save_model(model)
     metrics.update(best_epoch=best + 1, best_val_accuracy=progress.epochs[best]["val_accuracy"])
 
     eval_started = time.monotonic()
@@ -193,7 +200,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
         metrics.update(test_accuracy=test_report["accuracy"], macro_f1=test_report["macro_f1"])
     timings["evaluate_seconds"] = time.monotonic() - eval_started
     timings["total_seconds"] = time.monotonic() - started
-    _write_json(run_dir / "timings.json", timings)
+    folder.write_timings(timings)
     project.update_run(run.id, status="finished", metrics=metrics)
     report(RunFinished(run.id, best + 1, metrics["best_val_accuracy"], timings["total_seconds"], metrics))
     return project.run(run.id)
@@ -306,13 +313,11 @@ def _locked(reporter: Reporter) -> Reporter:
 def _error_message(exc: BaseException) -> str:
     import re
 
+    problem = stored_image_problem(exc)
+    if problem:
+        return problem
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "OOM" in str(exc) or isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         return f"out of memory: {text[:300]} (try a smaller batch size or image size)"
     return re.sub(r"\s+", " ", f"{type(exc).__name__}: {text}")[:500]
 
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(value, indent=1))
-    tmp.replace(path)

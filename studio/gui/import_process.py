@@ -15,24 +15,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from studio.core.events import ImportProgress
+from studio.commands.protocol import ExitCode, import_argv
+from studio.core.events import Event, ImportProgress
 from studio.core.importer import ImportReport
 from studio.gui.training_process import CliProcess, ProcessOutcome
-
-# A cancelled import ends with exit code 130 and still prints its report (what was imported is kept).
-CANCELLED_EXIT = 130
-
-
-def report_from_json(obj: dict[str, Any]) -> ImportReport:
-    """The child's final ``--json`` object back as an :class:`ImportReport`."""
-    added = obj.get("added_ids")
-    if not isinstance(added, list):
-        added = [0] * int(obj.get("added", 0))  # ids unknown: keep the count
-    return ImportReport(added=[int(i) for i in added],
-                        duplicates=[str(p) for p in obj.get("duplicate_paths", [])],
-                        rejected=[{"path": str(r.get("path", "")), "reason": str(r.get("reason", ""))}
-                                  for r in obj.get("rejected", []) if isinstance(r, dict)],
-                        cancelled=bool(obj.get("cancelled", False)))
 
 
 class ImportJob(QObject):
@@ -50,14 +36,12 @@ class ImportJob(QObject):
         # Paths go through standard input (a drop of thousands of files does not fit on a command line);
         # the rare name with a line break in it goes as an argument instead.
         self._listed = [p for p in paths if "\n" not in p and "\r" not in p]
-        args = ["import", str(project_root), *[p for p in paths if p not in self._listed],
-                "--paths-from", "-", "--json", "--events"]
-        if label:
-            args += ["--label", label]
+        args = import_argv(project_root, [p for p in paths if p not in self._listed], label)
         self._report: ImportReport | None = None
         self._cancelled = False
         self._process = CliProcess(args, self)
-        self._process.json_line.connect(self._on_line)
+        self._process.event.connect(self._on_event)
+        self._process.result.connect(self._on_result)
         self._process.finished.connect(self._on_finished)
 
     def start(self) -> ImportJob:
@@ -78,16 +62,16 @@ class ImportJob(QObject):
     def kill(self) -> None:
         self._process.kill()
 
-    def _on_line(self, obj: dict[str, Any]) -> None:
-        if obj.get("event") == "import_progress":
-            self.progress.emit(ImportProgress(done=int(obj["done"]), total=int(obj["total"]),
-                                              added=int(obj["added"]), duplicates=int(obj["duplicates"]),
-                                              rejected=int(obj["rejected"])))
-        elif "added" in obj and "rejected" in obj:
-            self._report = report_from_json(obj)
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ImportProgress):
+            self.progress.emit(event)
+
+    def _on_result(self, obj: dict[str, Any]) -> None:
+        if "added" in obj and "rejected" in obj:
+            self._report = ImportReport.from_json(obj)
 
     def _on_finished(self, outcome: ProcessOutcome) -> None:
-        if self._report is not None and not outcome.crashed and outcome.exit_code in (0, CANCELLED_EXIT):
+        if self._report is not None and not outcome.crashed and outcome.exit_code in (ExitCode.OK, ExitCode.CANCELLED):
             self.finished.emit(self._report)
         elif self._cancelled:
             # Interrupted before it could report (for example while it was still starting). Batches are

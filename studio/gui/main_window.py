@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, qVersion
@@ -92,6 +93,16 @@ def _build_page(cls, session: Session) -> QWidget:  # noqa: ANN001
         return label
 
 
+class Pages(NamedTuple):
+    """The five pages in sidebar order, found by name (``window.pages.train``), never by index."""
+
+    images: QWidget
+    augment: QWidget
+    train: QWidget
+    evaluate: QWidget
+    export: QWidget
+
+
 class MainWindow(QMainWindow):
     shown = Signal()            # the first time the window is on screen
     tensorflow_ready = Signal(str)
@@ -117,14 +128,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
 
         self.images_page = ImagesPage(self.session)
-        self.pages: list[QWidget] = [self.images_page] + [
-            _build_page(cls, self.session) for cls in (AugmentPage, TrainPage, EvaluatePage, ExportPage)]
+        self.pages = Pages(self.images_page, *(_build_page(cls, self.session)
+                                               for cls in (AugmentPage, TrainPage, EvaluatePage, ExportPage)))
         self.page_stack = QStackedWidget()
         self.page_stack.setObjectName("pageStack")
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(22, 22))
-        for page, name in zip(self.pages, ("images", "augment", "train", "evaluate", "export")):
+        for page, name in zip(self.pages, Pages._fields):
             self.page_stack.addWidget(page)
             QListWidgetItem(icon(name), getattr(page, "title", name.title()), self.sidebar)
         self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
@@ -236,7 +247,7 @@ class MainWindow(QMainWindow):
     # ----- projects ---------------------------------------------------------------------------
     def _training_may_stop(self, doing: str) -> bool:
         """Ask before an action that cancels the run now training (opening another project, quitting)."""
-        train_page = self.pages[2]
+        train_page = self.pages.train
         if not getattr(train_page, "is_training", lambda: False)():
             return True
         box = QMessageBox(QMessageBox.Icon.Question, "A model is training",
@@ -427,7 +438,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         self.images_page.shutdown()
-        getattr(self.pages[2], "shutdown", lambda: None)()  # a cancelled run is marked before the app ends
+        getattr(self.pages.train, "shutdown", lambda: None)()  # a cancelled run is marked before the app ends
         if self.demo_worker is not None:
             self.demo_worker.cancel()
         super().closeEvent(event)

@@ -7,9 +7,7 @@ out-of-memory can then neither freeze nor take down the window. The child is the
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import sys
 from collections import deque
@@ -19,14 +17,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from studio.commands.protocol import NICE_ENV, TrainJob, parse_line
+from studio.core.events import BatchEnd, EpochEnd, Event, JobError, RunCancelled, RunFailed, RunFinished, RunStarted
+from studio.core.runs import RunStatus
+
+# A queued training run: the job protocol's TrainJob (argv, defaults); the old name stays for callers.
+QueuedRun = TrainJob
+
 # How long a cancelled child gets to stop cleanly (it finishes the current batch and marks the run)
 # before it is terminated, then killed.
 CANCEL_GRACE_MS = 15_000
 STDERR_TAIL_LINES = 40
 CHILD_NICE = 10
-# How the CLI (and the estimates module) report a user-facing error on stderr; TensorFlow's own log lines
-# also contain "error:" and must not be mistaken for it.
-_CLI_ERROR = re.compile(r"^(?:edge-studio [\w-]+|export_estimates): error: (.+)$")
 
 
 def _child_environment() -> QProcessEnvironment:
@@ -36,7 +38,7 @@ def _child_environment() -> QProcessEnvironment:
     env.insert("PYTHONIOENCODING", "utf-8")
     # Jobs are background work: at a lower CPU priority the window keeps its share of the cores while a
     # job uses all of them (measured by bench/ui_latency.py). Read and consumed by `studio.cli`.
-    env.insert("EDGE_STUDIO_NICE", str(CHILD_NICE))
+    env.insert(NICE_ENV, str(CHILD_NICE))
     # The child must find the same `studio` package as this window, even from a source checkout.
     root = str(Path(__file__).resolve().parents[2])
     path = env.value("PYTHONPATH", "")
@@ -46,34 +48,36 @@ def _child_environment() -> QProcessEnvironment:
 
 @dataclass(frozen=True)
 class ProcessOutcome:
-    """How a child ended: ``exit_code`` (-1 when it crashed or was killed), its last JSON object, stderr."""
+    """How a child ended: ``exit_code`` (-1 when it crashed or was killed), its result object (the last JSON
+    object that is not an event), the error object it printed (``--json`` mode), and the end of its stderr."""
 
     exit_code: int
     crashed: bool
-    last_event: dict[str, Any] | None
+    result: dict[str, Any] | None
     stderr_tail: str
+    error: JobError | None = None
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.crashed
 
     def error_message(self) -> str:
-        """One readable line for the user: the CLI's own ``<prog>: error: ...`` line when it wrote one."""
+        """One readable line for the user: the command's own error object when it printed one."""
+        if self.error is not None:
+            return self.error.error
         lines = [ln.strip() for ln in self.stderr_tail.splitlines() if ln.strip()]
-        for line in reversed(lines):
-            match = _CLI_ERROR.match(line)
-            if match:
-                return match.group(1)
         if self.crashed:
             return "the process crashed or was killed (for example by running out of memory)"
         return lines[-1] if lines else f"the process ended with exit code {self.exit_code}"
 
 
 class CliProcess(QObject):
-    """One ``python -m studio ...`` child (or another Qt-free module). Emits each JSON line as a dict, then
-    ``finished``."""
+    """One ``python -m studio ...`` child (or another Qt-free module). Emits each event line as its typed
+    :class:`~studio.core.events.Event` (``event``), each other JSON object as a dict (``result``), then
+    ``finished`` with a :class:`ProcessOutcome`."""
 
-    json_line = Signal(dict)
+    event = Signal(object)     # an Event
+    result = Signal(dict)      # a command's result object (import report, export result, evaluation report)
     finished = Signal(object)  # ProcessOutcome
 
     def __init__(self, args: list[str], parent: QObject | None = None, module: str = "studio") -> None:
@@ -82,7 +86,8 @@ class CliProcess(QObject):
         self.module = module
         self._buffer = b""
         self._stderr: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        self._last: dict[str, Any] | None = None
+        self._result: dict[str, Any] | None = None
+        self._error: JobError | None = None
         self._process = QProcess(self)
         self._process.setProcessEnvironment(_child_environment())
         self._process.readyReadStandardOutput.connect(self._read_stdout)
@@ -159,16 +164,15 @@ class CliProcess(QObject):
             self._parse(raw)
 
     def _parse(self, raw: bytes) -> None:
-        text = raw.decode("utf-8", "replace").strip()
-        if not text.startswith("{"):
-            return  # stray library output; the CLI's contract is JSON only, but do not trust third parties
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
-            return
-        if isinstance(obj, dict):
-            self._last = obj
-            self.json_line.emit(obj)
+        # Stray library output is skipped: the CLI's contract is JSON only, but do not trust third parties.
+        item = parse_line(raw.decode("utf-8", "replace"))
+        if isinstance(item, JobError):
+            self._error = item
+        elif isinstance(item, Event):
+            self.event.emit(item)
+        elif isinstance(item, dict):
+            self._result = item
+            self.result.emit(item)
 
     def _read_stderr(self) -> None:
         text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
@@ -194,46 +198,31 @@ class CliProcess(QObject):
             return
         self._done = True
         self._kill_timer.stop()
-        self.finished.emit(ProcessOutcome(exit_code, crashed, self._last, "\n".join(self._stderr)))
+        self.finished.emit(ProcessOutcome(exit_code, crashed, self._result, "\n".join(self._stderr), self._error))
 
 
 @dataclass(frozen=True)
-class QueuedRun:
-    """One training run waiting in the queue; the arguments of `edge-studio train`."""
+class RunEnded:
+    """How one queued run ended: its job, run id ("" when it never started), status and a message."""
 
-    arch: str
-    augment: bool
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    patience: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.arch} {'+ augmentation' if self.augment else '(no augmentation)'}"
-
-    def cli_args(self, project_root: Path) -> list[str]:
-        args = ["train", str(project_root), "--arch", self.arch, "--epochs", str(self.epochs),
-                "--batch-size", str(self.batch_size), "--lr", repr(float(self.learning_rate)),
-                "--patience", str(self.patience), "--json"]
-        if self.augment:
-            args.append("--augment")
-        return args
+    job: TrainJob | None
+    run_id: str
+    status: RunStatus
+    message: str
 
 
 class TrainingQueue(QObject):
     """Trains queued runs one after another, each in its own child process.
 
-    Signals carry the CLI's event dicts unchanged (``run_started``, ``batch_end``, ``epoch_end``);
-    ``run_ended`` says how each run ended: (queued run, run id or "", status, message) with status one of
-    finished | failed | cancelled.
+    Signals carry the child's typed events (:class:`RunStarted`, :class:`BatchEnd`, :class:`EpochEnd`);
+    ``run_ended`` carries a :class:`RunEnded` (status finished | failed | cancelled | interrupted).
     """
 
     queue_changed = Signal()
-    run_started = Signal(object, dict)      # QueuedRun, run_started event
-    batch_end = Signal(dict)
-    epoch_end = Signal(dict)
-    run_ended = Signal(object, str, str, str)
+    run_started = Signal(object, object)    # TrainJob, RunStarted
+    batch_end = Signal(object)              # BatchEnd
+    epoch_end = Signal(object)              # EpochEnd
+    run_ended = Signal(object)              # RunEnded
     idle = Signal()                         # the queue is empty and nothing is running
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -243,7 +232,7 @@ class TrainingQueue(QObject):
         self.current: QueuedRun | None = None
         self.current_run_id = ""
         self._process: CliProcess | None = None
-        self._ended_event: dict[str, Any] | None = None
+        self._ended_event: Event | None = None
         self._cancelling = False
         self._abandoned: set[CliProcess] = set()  # cancelled children of a project no longer open
 
@@ -276,7 +265,7 @@ class TrainingQueue(QObject):
         process, self._process = self._process, None
         self.current, self.current_run_id, self._ended_event = None, "", None
         if process is not None:
-            process.json_line.disconnect(self._on_event)
+            process.event.disconnect(self._on_event)
             process.finished.disconnect(self._on_finished)
             self._abandoned.add(process)
             process.finished.connect(lambda _outcome: (self._abandoned.discard(process), process.deleteLater()))
@@ -308,39 +297,39 @@ class TrainingQueue(QObject):
         self._cancelling = False
         self.queue_changed.emit()
         self._process = CliProcess(self.current.cli_args(self.project_root), self)
-        self._process.json_line.connect(self._on_event)
+        self._process.event.connect(self._on_event)
         self._process.finished.connect(self._on_finished)
         self._process.start()
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "run_started":
-            self.current_run_id = str(event.get("run", ""))
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.current_run_id = event.run
             self.run_started.emit(self.current, event)
-        elif kind == "batch_end":
+        elif isinstance(event, BatchEnd):
             self.batch_end.emit(event)
-        elif kind == "epoch_end":
+        elif isinstance(event, EpochEnd):
             self.epoch_end.emit(event)
-        elif kind in ("run_finished", "run_failed", "run_cancelled"):
+        elif isinstance(event, (RunFinished, RunFailed, RunCancelled)):
             self._ended_event = event
-            if event.get("run"):
-                self.current_run_id = str(event["run"])
+            if event.run:
+                self.current_run_id = event.run
 
     def _on_finished(self, outcome: ProcessOutcome) -> None:
         queued, run_id, end = self.current, self.current_run_id, self._ended_event
         process, self._process = self._process, None
         if process is not None:
             process.deleteLater()
-        kind = (end or {}).get("event")
-        if kind == "run_finished":
-            status, message = "finished", ""
-        elif kind == "run_cancelled" or (self._cancelling and not outcome.crashed and kind is None):
-            status, message = "cancelled", "cancelled"
-        elif kind == "run_failed":
-            status, message = "failed", str(end.get("error", "training failed")) if end else "training failed"
+        if isinstance(end, RunFinished):
+            status, message = RunStatus.FINISHED, ""
+        elif isinstance(end, RunCancelled) or (self._cancelling and not outcome.crashed and end is None):
+            status, message = RunStatus.CANCELLED, "cancelled"
+        elif isinstance(end, RunFailed):
+            status, message = RunStatus.FAILED, end.error or "training failed"
+        elif run_id:
+            status, message = RunStatus.INTERRUPTED, outcome.error_message()
         else:
-            status, message = "failed", outcome.error_message()
-        if status == "cancelled" and self._cancelling:
+            status, message = RunStatus.FAILED, outcome.error_message()
+        if status == RunStatus.CANCELLED and self._cancelling:
             self.pending.clear()
-        self.run_ended.emit(queued, run_id, status, message)
+        self.run_ended.emit(RunEnded(queued, run_id, status, message))
         self._start_next()

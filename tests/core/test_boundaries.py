@@ -1,8 +1,11 @@
 """Architecture rules: studio.core is Qt-free, and importing studio stays light (no TF, no Qt)."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,11 +33,36 @@ def test_every_core_module_imports_without_qt():
     assert "PySide6" not in loaded and "pyqtgraph" not in loaded
 
 
-def test_import_contract_holds():
+CONTRACTS = ("studio.core is Qt-free", "studio.core imports none of commands, cli, gui",
+             "studio.commands does not import studio.cli", "studio.gui does not import studio.cli")
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     lint = Path(sys.executable).with_name("lint-imports")
-    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run([str(lint), "--config", str(root / "pyproject.toml"), "--no-cache"], capture_output=True,
+                          text=True, cwd=root, timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+
+
+def test_import_contracts_hold():
+    out = _lint_imports(ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "studio.core is Qt-free KEPT" in out.stdout
+    for name in CONTRACTS:
+        assert f"{name} KEPT" in out.stdout
+
+
+@pytest.mark.parametrize("module, statement, broken", [
+    ("gui/uses_cli.py", "from studio.cli import build_parser", "studio.gui does not import studio.cli"),
+    ("commands/uses_cli.py", "import studio.cli", "studio.commands does not import studio.cli"),
+    ("core/uses_commands.py", "from studio.commands import protocol", "studio.core imports none of commands"),
+])
+def test_an_import_back_up_breaks_a_contract(tmp_path: Path, module: str, statement: str, broken: str):
+    """The contracts can fail: the same code plus one module that imports back up is rejected."""
+    shutil.copytree(ROOT / "studio", tmp_path / "studio", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "studio" / module).write_text(f'"""A module that breaks the layering."""\n\n{statement}\n')
+    out = _lint_imports(tmp_path)
+    assert out.returncode != 0, out.stdout
+    assert f"{broken}" in out.stdout and "BROKEN" in out.stdout, out.stdout
 
 
 def test_ruff_is_clean():

@@ -131,6 +131,59 @@ def test_existing_folder_is_replaced_only_with_force(trained: Trained, tmp_path:
     assert (user / "thesis.txt").read_text() == "precious"
 
 
+def test_force_replaces_only_a_verifiable_bundle(trained: Trained, tmp_path: Path) -> None:
+    """A web root with an index.html and a metadata.json is not ours; nor is our bundle plus a user's file;
+    nor a regular file. Each is refused and left exactly as it was."""
+    web_root = tmp_path / "www"
+    (web_root / "blog").mkdir(parents=True)
+    (web_root / "index.html").write_text("<h1>home</h1>")
+    (web_root / "metadata.json").write_text('{"site": "mine"}')
+    (web_root / "blog" / "post.html").write_text("post")
+    before = sorted(p.relative_to(web_root).as_posix() for p in web_root.rglob("*"))
+    with pytest.raises(ExportError, match="not a web bundle"):
+        export_bundle(trained.project, trained.run_id, web_root, ExportOptions(force=True))
+    assert sorted(p.relative_to(web_root).as_posix() for p in web_root.rglob("*")) == before
+
+    ours = tmp_path / "ours"
+    export_bundle(trained.project, trained.run_id, ours, ExportOptions())
+    (ours / "notes.txt").write_text("added by the user")
+    with pytest.raises(ExportError, match="not a web bundle"):
+        export_bundle(trained.project, trained.run_id, ours, ExportOptions(force=True))
+    assert (ours / "notes.txt").read_text() == "added by the user"
+
+    plain = tmp_path / "file.txt"
+    plain.write_text("keep me")
+    done = subprocess.run([sys.executable, "-m", "studio", "export", str(trained.project.root), "--out", str(plain),
+                           "--force"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "not a folder" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert plain.read_text() == "keep me"
+    assert partials(tmp_path) == []
+
+
+def test_bundle_permissions_follow_the_umask(trained: Trained, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        out = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions()).out
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755
+    for p in out.rglob("*"):
+        assert p.stat().st_mode & 0o777 == (0o755 if p.is_dir() else 0o644), p
+
+
+def test_estimate_measures_what_each_bundle_holds(trained: Trained, tmp_path: Path) -> None:
+    from studio.core.estimate import estimate
+    from studio.core.evaluation import evaluate
+
+    rows = estimate(trained.project, trained.run_id)
+    assert [r.quantization for r in rows] == ["none", "float16", "uint8"]
+    assert rows[0].model_bytes > rows[1].model_bytes > rows[2].model_bytes
+    # The float32 bundle is the Keras model with its preprocessing: evaluation's test accuracy.
+    report = evaluate(trained.project, trained.run_id)
+    assert abs(rows[0].test_accuracy - report["accuracy"]) <= 1 / report["n"] + 1e-9  # +-1 image
+    assert all(0 <= r.test_accuracy <= 1 for r in rows)
+
+
 def test_zip_holds_the_same_files(trained: Trained, tmp_path: Path) -> None:
     result = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions(zip=True))
     assert result.zip_path == tmp_path / "B.zip"

@@ -54,7 +54,7 @@ def test_images_to_browser_preview(qtbot, tmp_path: Path, artifacts_dir: Path) -
 
 
 def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catcher: UrlCatcher) -> None:
-    augment, train, evaluate, export = window.pages[1:5]
+    _, augment, train, evaluate, export = window.pages
     assert window.open_project(tmp_path / "project", create=True)
     project = window.session.project
 
@@ -88,12 +88,12 @@ def _flow(window: MainWindow, qtbot, tmp_path: Path, artifacts_dir: Path, catche
     train.epochs.setValue(1)
     with qtbot.waitSignal(train.queue.epoch_end, timeout=300_000) as epoch:
         train.queue_button.click()
-    run_id = epoch.args[0]["run"]
+    run_id = epoch.args[0].run
     assert train.queue.is_busy()  # still saving and testing the model
     assert len(train.curves.values(run_id, "val_accuracy")) == 1
     with qtbot.waitSignal(train.queue.run_ended, timeout=300_000) as ended:
         pass
-    assert ended.args[2] == "finished", ended.args
+    assert ended.args[0].status == "finished", ended.args
     run = project.run(run_id)
     assert run.config["preprocess"]["image_size"] == 16 and run.config["use_augment"] is True
     assert run.config["augment"]["rotation"] == 10  # the Light preset from the Augment page

@@ -24,7 +24,7 @@ def test_sidebar_has_the_five_steps_and_switches_pages(window: MainWindow) -> No
     assert titles == ["Images", "Augment", "Train", "Evaluate", "Export"]
     window.show_page(2)
     assert window.page_stack.currentIndex() == 2
-    assert window.page_stack.currentWidget() is window.pages[2]
+    assert window.page_stack.currentWidget() is window.pages.train
     window.sidebar.setCurrentRow(0)
     assert window.page_stack.currentWidget() is window.images_page
 
@@ -136,7 +136,7 @@ def test_opening_another_project_while_training_asks_then_does_not_wait(window: 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
-    train = window.pages[2]
+    train = window.pages.train
     first = window.session.project
     first.set_setting("preprocess", {"image_size": 16, "color": "gray"})
     for name, box in train.arch_boxes.items():

@@ -78,11 +78,11 @@ def test_live_curves_progress_and_runs_table(page: TrainPage, project: Project, 
     page.session.runs_changed.connect(lambda: runs_changed.append(1))
     watch = _LoopWatch()
     ended: list[tuple[str, str, str]] = []
-    page.queue.run_ended.connect(lambda _q, run_id, status, message: ended.append((run_id, status, message)))
+    page.queue.run_ended.connect(lambda e: ended.append((e.run_id, e.status, e.message)))
     with qtbot.waitSignal(page.queue.epoch_end, timeout=RUN_TIMEOUT_MS) as first_epoch:
         page.queue_button.click()
     assert [r.arch for r in page.queue.pending] == ["cnn"]  # dense trains first, cnn waits
-    run_id = first_epoch.args[0]["run"]
+    run_id = first_epoch.args[0].run
     # The curve received a point while the run is still training.
     assert page.queue.is_busy()
     assert len(page.curves.values(run_id, "loss")) >= 1
@@ -136,7 +136,7 @@ def test_cancel_stops_the_run_cleanly(page: TrainPage, project: Project, qtbot) 
         page.queue_button.click()
     with qtbot.waitSignal(page.queue.run_ended, timeout=60_000) as ended:
         page.cancel_button.click()
-    _queued, run_id, status, _message = ended.args
+    run_id, status = ended.args[0].run_id, ended.args[0].status
     assert status == "cancelled"
     assert project.run(run_id).status == "cancelled"
     assert not page.queue.is_busy() and not page.cancel_button.isEnabled()
@@ -150,13 +150,13 @@ def test_killed_trainer_is_reported_and_the_page_survives(page: TrainPage, proje
     # What the kernel's out-of-memory killer does: SIGKILL, no chance to clean up.
     with qtbot.waitSignal(page.queue.run_ended, timeout=60_000) as ended:
         os.kill(page.queue.child_pid(), signal.SIGKILL)
-    _queued, run_id, status, message = ended.args
-    assert status == "failed"
+    run_id, status, message = ended.args[0].run_id, ended.args[0].status, ended.args[0].message
+    assert status == "interrupted"
     assert "crashed" in message
     row = project.run(run_id)
-    assert row.status == "failed" and row.error  # the row is not left "running"
-    assert "Failed" in page.progress_title.text()
-    assert page.runs_table.item(0, 1).text() == "failed"
+    assert row.status == "interrupted" and "crashed" in row.error  # the row is not left "running"
+    assert "Interrupted" in page.progress_title.text()
+    assert page.runs_table.item(0, 1).text() == "interrupted"
 
 
 def test_training_error_message_reaches_the_page(qtbot, tmp_path: Path) -> None:
@@ -168,7 +168,7 @@ def test_training_error_message_reaches_the_page(qtbot, tmp_path: Path) -> None:
     _choose(page, ("dense",), epochs=1)
     with qtbot.waitSignal(page.queue.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
         page.queue_button.click()
-    _queued, run_id, status, message = ended.args
+    run_id, status, message = ended.args[0].run_id, ended.args[0].status, ended.args[0].message
     assert status == "failed" and run_id == ""
     assert message and "Traceback" not in message
     assert message in page.progress_detail.text()

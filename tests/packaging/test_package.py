@@ -126,7 +126,7 @@ def test_entry_point_accepts_the_guis_child_process_form(tmp_path: Path, capsys:
     assert '"images": 20' in capsys.readouterr().out
     assert entry_point.main(["info", str(tmp_path / "p")]) == 0
     capsys.readouterr()
-    # Other studio modules run as scripts, like the Export page's estimates child.
+    # Other studio modules run as scripts too (`-m studio.<module>`).
     with pytest.raises(SystemExit) as stop:
         entry_point.main(["-m", "studio.cli", "info", str(tmp_path / "p"), "--json"])
     assert stop.value.code == 0 and '"images": 20' in capsys.readouterr().out
@@ -243,8 +243,8 @@ def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_i
     for name, cmd in (("frozen", [str(app)]), ("source", [sys.executable, "-m", "studio"])):
         subprocess.run([*cmd, "export", str(demo), "--out", str(tmp_path / name), "--quantize", "uint8"],
                        check=True, capture_output=True, timeout=600)
-    # The Export page's estimates child (`-m studio.gui.widgets.export_estimates`): one row per quantization.
-    proc = subprocess.run([str(app), "-m", "studio.gui.widgets.export_estimates", str(demo)], capture_output=True,
+    # The Export page's estimates child (`export --estimate --json`): one row per quantization.
+    proc = subprocess.run([str(app), "export", str(demo), "--estimate", "--json"], capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [r for r in map(json.loads, filter(None, proc.stdout.splitlines())) if r.get("event") == "quantization"]

@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import settings as project_settings
 from studio.core.imaging import load_rgb
 from studio.core.project import Project
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, SpecError
+from studio.core.specs import AUGMENT_PRESETS, PREPROCESS_RANGES, AugmentSpec, PreprocessSpec, SpecError
 from studio.gui.session import Session
 from studio.gui.widgets.augment_controls import AugmentControls
 from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
@@ -150,9 +151,10 @@ class AugmentPage(QWidget):
         model_input = QGroupBox("Model input")
         form = QFormLayout(model_input)
         self.image_size = QSpinBox()
-        self.image_size.setRange(8, 512)
+        size_range = PREPROCESS_RANGES["image_size"]
+        self.image_size.setRange(int(size_range.widget_low), int(size_range.widget_high))
         self.image_size.setSuffix(" px")
-        self.image_size.setValue(32)
+        self.image_size.setValue(PreprocessSpec().image_size)
         self.image_size.setToolTip("Every image is resized to this square size before it reaches the model")
         self.color = QComboBox()
         for key, text in COLOR_LABELS.items():
@@ -321,8 +323,7 @@ class AugmentPage(QWidget):
         if project is None:
             return
         self._save_timer.stop()
-        project.set_setting("preprocess", self.preprocess_spec().to_dict())
-        project.set_setting("augment", self.augment_spec().to_dict())
+        project_settings.save(project, project_settings.ProjectSettings(self.preprocess_spec(), self.augment_spec()))
         self.saved_label.setText("✓ Saved with the project; the next training run uses these settings.")
 
     # ----- project -----------------------------------------------------------------------------
@@ -334,9 +335,9 @@ class AugmentPage(QWidget):
         pre, aug = PreprocessSpec(), AugmentSpec()
         if project is not None:
             try:
-                pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {})
-                aug = AugmentSpec.from_dict(project.get_setting("augment") or {})
-            except (SpecError, TypeError):
+                saved = project_settings.load(project)
+                pre, aug = saved.preprocess, saved.augment
+            except SpecError:
                 self.session.status_message.emit("The saved augmentation settings were invalid; defaults shown.")
         self.image_size.setValue(pre.image_size)
         self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))

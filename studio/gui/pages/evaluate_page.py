@@ -32,15 +32,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.commands.protocol import evaluate_argv
 from studio.core.evaluation import compare_runs, load_report
 from studio.core.imaging import load_rgb, thumbnail
 from studio.core.project import Project, ProjectError
+from studio.core.runs import saved_history
 from studio.gui.session import Session
 from studio.gui.training_process import CliProcess, ProcessOutcome
 from studio.gui.undo_commands import LabelImages
 from studio.gui.widgets.augment_grid import array_to_qimage
 from studio.gui.widgets.confusion import ConfusionMatrixWidget
-from studio.gui.widgets.curves import CurvesWidget, read_history
+from studio.gui.widgets.curves import CurvesWidget
 from studio.gui.widgets.report_files import write_csv, write_html, write_json
 from studio.gui.widgets.report_table import ReportTable
 from studio.gui.widgets.review_items import health_notes
@@ -261,7 +263,7 @@ class EvaluatePage(QWidget):
             return
         self.status.setText("Evaluating on the test split…")
         self.evaluate_button.setEnabled(False)
-        self._process = CliProcess(["evaluate", str(project.root), run_id, "--json"], self)
+        self._process = CliProcess(evaluate_argv(project.root, run_id), self)
         self._process.finished.connect(lambda outcome, rid=run_id: self._on_evaluated(rid, outcome))
         self._process.start()
 
@@ -279,7 +281,7 @@ class EvaluatePage(QWidget):
             self.status.setStyleSheet("color:#c62828")
             return
         self.status.setStyleSheet("color:#555")
-        report = load_report(project, run_id) or outcome.last_event
+        report = load_report(project, run_id) or outcome.result
         self._stale = False
         if run_id == self.run_picker.current_run_id():
             self._show_report(report, run_id)
@@ -485,7 +487,7 @@ class EvaluatePage(QWidget):
             images = {"Confusion matrix (rows: true class, columns: predicted)": _png(self.matrix)}
             self.matrix.selected = selected
             project = self.session.project
-            history = read_history(project.run_dir(self.report_run_id) / "history.json") if project else {}
+            history = saved_history(project, self.report_run_id) if project else {}
             if any(history.values()):
                 curves = CurvesWidget()
                 curves.add_run(self.report_run_id, self.report_run_id, history)

@@ -2,8 +2,9 @@
 first), write the web bundle (and zip) in one click, and preview it in the system browser.
 
 Exports run ``edge-studio export ... --json`` in a child process; the estimates run
-:mod:`studio.gui.widgets.export_estimates` in another. The preview server runs on daemon threads of this
-process (it only serves files) and stops when the page is told to stop or the project changes.
+``edge-studio export --estimate --json`` (:mod:`studio.core.estimate`) in another. The preview server runs
+on daemon threads of this process (it only serves files) and stops when the page is told to stop or the
+project changes.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.commands.protocol import estimate_argv, export_argv
+from studio.core.events import Event, QuantizationEstimate
 from studio.core.project import Project, ProjectError
 from studio.core.specs import QUANTIZATIONS
 from studio.gui.session import Session
@@ -228,18 +231,17 @@ class ExportPage(QWidget):
         self._show_estimates()
         self.estimate_status.setText("Measuring each quantization: exporting it and testing it on the test split…")
         self.measure_button.setEnabled(False)
-        self._estimate_process = CliProcess([str(project.root), run_id], self,
-                                            module="studio.gui.widgets.export_estimates")
-        self._estimate_process.json_line.connect(self._on_estimate)
+        self._estimate_process = CliProcess(estimate_argv(project.root, run_id), self)
+        self._estimate_process.event.connect(self._on_estimate)
         self._estimate_process.finished.connect(self._on_estimates_done)
         self._estimate_process.start()
 
     def is_measuring(self) -> bool:
         return self._estimate_process is not None
 
-    def _on_estimate(self, row: dict[str, Any]) -> None:
-        if row.get("event") == "quantization":
-            self.estimates.setdefault(self._estimate_run, {})[str(row["quantization"])] = row
+    def _on_estimate(self, event: Event) -> None:
+        if isinstance(event, QuantizationEstimate):
+            self.estimates.setdefault(self._estimate_run, {})[event.quantization] = event.to_dict()
             self._show_estimates()
 
     def _on_estimates_done(self, outcome: ProcessOutcome) -> None:
@@ -249,7 +251,7 @@ class ExportPage(QWidget):
         self.measure_button.setEnabled(bool(self.run_picker.current_run_id()))
         if outcome.ok:
             self.estimate_status.setText("Sizes are of the real bundle; accuracy is on the test split with the "
-                                         "quantized weights.")
+                                         "weights the bundle holds.")
         else:
             self.estimate_status.setText(f"Could not measure: {outcome.error_message()}")
         if self.run_picker.current_run_id() != self._estimate_run and self.isVisible():
@@ -277,10 +279,8 @@ class ExportPage(QWidget):
         out = self.out_edit.text().strip()
         if project is None or not run_id or not out or self._export_process is not None:
             return
-        args = ["export", str(project.root), run_id, "--out", out, "--quantize", self.quantization(), "--force",
-                "--json"]
-        if self.zip_box.isChecked():
-            args.insert(-1, "--zip")
+        args = export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
+                           force=True)
         self.stop_preview()
         self.export_button.setEnabled(False)
         self.result_text.setText(f"Writing the web bundle ({self.quantization()}) to {out}…")
@@ -296,7 +296,7 @@ class ExportPage(QWidget):
         if process is not None:
             process.deleteLater()
         self.export_button.setEnabled(bool(self.run_picker.current_run_id()))
-        result = outcome.last_event if outcome.ok else None
+        result = outcome.result if outcome.ok else None
         if result is None or "out" not in result:
             self.result_text.setText(f"<span style='color:#c62828'>Export failed: "
                                      f"{outcome.error_message()}</span>")

@@ -32,11 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core import runs as run_store
 from studio.core.architectures import ARCHITECTURES, DESCRIPTIONS
+from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import Project, ProjectError, RunRecord
+from studio.core.specs import TRAIN_RANGES, TrainConfig
 from studio.gui.session import Session
-from studio.gui.training_process import QueuedRun, TrainingQueue
-from studio.gui.widgets.curves import CurvesWidget, read_history
+from studio.gui.training_process import QueuedRun, RunEnded, TrainingQueue
+from studio.gui.widgets.curves import CurvesWidget
 from studio.gui.widgets.run_summary import (
     RunSummary,
     format_bytes,
@@ -49,7 +52,7 @@ from studio.gui.widgets.spin_box import number_field
 # The benchmark this product comes from: three architectures, each with and without augmentation.
 BENCHMARK_ARCHS = ("dense", "cnn", "cnn_dropout")
 STATUS_COLORS = {"finished": "#2e7d32", "running": "#1565c0", "queued": "#6d6d6d", "failed": "#c62828",
-                 "cancelled": "#ef6c00"}
+                 "cancelled": "#ef6c00", "interrupted": "#ef6c00"}
 COLUMNS = ("Show", "Status", "Architecture", "Augmentation", "Best val acc", "Test macro F1", "Params",
            "Size", "Duration", "Run")
 
@@ -130,19 +133,22 @@ class TrainPage(QWidget):
 
         params = QGroupBox("Training")
         form = QFormLayout(params)
+        defaults = TrainConfig()  # ranges and defaults come from core, never typed here
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 10_000)
-        self.epochs.setValue(10)
+        self.epochs.setRange(*_int_range("epochs"))
+        self.epochs.setValue(defaults.epochs)
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setValue(32)
+        self.batch_size.setRange(*_int_range("batch_size"))
+        self.batch_size.setValue(defaults.batch_size)
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
-        self.learning_rate.setRange(0.00001, 1.0)
+        lr = TRAIN_RANGES["learning_rate"]
+        self.learning_rate.setRange(lr.widget_low, lr.widget_high)
         self.learning_rate.setSingleStep(0.0005)
-        self.learning_rate.setValue(0.001)
+        self.learning_rate.setValue(defaults.learning_rate)
         self.patience = QSpinBox()
-        self.patience.setRange(0, 1000)
+        self.patience.setRange(*_int_range("early_stopping_patience"))
+        self.patience.setValue(defaults.early_stopping_patience)
         self.patience.setSpecialValueText("off")
         self.patience.setSuffix(" epochs")
         self.patience.setToolTip("Stop when validation loss has not improved for this many epochs")
@@ -273,11 +279,11 @@ class TrainPage(QWidget):
             self.queue_list.addItem(f"{run.label} · {run.epochs} epochs")
         self.clear_queue_button.setEnabled(bool(self.queue.pending))
 
-    def _on_run_started(self, queued: QueuedRun, event: dict[str, Any]) -> None:
-        run_id = str(event.get("run", ""))
+    def _on_run_started(self, queued: QueuedRun, event: RunStarted) -> None:
+        run_id = event.run
         self._run_started_at = time.monotonic()
-        self._epochs = max(1, int(event.get("epochs") or queued.epochs))
-        self._steps = max(1, int(event.get("steps_per_epoch") or 1))
+        self._epochs = max(1, int(event.epochs or queued.epochs))
+        self._steps = max(1, int(event.steps_per_epoch or 1))
         self.progress.setValue(0)
         self.progress.setFormat("starting…")
         waiting = len(self.queue.pending)
@@ -290,31 +296,28 @@ class TrainPage(QWidget):
         self.session.runs_changed.emit()
         self.session.status_message.emit(f"Training {queued.label}")
 
-    def _on_batch_end(self, event: dict[str, Any]) -> None:
+    def _on_batch_end(self, event: BatchEnd) -> None:
         now = time.monotonic()
-        steps = max(1, int(event.get("steps") or self._steps))
-        batch, epoch = int(event.get("batch", 0)), int(event.get("epoch", 1))
+        steps = max(1, int(event.steps or self._steps))
+        batch, epoch = int(event.batch), int(event.epoch)
         if now - self._last_progress_paint < 0.1 and batch < steps:
             return  # at most ten repaints a second: a small model can finish hundreds of batches a second
         self._last_progress_paint = now
         self._show_progress(epoch, batch, steps)
 
-    def _on_epoch_end(self, event: dict[str, Any]) -> None:
-        run_id = str(event.get("run") or self.queue.current_run_id)
+    def _on_epoch_end(self, event: EpochEnd) -> None:
+        run_id = event.run or self.queue.current_run_id
         if run_id and not self.curves.has_run(run_id):
             current = self.queue.current
             label = self._curve_label(current.arch, current.augment, run_id) if current else run_id
             self.curves.add_run(run_id, label, {})
         if run_id:
             self.curves.append_epoch(run_id, event)
-        epoch = int(event.get("epoch", 1))
+        epoch = int(event.epoch)
         self._show_progress(epoch, self._steps, self._steps)
-        val = event.get("val_accuracy")
-        if val is not None:
-            self.progress_detail.setText(
-                f"epoch {epoch}: loss {float(event.get('loss', 0)):.4f} · accuracy "
-                f"{float(event.get('accuracy', 0)):.3f} · val_loss {float(event.get('val_loss', 0)):.4f} · "
-                f"val_accuracy {float(val):.3f}")
+        self.progress_detail.setText(
+            f"epoch {epoch}: loss {event.loss:.4f} · accuracy {event.accuracy:.3f} · "
+            f"val_loss {event.val_loss:.4f} · val_accuracy {event.val_accuracy:.3f}")
 
     def _show_progress(self, epoch: int, batch: int, steps: int) -> None:
         # Events count epochs from 1; batches from 1 as well (batch == steps at the end of an epoch).
@@ -325,11 +328,16 @@ class TrainPage(QWidget):
         eta = format_duration(elapsed * (1 - done) / done) if done > 0.01 else "…"
         self.progress.setFormat(f"epoch {epoch}/{self._epochs} · batch {min(batch, steps)}/{steps} · ETA {eta}")
 
-    def _on_run_ended(self, queued: QueuedRun | None, run_id: str, status: str, message: str) -> None:
+    def _on_run_ended(self, ended: RunEnded) -> None:
+        queued, run_id, status, message = ended.job, ended.run_id, ended.status, ended.message
         project = self.session.project
         if project is not None and run_id:
-            self._settle_run_row(project, run_id, status, message)
-            history = read_history(project.run_dir(run_id) / "history.json")
+            # A child killed from outside (out of memory) cannot mark its own run: the run store settles it.
+            try:
+                run_store.settle_run(project, project.run(run_id), message)
+            except ProjectError:
+                pass
+            history = run_store.saved_history(project, run_id)
             if any(history.values()) and queued is not None:
                 # What is shown is what was saved: replace the live points with the run's history.json.
                 self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), history)
@@ -340,26 +348,15 @@ class TrainPage(QWidget):
             self.session.status_message.emit(f"Cancelled {label}")
         else:
             self.session.status_message.emit(f"Training {label} failed: {message}")
-        self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled"}.get(status, "Failed") +
-                                    f" {label}")
-        self.progress_detail.setText(message if status == "failed" else f"run {run_id}")
-        if status == "failed":
+        self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled",
+                                     "interrupted": "Interrupted"}.get(status, "Failed") + f" {label}")
+        self.progress_detail.setText(message if status in ("failed", "interrupted") else f"run {run_id}")
+        if status in ("failed", "interrupted"):
             self.progress_detail.setStyleSheet("color:#c62828")
         else:
             self.progress_detail.setStyleSheet("color:#555")
         self.last_outcome = (run_id, status, message)
         self.session.runs_changed.emit()
-
-    @staticmethod
-    def _settle_run_row(project: Project, run_id: str, status: str, message: str) -> None:
-        """A child killed from outside (out of memory) cannot mark its own run; do it here."""
-        try:
-            row = project.run(run_id)
-        except ProjectError:
-            return
-        if row.status in ("running", "queued"):
-            project.update_run(run_id, status="failed" if status == "finished" else status,
-                               error=message or "the training process ended unexpectedly")
 
     def _on_idle(self) -> None:
         self.cancel_button.setEnabled(False)
@@ -380,8 +377,7 @@ class TrainPage(QWidget):
 
     @staticmethod
     def _curve_label(arch: str, augmented: bool, run_id: str) -> str:
-        parts = run_id.split("-")
-        number = parts[2].lstrip("0") if len(parts) >= 3 else run_id
+        number = run_store.run_number(run_id)
         return f"#{number} {arch}{' + aug' if augmented else ''}"
 
     def refresh_runs(self) -> None:
@@ -389,7 +385,7 @@ class TrainPage(QWidget):
         runs: list[RunRecord] = project.runs() if project else []
         for run in runs:
             if not self.curves.has_run(run.id) and run.id != self.queue.current_run_id:
-                history = read_history(project.run_dir(run.id) / "history.json") if project else {}
+                history = run_store.saved_history(project, run.id) if project else {}
                 if any(history.values()):
                     summary = RunSummary.of(run)
                     self.curves.add_run(run.id, self._curve_label(run.arch, summary.augmented, run.id), history)
@@ -424,6 +420,11 @@ class TrainPage(QWidget):
         run_id = item.data(Qt.ItemDataRole.UserRole)
         if run_id:
             self.curves.set_run_visible(str(run_id), item.checkState() == Qt.CheckState.Checked)
+
+
+def _int_range(name: str) -> tuple[int, int]:
+    allowed = TRAIN_RANGES[name]
+    return int(allowed.widget_low), int(allowed.widget_high)
 
 
 def _number(text: str) -> QTableWidgetItem:

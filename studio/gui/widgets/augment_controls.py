@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QLabel, QSlider, QWidget
 
-from studio.core.specs import AUGMENT_PRESETS, AugmentSpec
+from studio.core.specs import AUGMENT_PRESETS, AUGMENT_RANGES, AugmentSpec
 from studio.gui.widgets.spin_box import number_field
 from studio.gui.widgets.toggle_switch import ToggleSwitch
 
@@ -29,15 +29,32 @@ class _Param:
     default_on: float   # magnitude shown when the spec has it off (the original pipeline's value)
 
 
+def _param(key: str, label: str, decimals: int, suffix: str) -> _Param:
+    """A row whose limits are the spec's declared range and whose "on" magnitude is a preset's value."""
+    field = "zoom" if key.startswith("zoom") else key
+    allowed = AUGMENT_RANGES[field]
+    return _Param(key, label, allowed.widget_low, allowed.widget_high, decimals, suffix, _on_value(key))
+
+
+def _on_value(key: str) -> float:
+    """The magnitude a switched-on row starts at: the original pipeline's, else the Light preset's."""
+    for preset in ("Original pipeline", "Light"):
+        spec = AUGMENT_PRESETS[preset]
+        value = spec.zoom[0] if key == "zoom_min" else spec.zoom[1] if key == "zoom_max" else getattr(spec, key)
+        if value != getattr(AugmentSpec(), key, 1.0):
+            return float(value)
+    return 0.0
+
+
 PARAMS = (
-    _Param("rotation", "Rotation", 0, 180, 0, "°", 30),
-    _Param("width_shift", "Horizontal shift", 0, 1, 2, "", 0.2),
-    _Param("height_shift", "Vertical shift", 0, 1, 2, "", 0.2),
-    _Param("shear", "Shear", 0, 60, 0, "°", 15),
-    _Param("zoom_min", "Zoom, min", 0.1, 4.0, 2, "×", 0.7),
-    _Param("zoom_max", "Zoom, max", 0.1, 4.0, 2, "×", 1.4),
-    _Param("brightness", "Brightness", 0, 1, 2, "", 0.1),
-    _Param("contrast", "Contrast", 0, 1, 2, "", 0.1),
+    _param("rotation", "Rotation", 0, "°"),
+    _param("width_shift", "Horizontal shift", 2, ""),
+    _param("height_shift", "Vertical shift", 2, ""),
+    _param("shear", "Shear", 0, "°"),
+    _param("zoom_min", "Zoom, min", 2, "×"),
+    _param("zoom_max", "Zoom, max", 2, "×"),
+    _param("brightness", "Brightness", 2, ""),
+    _param("contrast", "Contrast", 2, ""),
 )
 FLIPS = (("horizontal_flip", "Horizontal flip"), ("vertical_flip", "Vertical flip"))
 

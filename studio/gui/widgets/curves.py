@@ -1,14 +1,12 @@
 """Live training curves: loss and accuracy of every run overlaid, one colour per run, runs togglable.
 
 Solid lines are the training metrics, dashed lines the validation metrics of the same run. Points come
-either from a finished run's ``history.json`` or, while a run trains, one ``epoch_end`` event at a time.
+either from a finished run's saved history or, while a run trains, one ``epoch_end`` event at a time.
 """
 
 from __future__ import annotations
 
 import html
-import json
-from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
@@ -16,39 +14,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from studio.core.events import EpochEnd
+from studio.core.runs import HISTORY_METRICS
+
+# Drawing order (training then validation of each quantity); the set is the run store's.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
+assert set(METRICS) == set(HISTORY_METRICS)
 
 # Distinguishable on white, in the order runs appear (the original benchmark's six runs get six hues).
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf",
               "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
-
-
-def read_history(path: Path) -> dict[str, list[float]]:
-    """A run's ``history.json`` as metric -> per-epoch values.
-
-    Accepts Keras' own layout (``{"loss": [...], ...}``), a list of per-epoch dicts, and either wrapped
-    in ``{"epochs": [...]}`` or ``{"history": {...}}``; missing file -> empty history.
-    """
-    try:
-        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if isinstance(data, dict) and "history" in data:
-        data = data["history"]
-    if isinstance(data, dict) and isinstance(data.get("epochs"), list):
-        data = data["epochs"]
-    out: dict[str, list[float]] = {m: [] for m in METRICS}
-    if isinstance(data, list):
-        for row in data:
-            if isinstance(row, dict):
-                for m in METRICS:
-                    if m in row and row[m] is not None:
-                        out[m].append(float(row[m]))
-    elif isinstance(data, dict):
-        for m in METRICS:
-            if isinstance(data.get(m), list):
-                out[m] = [float(v) for v in data[m] if v is not None]
-    return out
 
 
 class _RunCurves:
@@ -131,8 +106,9 @@ class CurvesWidget(QWidget):
         self._redraw(run)
         self._update_legend()
 
-    def append_epoch(self, run_id: str, values: dict[str, Any]) -> None:
+    def append_epoch(self, run_id: str, event: EpochEnd | dict[str, Any]) -> None:
         """One finished epoch of a training run (an ``epoch_end`` event)."""
+        values = event if isinstance(event, dict) else event.to_dict()
         run = self._runs[run_id]
         for metric in METRICS:
             if values.get(metric) is not None:

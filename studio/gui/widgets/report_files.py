@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from studio.core.safe_text import csv_cell
 from studio.gui.widgets.report_table import HEADERS, report_rows
 
 
@@ -19,7 +20,7 @@ def write_json(path: Path, report: dict[str, Any]) -> None:
 def write_csv(path: Path, report: dict[str, Any]) -> None:
     """The report table, then a blank line and the confusion matrix (rows true, columns predicted)."""
     with open(path, "w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
+        out = _SafeWriter(csv.writer(f))
         out.writerow([h.lower() for h in HEADERS])
         for name, precision, recall, f1, support in report_rows(report):
             out.writerow([name, *("" if v is None else f"{float(v):.6f}" for v in (precision, recall, f1)),
@@ -30,6 +31,16 @@ def write_csv(path: Path, report: dict[str, Any]) -> None:
             out.writerow(["true \\ predicted", *labels])
             for name, row in zip(labels, report["confusion_matrix"]):
                 out.writerow([name, *row])
+
+
+class _SafeWriter:
+    """Class names come from users' folders: a label like ``=HYPERLINK(...)`` must stay text in a spreadsheet."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([csv_cell(v) for v in row])
 
 
 def write_html(path: Path, report: dict[str, Any], title: str, images: dict[str, bytes]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from studio.commands.protocol import health_argv
 from studio.core.events import HealthProgress
 from studio.core.health_report import HealthReport
 from studio.gui.training_process import CliProcess, ProcessOutcome
@@ -24,11 +25,12 @@ class HealthJob(QObject):
 
     def __init__(self, project_root: Path, parent: QObject | None = None, *, fresh: bool = False) -> None:
         super().__init__(parent)
-        args = ["health", str(project_root), "--json", "--events"] + (["--fresh"] if fresh else [])
+        args = health_argv(project_root, fresh)
         self._report: HealthReport | None = None
         self._cancelling = False
         self._process = CliProcess(args, self)
-        self._process.json_line.connect(self._on_line)
+        self._process.event.connect(self._on_event)
+        self._process.result.connect(self._on_result)
         self._process.finished.connect(self._on_finished)
 
     def start(self) -> HealthJob:
@@ -45,15 +47,15 @@ class HealthJob(QObject):
     def wait(self, msecs: int = 30_000) -> bool:
         return self._process.wait(msecs)
 
-    def _on_line(self, obj: dict[str, Any]) -> None:
-        if obj.get("event") == "health_progress":
-            self.progress.emit(HealthProgress(stage=str(obj["stage"]), done=int(obj["done"]),
-                                              total=int(obj["total"])))
-        elif "fingerprint" in obj and "mislabels" in obj:
-            try:
-                self._report = HealthReport.from_json(obj)
-            except (TypeError, ValueError, KeyError):
-                self._report = None
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, HealthProgress):
+            self.progress.emit(event)
+
+    def _on_result(self, obj: dict[str, Any]) -> None:
+        try:
+            self._report = HealthReport.from_json(obj)
+        except (TypeError, ValueError, KeyError):
+            self._report = None
 
     def _on_finished(self, outcome: ProcessOutcome) -> None:
         if outcome.ok and self._report is not None:

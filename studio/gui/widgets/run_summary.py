@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.project import RunRecord
+from studio.core.evaluation import compare_row
+from studio.core.runs import RunRecord, run_clock, run_number
 
 
 def _first(metrics: dict[str, Any], *keys: str) -> Any:
@@ -68,18 +69,17 @@ class RunSummary:
     @classmethod
     def of(cls, run: RunRecord) -> RunSummary:
         m = run.metrics or {}
-        config = run.config or {}
-        seconds = _first(m, "train_seconds", "seconds", "duration")
+        row = compare_row(run)  # the engine's own summary of a run; older metric spellings after it
+        seconds = _first(row, "train_seconds") or _first(m, "seconds", "duration")
         if seconds is None and run.finished_at is not None:
             seconds = run.finished_at - run.created_at
         return cls(
-            id=run.id, arch=run.arch, status=run.status,
-            augmented=bool(_first(m, "augment") if "augment" in m else config.get("use_augment", False)),
-            best_val_accuracy=_first(m, "best_val_accuracy", "val_accuracy"),
-            test_accuracy=_first(m, "test_accuracy", "accuracy"),
-            test_macro_f1=_first(m, "test_macro_f1", "macro_f1"),
-            params=_first(m, "params", "parameters", "param_count"),
-            size_bytes=_first(m, "weight_bytes", "model_bytes", "size_bytes"),
+            id=run.id, arch=run.arch, status=str(run.status), augmented=bool(row["augment"]),
+            best_val_accuracy=_first({**m, **row}, "best_val_accuracy", "val_accuracy"),
+            test_accuracy=_first({**m, **row}, "test_accuracy", "accuracy"),
+            test_macro_f1=_first({**m, **row}, "macro_f1", "test_macro_f1"),
+            params=_first({**m, **row}, "params", "parameters", "param_count"),
+            size_bytes=_first({**m, **row}, "weight_bytes", "model_bytes", "size_bytes"),
             seconds=seconds, error=run.error)
 
     @property
@@ -88,10 +88,8 @@ class RunSummary:
 
     @property
     def stamp(self) -> str:
-        parts = self.id.split("-")
-        if len(parts) >= 3 and len(parts[1]) == 6:
-            return f"{parts[1][:2]}:{parts[1][2:4]}:{parts[1][4:]} #{parts[2].lstrip('0') or '0'}"
-        return self.id
+        clock = run_clock(self.id)
+        return f"{clock} #{run_number(self.id)}" if clock else self.id
 
     def describe(self) -> str:
         bits = [f"{self.arch}{' + augmentation' if self.augmented else ''}", self.stamp]

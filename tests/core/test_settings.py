@@ -1,0 +1,67 @@
+"""Project settings owned by core: what a run trains with when the user gave nothing; ranges declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.core import settings
+from studio.core.project import Project
+from studio.core.specs import (
+    AUGMENT_PRESETS,
+    AUGMENT_RANGES,
+    PREPROCESS_RANGES,
+    TRAIN_RANGES,
+    AugmentSpec,
+    PreprocessSpec,
+    SpecError,
+    TrainConfig,
+)
+
+
+def test_augment_without_saved_settings_means_the_original_pipeline(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p") as project:
+        config, note = settings.train_config(project, arch="cnn", use_augment=True)
+        assert config.augment == AUGMENT_PRESETS["Original pipeline"] and "original pipeline" in note
+        plain, note = settings.train_config(project, arch="cnn", use_augment=False)
+        assert not plain.augment.enabled and note == "no augmentation"
+        assert (plain.epochs, plain.batch_size, plain.learning_rate) == (TrainConfig().epochs, TrainConfig().batch_size,
+                                                                          TrainConfig().learning_rate)
+
+
+def test_saved_settings_then_explicit_choices_win(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p") as project:
+        light = AUGMENT_PRESETS["Light"]
+        settings.save(project, settings.ProjectSettings(PreprocessSpec(24, "rgb"), light))
+        assert settings.load(project) == settings.ProjectSettings(PreprocessSpec(24, "rgb"), light)
+        config, note = settings.train_config(project, arch="dense", use_augment=True, image_size=40, epochs=3,
+                                             seed=None)
+        assert config.augment == light and "saved settings" in note
+        assert config.preprocess == PreprocessSpec(40, "rgb") and config.epochs == 3 and config.seed == 0
+
+
+def test_damaged_saved_settings_are_one_clear_error(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "p") as project:
+        project.set_setting(settings.AUGMENT_KEY, {"rotation": 999})
+        with pytest.raises(SpecError, match="rotation must be between 0 and 180"):
+            settings.load(project)
+        project.set_setting(settings.AUGMENT_KEY, ["not", "a", "dict"])
+        with pytest.raises(SpecError):
+            settings.load(project)
+
+
+@pytest.mark.parametrize("ranges, cls", [(PREPROCESS_RANGES, PreprocessSpec), (AUGMENT_RANGES, AugmentSpec),
+                                         (TRAIN_RANGES, TrainConfig)])
+def test_each_declared_range_is_what_the_spec_enforces(ranges: dict, cls: type) -> None:
+    for name, allowed in ranges.items():
+        if name == "zoom":
+            cls(zoom=(allowed.low, allowed.high))
+            with pytest.raises(SpecError):
+                cls(zoom=(allowed.low / 2, allowed.high))
+            continue
+        for inside in (allowed.widget_low, allowed.widget_high):
+            cls(**{name: type(getattr(cls(), name))(inside)})
+        outside = allowed.high * 2 + 1
+        with pytest.raises(SpecError, match=name):
+            cls(**{name: type(getattr(cls(), name))(outside)})
