@@ -74,6 +74,7 @@ class ReviewList(QListWidget):
 class ReviewView(QWidget):
     problem_counts_changed = Signal(dict)   # class name -> open problems
     report_changed = Signal(object)          # the HealthReport shown (or None)
+    check_ended = Signal(bool, str)          # a check ended: (it produced a report, the message shown)
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,8 +154,8 @@ class ReviewView(QWidget):
         job = HealthJob(project.root, self, fresh=fresh)
         job.progress.connect(self._progress)
         job.finished.connect(lambda report: self._done(job, report))
-        job.cancelled.connect(lambda: self._ended(job, "Health check cancelled"))
-        job.failed.connect(lambda message: self._ended(job, "Health check failed: " + message))
+        job.cancelled.connect(lambda: self._ended(job, "Health check cancelled", False))
+        job.failed.connect(lambda message: self._ended(job, "Health check failed: " + message, False))
         self.job = job.start()
         return job
 
@@ -169,17 +170,20 @@ class ReviewView(QWidget):
     def _done(self, job: HealthJob, report: HealthReport) -> None:
         if job is not self.job:
             return
-        self._ended(job, f"Health check done in {report.seconds:.0f} s")
         self.set_report(report)
+        self._ended(job, f"Health check done in {report.seconds:.0f} s", True)
 
-    def _ended(self, job: HealthJob, message: str) -> None:
+    def _ended(self, job: HealthJob, message: str, ok: bool) -> None:
         if job is not self.job:
             return
         self.job = None
         self.progress.end()
         self.check_button.setEnabled(True)
         self.session.status_message.emit(message)
+        if not ok:
+            self.summary.setText(message)
         job.deleteLater()
+        self.check_ended.emit(ok, message)
 
     def set_report(self, report: HealthReport | None) -> None:
         self.report = report
