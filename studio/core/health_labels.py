@@ -148,8 +148,10 @@ def find_mislabels(labels: np.ndarray, model: LabelModel) -> list[Mislabel]:
         # Both confident-learning filters, united: on small classes (a few dozen images) prune_by_noise_rate
         # flags too few (cleanlab warns "too few examples"), confident_learning catches those; measured on
         # the demo digits, 200 images with 6 wrong labels: 2 of 6 found by the first alone, 6 of 6 together.
-        issues = (find_label_issues(y_local, p, filter_by="prune_by_noise_rate")
-                  | find_label_issues(y_local, p, filter_by="confident_learning"))
+        # n_jobs=1: cleanlab would otherwise fork worker processes, and a fork of a process whose TensorFlow
+        # threads hold locks (the CLI child, after computing features) hung forever here.
+        issues = (find_label_issues(y_local, p, filter_by="prune_by_noise_rate", n_jobs=1)
+                  | find_label_issues(y_local, p, filter_by="confident_learning", n_jobs=1))
     quality = get_label_quality_scores(y_local, p, method="self_confidence")
     found = []
     for local in np.flatnonzero(issues):
