@@ -14,7 +14,6 @@ Goal (issue 3): ours <= 1.15x plain without augmentation.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -68,7 +67,7 @@ def ours(project: Project, epochs: int, batch: int, augment: bool) -> list[float
                          TrainConfig().augment)
     run = train(project, config)
     assert run.status == "finished", run.error
-    return json.loads((project.run_dir(run.id) / "timings.json").read_text())["epoch_seconds"]
+    return project.run_folder(run).timings()["epoch_seconds"]
 
 
 def arrays(project: Project, split: str) -> tuple[np.ndarray, np.ndarray]:

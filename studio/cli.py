@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="open the system browser")
     _add_json(p)
 
+    p = sub.add_parser("cluster-spec", help="print the TF_CONFIG of one worker of a multi-machine training run")
+    p.add_argument("--workers", required=True, metavar="HOST:PORT,...",
+                   help="every worker's address, the same list and order on every machine (the first is the chief)")
+    p.add_argument("--index", type=int, required=True, metavar="N", help="this worker's place in the list (0 = chief)")
+    _add_json(p)
+
     p = sub.add_parser("health", help="likely label mistakes, near-duplicates and leaks, outliers, "
                        "suggested labels")
     p.add_argument("project")

@@ -15,6 +15,7 @@ _HANDLERS = {
     "predict": "studio.commands.train_cmds:predict",
     "export": "studio.commands.web_cmds:export",
     "serve": "studio.commands.web_cmds:serve",
+    "cluster-spec": "studio.commands.cluster_cmds:cluster_spec",
     "health": "studio.commands.health_cmds:health",
 }
 

@@ -17,7 +17,6 @@ from typing import Any
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
 from studio.commands.protocol import ExitCode, UserError
 from studio.core import settings
-from studio.core.architectures import default_image_size
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
 from studio.core.project import Project
 from studio.core.specs import TrainConfig
@@ -26,26 +25,25 @@ from studio.core.specs import TrainConfig
 def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfig, str]:
     """The run's config from the command line over the project's settings, and a note saying where the
     augmentation came from."""
-    # An architecture may bring its own input size (pretrained: the measured default) and wants colour unless
-    # the project chose gray; --image-size / --color always win.
-    arch_size = default_image_size(args.arch)
-    saved_pre = project.get_setting("preprocess") or {}
-    image_size = args.image_size if args.image_size is not None else arch_size
-    color = args.color or (saved_pre.get("color", "rgb") if arch_size else None)
     return settings.train_config(project, arch=args.arch, use_augment=bool(args.augment),
-                                 image_size=image_size, color=color, epochs=args.epochs,
+                                 image_size=args.image_size, color=args.color, epochs=args.epochs,
                                  batch_size=args.batch_size, learning_rate=args.lr,
                                  early_stopping_patience=args.patience, class_weights=args.class_weights,
-                                 seed=args.seed, fine_tune=bool(getattr(args, "fine_tune", False)))
+                                 seed=args.seed,
+                                 fine_tune=bool(getattr(args, "fine_tune", False)))
 
 
 def train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from studio.core.training import train as run_training
 
-    with Project.open(args.project) as project:
+    task = _cluster_task()
+    worker = task is not None and not task.is_chief  # a non-chief worker writes nothing into the project
+    with Project.open(args.project, read_only=worker) as project:
         config, note = train_config(project, args)
         cancel = CancelToken()
+        if worker:
+            return _train_worker(project, config, cancel, task)
         with cancel_on_signals(cancel), json_stdout(args.json) as out:
             if args.json:
                 def reporter(event: Event) -> None:
@@ -60,6 +58,8 @@ def train(args: argparse.Namespace) -> int:
             return ExitCode.CANCELLED
         if run.status != "finished":
             print(f"edge-studio train: error: run {run.id} failed: {run.error}", file=sys.stderr)
+            if task is not None:
+                _exit_now(1)
             return 1
         if not args.json:
             m = run.metrics
@@ -67,6 +67,42 @@ def train(args: argparse.Namespace) -> int:
                   f"{_num(m.get('test_accuracy'))}, macro F1 {_num(m.get('macro_f1'))}", file=sys.stderr)
             print(run.id)
     return 0
+
+
+def _cluster_task() -> Any:
+    from studio.core import cluster
+
+    try:
+        return cluster.current()
+    except cluster.ClusterSpecError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, task: Any) -> int:
+    """A non-chief worker: trains its share, prints nothing on stdout (the chief reports the run)."""
+    from studio.core.train_loop import ClusterError
+    from studio.core.training import train_worker
+
+    print(f"training {config.arch} as {task.describe()}; the chief writes the run", file=sys.stderr)
+    with cancel_on_signals(cancel), json_stdout(True):
+        try:
+            status = train_worker(project, config, cancel)
+        except ClusterError as exc:
+            print(f"edge-studio train: error: {exc}", file=sys.stderr)
+            _exit_now(1)
+    if status == "cancelled":
+        print("worker cancelled", file=sys.stderr)
+        return ExitCode.CANCELLED
+    print("worker finished; the chief holds the run", file=sys.stderr)
+    return 0
+
+
+def _exit_now(code: int) -> None:
+    """End a failed cluster run's process at once: TensorFlow's shutdown would otherwise keep retrying the
+    lost worker for half a minute. The run's row, files and events are written and flushed by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class _TextProgress:

@@ -133,10 +133,11 @@ class Project:
         return project
 
     @classmethod
-    def open(cls, root: str | Path) -> Project:
+    def open(cls, root: str | Path, read_only: bool = False) -> Project:
+        """An existing project; ``read_only`` never writes to it (not even to settle stale runs)."""
         root = Path(root)
         project_db.check_file(root / cls.DB_NAME)
-        project = cls._connect(root)
+        project = cls._connect(root, read_only)
         if not project.read_only:
             try:
                 run_store.settle_stale_runs(project)  # runs whose process died read as interrupted, not running
@@ -150,8 +151,8 @@ class Project:
         return cls.open(root) if os.path.lexists(root / cls.DB_NAME) else cls.create(root)
 
     @classmethod
-    def _connect(cls, root: Path) -> Project:
-        conn, read_only = project_db.connect(root / cls.DB_NAME)
+    def _connect(cls, root: Path, read_only: bool = False) -> Project:
+        conn, read_only = project_db.connect(root / cls.DB_NAME, read_only)
         project = cls(root, conn)
         project.read_only = read_only
         return project

@@ -95,10 +95,11 @@ def check_file(db: Path) -> None:
                            "restore it from a backup")
 
 
-def connect(db: Path) -> tuple[sqlite3.Connection, bool]:
-    """(connection, read_only) to a checked, migrated project database; ProjectError otherwise."""
+def connect(db: Path, read_only: bool = False) -> tuple[sqlite3.Connection, bool]:
+    """(connection, read_only) to a checked, migrated project database; ProjectError otherwise.
+    ``read_only`` opens it for reading even where it could be written (a cluster's non-chief worker)."""
     root = db.parent
-    read_only = _read_only(root, db)
+    read_only = read_only or _read_only(root, db)
     conn: sqlite3.Connection | None = None
     try:
         if read_only:

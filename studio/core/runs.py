@@ -368,7 +368,7 @@ def settle_run(project: Project, run: RunRecord, reason: str = "") -> bool:
     try:
         return project.update_run(run.id, status=RunStatus.INTERRUPTED, error=message,
                                   only_if=(RunStatus.QUEUED, RunStatus.RUNNING))
-    except sqlite3.OperationalError:
+    except (sqlite3.OperationalError, ProjectError):  # the project turns SQLite failures into ProjectError
         return False  # read-only media or another writer: reading the project must still work
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from studio.core import architectures
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec, SpecError, TrainConfig
 
 if TYPE_CHECKING:
@@ -55,8 +56,12 @@ def train_config(project: Project, *, arch: str, use_augment: bool, image_size: 
     not given) over the project's settings over the defaults; plus a note on the augmentation's source."""
     settings = load(project)
     pre = settings.preprocess
-    pre = PreprocessSpec(image_size=pre.image_size if image_size is None else image_size,
-                         color=color or pre.color)
+    # An architecture may bring its own input size (pretrained: the measured default) and then wants colour
+    # unless the project chose gray; explicit choices always win.
+    arch_size = architectures.default_image_size(arch)
+    saved_color = (project.get_setting(PREPROCESS_KEY) or {}).get("color", "rgb") if arch_size else pre.color
+    pre = PreprocessSpec(image_size=image_size if image_size is not None else arch_size or pre.image_size,
+                         color=color or saved_color)
     augment, note = training_augment(settings) if use_augment else (AugmentSpec(), "no augmentation")
     config = replace(TrainConfig(), arch=arch, preprocess=pre, augment=augment, use_augment=bool(use_augment),
                      **{k: v for k, v in choices.items() if v is not None})

@@ -11,11 +11,10 @@ import os
 import threading
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.core import architectures, events
+from studio.core import architectures, cluster, events, train_loop
 from studio.core.data import (
     SplitItems,
     check_stored,
@@ -26,9 +25,7 @@ from studio.core.data import (
     train_dataset,
 )
 from studio.core.events import (
-    BatchEnd,
     CancelToken,
-    EpochEnd,
     Reporter,
     RunCancelled,
     RunFailed,
@@ -36,21 +33,19 @@ from studio.core.events import (
     RunStarted,
 )
 from studio.core.project import Project, ProjectError, RunRecord
-from studio.core.runs import HISTORY_METRICS as METRICS
 from studio.core.specs import SpecError, TrainConfig
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-BATCH_EVENT_INTERVAL = 0.1  # seconds: at most 10 batch events a second
-
 
 def choose_strategy() -> tf.distribute.Strategy:
-    """MultiWorkerMirrored when TF_CONFIG describes a cluster, Mirrored over several GPUs, else the default."""
+    """MultiWorkerMirrored when TF_CONFIG describes a cluster, Mirrored over several GPUs, else the default
+    (one device, no wrapper: a single GPU or the CPU)."""
     import tensorflow as tf
 
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    if cluster.current() is not None:
+        return cluster.multi_worker_strategy()
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
@@ -64,12 +59,10 @@ def train(project: Project, config: TrainConfig, reporter: Reporter = events.ign
     run. Any failure after that ends the run as ``failed`` (traceback in ``runs/<id>/error.log``) and is
     returned, not raised; a cancel ends it as ``cancelled`` within one batch.
     """
-    if config.arch not in architectures.ARCHITECTURES:
-        raise SpecError(f"unknown architecture {config.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
-    labels = project.class_names()
-    splits = {s: split_items(project, s, labels) for s in ("train", "val", "test")}
-    _check_data(labels, splits)
-
+    if not cluster.is_chief():
+        raise ProjectError("this process is a non-chief worker of a cluster (TF_CONFIG): it trains with "
+                           "train_worker() and the chief writes the run")
+    labels, splits = _checked_splits(project, config)
     cancel = cancel or CancelToken()
     report = _locked(reporter)
     run = project.create_run(config.arch, config.to_dict())
@@ -90,6 +83,75 @@ def train(project: Project, config: TrainConfig, reporter: Reporter = events.ign
         folder.drop_cache()
 
 
+def train_worker(project: Project, config: TrainConfig, cancel: CancelToken | None = None,
+                 strategy: tf.distribute.Strategy | None = None) -> str:
+    """A non-chief worker's part of a multi-worker run: the same model, data and loop as the chief, its share
+    of every batch, and nothing written into the project (its input cache lives in a temporary folder).
+    Returns ``"finished"`` or ``"cancelled"`` (a cancel on any worker stops all) when the run's training ends;
+    raises when it fails (a lost worker: :class:`train_loop.ClusterError`)."""
+    import tempfile
+
+    labels, splits = _checked_splits(project, config)
+    with tempfile.TemporaryDirectory(prefix="edge-studio-worker-") as tmp:
+        strategy = _seeded_strategy(config, strategy)
+        model, train_ds, val_ds = _model_and_data(config, labels, splits, strategy, Path(tmp) / "cache")
+        result = _fit(model, train_ds, val_ds, config, splits["train"], len(labels), strategy, events.ignore,
+                      cancel or CancelToken(), "", None)
+        if result.best_weights is not None:
+            model.set_weights(result.best_weights)
+        dump = os.environ.get(cluster.WORKER_WEIGHTS_ENV)
+        if dump:  # tests compare a worker's final weights with the chief's model
+            import numpy as np
+
+            np.savez(dump, *model.get_weights())
+    return "cancelled" if result.cancelled else "finished"
+
+
+def _checked_splits(project: Project, config: TrainConfig) -> tuple[list[str], dict[str, SplitItems]]:
+    if config.arch not in architectures.ARCHITECTURES:
+        raise SpecError(f"unknown architecture {config.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
+    labels = project.class_names()
+    splits = {s: split_items(project, s, labels) for s in ("train", "val", "test")}
+    _check_data(labels, splits)
+    return labels, splits
+
+
+def _seeded_strategy(config: TrainConfig, strategy: tf.distribute.Strategy | None) -> tf.distribute.Strategy:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    return strategy or choose_strategy()
+
+
+def _model_and_data(config: TrainConfig, labels: list[str], splits: dict[str, SplitItems],
+                    strategy: tf.distribute.Strategy, cache: Path) -> tuple[Any, Any, Any]:
+    """The compiled model (built under ``strategy``) and the train / validation datasets."""
+    import keras
+
+    augment = config.augment if config.use_augment else None
+    train_ds = train_dataset(splits["train"], config.preprocess, config.batch_size, config.seed, augment,
+                             cache / "train")
+    val_ds = eval_dataset(splits["val"], config.preprocess, config.batch_size, cache / "val")
+    with strategy.scope():
+        model = architectures.build(config.arch, config.preprocess.input_shape, len(labels))
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model, train_ds, val_ds
+
+
+def _fit(model: Any, train_ds: Any, val_ds: Any, config: TrainConfig, train_items: SplitItems, n_classes: int,
+         strategy: tf.distribute.Strategy, report: Reporter, cancel: CancelToken, run_id: str,
+         log_dir: Path | None, first_epoch: int = 0, total_epochs: int | None = None) -> train_loop.FitResult:
+    return train_loop.fit(model, train_ds, val_ds, epochs=config.epochs,
+                          steps_per_epoch=steps_per_epoch(len(train_items), config.batch_size), strategy=strategy,
+                          reporter=report, cancel=cancel, run_id=run_id,
+                          class_weights=_class_weights(train_items, n_classes) if config.class_weights else None,
+                          patience=config.early_stopping_patience, log_dir=log_dir, first_epoch=first_epoch,
+                          total_epochs=total_epochs)
+
+
 def _check_data(labels: list[str], splits: dict[str, SplitItems]) -> None:
     train = splits["train"]
     present = {labels[i] for i in train.labels}
@@ -107,17 +169,11 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
                strategy: tf.distribute.Strategy | None) -> RunRecord:
     started = time.monotonic()
     folder = project.run_folder(run)
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    strategy = strategy or choose_strategy()
+    strategy = _seeded_strategy(config, strategy)
 
     train_items = splits["train"]
     steps = steps_per_epoch(len(train_items), config.batch_size)
     augment = config.augment if config.use_augment else None
-    cache = folder.cache_dir
     pretrained = None
     if config.arch == architectures.PRETRAINED:
         # The head trains on cached backbone features; the run's model is composed after the fit.
@@ -133,60 +189,51 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
             return project.run(run.id)
         model, train_ds, val_ds = pretrained.head, pretrained.train_ds, pretrained.val_ds
     else:
-        train_ds = train_dataset(train_items, config.preprocess, config.batch_size, config.seed, augment,
-                                 cache / "train")
-        val_ds = eval_dataset(splits["val"], config.preprocess, config.batch_size, cache / "val")
-        with strategy.scope():
-            model = architectures.build(config.arch, config.preprocess.input_shape, len(labels))
-            model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model, train_ds, val_ds = _model_and_data(config, labels, splits, strategy, folder.cache_dir)
     fine_tune = pretrained is not None and config.fine_tune
     total_epochs = config.epochs * (2 if fine_tune else 1)
     report(RunStarted(run.id, config.arch, total_epochs, steps))
 
-    progress = _progress_class()(run.id, replace(config, epochs=total_epochs), steps, report, cancel,
-                                 folder.logs_dir)
     setup_seconds = time.monotonic() - started
-    class_weight = _class_weights(train_items, len(labels)) if config.class_weights else None
-    model.fit(train_ds, steps_per_epoch=steps, epochs=config.epochs, validation_data=val_ds,
-              class_weight=class_weight, callbacks=[progress], verbose=0, shuffle=False)  # the dataset shuffles
-    if pretrained is not None:
-        if progress.best_weights is not None:
-            model.set_weights(progress.best_weights)
+    result = _fit(model, train_ds, val_ds, config, train_items, len(labels), strategy, report, cancel, run.id,
+                  folder.logs_dir, total_epochs=total_epochs)
+    if pretrained is not None and not result.cancelled:
+        model = train_loop.final_model(model, result, strategy)  # the best head
         model = pretrained.compose(config, len(labels), strategy)
-        progress.best_weights = model.get_weights() if progress.best_weights is not None else None
+        result.best_weights = model.get_weights()
         if fine_tune and not cancel.cancelled:
-            model, ft_train, ft_val = pretrained_training.fine_tune_setup(model, config, splits, strategy, cache)
-            progress.restart_patience()  # early stopping of the head phase does not end fine-tuning
-            model.fit(ft_train, steps_per_epoch=steps, initial_epoch=len(progress.epochs), epochs=total_epochs,
-                      validation_data=ft_val, class_weight=class_weight, callbacks=[progress], verbose=0,
-                      shuffle=False)
+            from studio.core import pretrained_training
+
+            model, ft_train, ft_val = pretrained_training.fine_tune_setup(model, config, splits, strategy,
+                                                                          folder.cache_dir)
+            # Early stopping of the head phase does not end fine-tuning: the second phase has its own patience.
+            result = train_loop.chain(result, _fit(model, ft_train, ft_val, config, train_items, len(labels),
+                                                   strategy, report, cancel, run.id, folder.logs_dir,
+                                                   first_epoch=len(result.epochs), total_epochs=total_epochs))
     train_seconds = time.monotonic() - started - setup_seconds
-    progress.close()
     size = architectures.describe(model)
 
-    history = {k: [e[k] for e in progress.epochs] for k in METRICS}
+    history = result.history()
     folder.write_history(history)
     timings: dict[str, Any] = {"setup_seconds": setup_seconds, "train_seconds": train_seconds,
-                               "epoch_seconds": [e["seconds"] for e in progress.epochs],
+                               "epoch_seconds": [e["seconds"] for e in result.epochs],
                                "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync}
     if pretrained is not None:
         timings["feature_seconds"] = pretrained.feature_seconds
     metrics: dict[str, Any] = {**size, "augment": bool(augment and augment.enabled),
-                               "epochs_run": len(progress.epochs), "train_seconds": train_seconds,
+                               "epochs_run": len(result.epochs), "train_seconds": train_seconds,
                                "n_train": len(train_items), "n_val": len(splits["val"]),
                                "n_test": len(splits["test"])}
-    if cancel.cancelled:
+    if result.cancelled:
         folder.write_timings(timings)
         project.update_run(run.id, status="cancelled", metrics=metrics)
-        report(RunCancelled(run.id, progress.current_epoch))
+        report(RunCancelled(run.id, result.current_epoch))
         return project.run(run.id)
 
-    best = progress.best_epoch
-    if progress.best_weights is not None:
-        model.set_weights(progress.best_weights)
+    model = train_loop.final_model(model, result, strategy)
+    best = result.best_epoch
     folder.save_model(model)
-    metrics.update(best_epoch=best + 1, best_val_accuracy=progress.epochs[best]["val_accuracy"])
+    metrics.update(best_epoch=best + 1, best_val_accuracy=result.epochs[best]["val_accuracy"])
 
     eval_started = time.monotonic()
     if len(splits["test"]):
@@ -212,92 +259,6 @@ def _class_weights(items: SplitItems, n_classes: int) -> dict[int, float]:
     present = [c for c in counts if c]
     total = sum(present)
     return {i: (total / (len(present) * c) if c else 1.0) for i, c in enumerate(counts)}
-
-
-_PROGRESS_CLASS: type | None = None
-
-
-def _progress_class() -> type:
-    """The Keras callback, defined on first use so this module imports without TensorFlow. It handles events,
-    cancel, best weights, early stopping and TensorBoard scalars in one place, so they agree on the epoch."""
-    global _PROGRESS_CLASS
-    if _PROGRESS_CLASS is not None:
-        return _PROGRESS_CLASS
-    import keras
-    import tensorflow as tf
-
-    class Progress(keras.callbacks.Callback):
-        # Batch ends are handed to Keras' worker thread, so the training loop never waits for metric values.
-        async_safe = True
-
-        def __init__(self, run_id: str, config: TrainConfig, steps: int, report: Reporter, cancel: CancelToken,
-                     log_dir: Path) -> None:
-            super().__init__()
-            self.run_id, self.config, self.steps, self.report, self.cancel = run_id, config, steps, report, cancel
-            self.epochs: list[dict[str, float]] = []
-            self.best_epoch = 0
-            self.best_weights: list[Any] | None = None
-            self.current_epoch = 0
-            self._best_key: tuple[float, float] | None = None
-            self._since_best = 0
-            self._epoch_start = 0.0
-            self._last_batch_event = 0.0
-            self._writers = {name: tf.summary.create_file_writer(str(log_dir / name))
-                             for name in ("train", "validation")}
-
-        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            self.current_epoch = epoch + 1
-            self._epoch_start = time.monotonic()
-
-        def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            if self.cancel.cancelled:
-                self.model.stop_training = True
-
-        def on_test_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            if self.cancel.cancelled:
-                self.model.stop_evaluating = True
-
-        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            now = time.monotonic()
-            if now - self._last_batch_event < BATCH_EVENT_INTERVAL and batch + 1 < self.steps:
-                return
-            self._last_batch_event = now
-            logs = logs or {}
-            self.report(BatchEnd(self.run_id, self.current_epoch, batch + 1, self.steps,
-                                 float(logs.get("loss", float("nan"))), float(logs.get("accuracy", float("nan")))))
-
-        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            if self.cancel.cancelled:
-                return  # a partial epoch is not an epoch
-            logs = logs or {}
-            values = {k: float(logs.get(k, float("nan"))) for k in METRICS}
-            seconds = time.monotonic() - self._epoch_start
-            self.epochs.append({**values, "seconds": seconds})
-            for name, prefix in (("train", ""), ("validation", "val_")):
-                with self._writers[name].as_default():
-                    tf.summary.scalar("epoch_loss", values[prefix + "loss"], step=epoch)
-                    tf.summary.scalar("epoch_accuracy", values[prefix + "accuracy"], step=epoch)
-            key = (values["val_accuracy"], -values["val_loss"])
-            if self._best_key is None or key > self._best_key:
-                self._best_key, self.best_epoch, self._since_best = key, epoch, 0
-                self.best_weights = self.model.get_weights()
-            else:
-                self._since_best += 1
-            self.report(EpochEnd(self.run_id, epoch + 1, self.config.epochs, values["loss"], values["accuracy"],
-                                 values["val_loss"], values["val_accuracy"], seconds))
-            patience = self.config.early_stopping_patience
-            if patience and self._since_best >= patience:
-                self.model.stop_training = True
-
-        def restart_patience(self) -> None:
-            self._since_best = 0
-
-        def close(self) -> None:
-            for w in self._writers.values():
-                w.close()
-
-    _PROGRESS_CLASS = Progress
-    return Progress
 
 
 def _locked(reporter: Reporter) -> Reporter:

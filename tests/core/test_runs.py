@@ -169,3 +169,18 @@ def test_a_version_1_project_is_migrated_with_its_runs(tmp_path: Path) -> None:
         other = project.create_run("dense", {})
         project.update_run(other.id, status=RunStatus.INTERRUPTED)  # the new status is allowed
         assert project.run(other.id).status == "interrupted"
+
+
+def test_labelled_split_indexes_by_the_runs_labels_after_a_class_move(tmp_path: Path) -> None:
+    from studio.core.project import NewImage
+
+    with Project.create(tmp_path / "p") as project:
+        project.add_images([NewImage(f"{i:064x}", f"{i}.png", ".png", 8, 8, 3, label) for i, label in
+                            enumerate(["a", "b", "a", "b"] * 10)])
+        run_labels = project.class_names()  # the order a run trained with: a, b
+        project.move_class(project.class_by_name("b").id, 0)  # the user reorders: b, a
+        for split in ("train", "val", "test"):
+            paths, indices, names = project.labelled_split(split, run_labels)
+            assert names == ["a", "b"]
+            by_path = {project.image_path(im): im.label for im in project.images(split=split)}
+            assert [run_labels[i] for i in indices] == [by_path[p] for p in paths]

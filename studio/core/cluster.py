@@ -1,0 +1,135 @@
+"""Multi-worker training: the TF_CONFIG environment variable (TensorFlow's own interface) read and written.
+
+A cluster is a list of ``host:port`` workers; worker 0 is the chief (a ``"chief"`` job, when TF_CONFIG has
+one, is the chief instead). Only the chief writes the run (folder, database row, events, model); the
+others train their share of every batch, write nothing into the project and exit when the run ends.
+A worker that dies stops the others within :data:`HEARTBEAT_SECONDS` (plus a collective's own grace):
+TensorFlow's coordination service misses its heartbeats and aborts every pending collective.
+No TensorFlow import at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+ENV = "TF_CONFIG"
+# A silent worker is declared dead after this many seconds; every other worker then fails its run.
+HEARTBEAT_SECONDS = 15
+# How long a finished worker waits at exit for the others (the chief still evaluates and saves).
+SHUTDOWN_BARRIER_SECONDS = 600
+# Test hook: a non-chief worker saves its final weights here (an .npz outside the project) when set.
+WORKER_WEIGHTS_ENV = "EDGE_STUDIO_WORKER_WEIGHTS"
+
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?P<port>\d{1,5})$")
+
+
+class ClusterSpecError(ValueError):
+    """A worker list or TF_CONFIG that cannot describe a cluster."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """This process's place in the cluster described by TF_CONFIG."""
+
+    task_type: str
+    index: int
+    n_workers: int          # every task that trains (chief + workers)
+
+    @property
+    def is_chief(self) -> bool:
+        return self.task_type == "chief" or (self.task_type == "worker" and self.index == 0
+                                              and not self._has_chief)
+
+    _has_chief: bool = False
+
+    def describe(self) -> str:
+        return f"{self.task_type} {self.index} of a {self.n_workers}-worker cluster"
+
+
+def current(environ: Mapping[str, str] | None = None) -> Task | None:
+    """The task TF_CONFIG describes, or None when it is unset (a single-machine run)."""
+    raw = (os.environ if environ is None else environ).get(ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        config = json.loads(raw)
+        cluster = config["cluster"]
+        task = config.get("task") or {}
+        task_type, index = str(task.get("type", "worker")), int(task.get("index", 0))
+        jobs = {name: list(addresses) for name, addresses in cluster.items()}
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ClusterSpecError(f"{ENV} is not a valid cluster description ({exc}); print one with "
+                               "`edge-studio cluster-spec --workers HOST:PORT,... --index N`") from None
+    if task_type not in jobs or not 0 <= index < len(jobs[task_type]):
+        raise ClusterSpecError(f"{ENV} names task {task_type} {index}, which is not in its cluster")
+    n = len(jobs.get("chief", [])) + len(jobs.get("worker", []))
+    return Task(task_type, index, n, "chief" in jobs)
+
+
+def is_chief(environ: Mapping[str, str] | None = None) -> bool:
+    """True on a single machine and on the chief of a cluster."""
+    task = current(environ)
+    return task is None or task.is_chief
+
+
+def parse_workers(text: str | Sequence[str]) -> list[str]:
+    """``host:port,host:port`` -> a checked list (valid hosts and ports, no duplicates, at least one)."""
+    items = [w.strip() for w in (text.split(",") if isinstance(text, str) else text)]
+    items = [w for w in items if w]
+    if not items:
+        raise ClusterSpecError("give at least one worker as HOST:PORT")
+    for w in items:
+        m = _HOST_PORT.match(w)
+        if not m or not 1 <= int(m["port"]) <= 65535:
+            raise ClusterSpecError(f"not a HOST:PORT address: {w!r} (port 1-65535)")
+    seen = set()
+    for w in items:
+        if w in seen:
+            raise ClusterSpecError(f"worker {w} is listed twice")
+        seen.add(w)
+    return items
+
+
+def tf_config(workers: str | Sequence[str], index: int) -> dict[str, object]:
+    """The TF_CONFIG of worker ``index`` (0 = the chief) of a cluster of ``workers``."""
+    items = parse_workers(workers)
+    if not 0 <= index < len(items):
+        raise ClusterSpecError(f"index must be between 0 and {len(items) - 1} for {len(items)} workers")
+    return {"cluster": {"worker": items}, "task": {"type": "worker", "index": index}}
+
+
+def multi_worker_strategy() -> tf.distribute.Strategy:
+    """MultiWorkerMirroredStrategy from TF_CONFIG, with a bounded heartbeat so a dead worker fails the run.
+
+    Must run before TensorFlow executes anything else in the process (collective ops are set up at start).
+    """
+    import tensorflow as tf
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    try:
+        from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    except ImportError:  # pragma: no cover - older TensorFlow layouts
+        from tsl.protobuf import coordination_config_pb2  # type: ignore[no-redef]
+
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    spec = resolver.cluster_spec()
+    if context.context().coordination_service is None and resolver.task_type in ("chief", "worker"):
+        # What MultiWorkerMirroredStrategy configures itself, plus the heartbeat and shutdown limits (no
+        # public API sets them; the strategy keeps a service configured before it is created).
+        context.context().configure_coordination_service(
+            service_type="standalone",
+            service_leader=multi_worker_util.coordination_leader(spec),
+            heartbeat_timeout_in_ms=HEARTBEAT_SECONDS * 1000,
+            shutdown_barrier_timeout_in_ms=SHUTDOWN_BARRIER_SECONDS * 1000,
+            coordinated_jobs=[coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+                              for job in ("chief", "worker") if job in spec.jobs])
+    return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
