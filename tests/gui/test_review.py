@@ -28,7 +28,7 @@ def test_review_finds_wrong_labels_and_one_key_fixes_each(window: MainWindow, qt
     # Detection quality is measured on the whole demo (tests/core/test_health_demo.py); here, on 200 images,
     # the flow matters: at least one wrong label listed, and one key per listed image fixes it.
     assert set(found) & set(truth)
-    assert any("⚠" in page.class_panel.tree.topLevelItem(i).text(1)
+    assert any("⚠" in page.class_panel.tree.topLevelItem(i).text(2)
                for i in range(page.class_panel.tree.topLevelItemCount()))
     page.grab().save(str(artifacts_dir / "review_mislabels.png"))
 
@@ -50,6 +50,8 @@ def test_review_finds_wrong_labels_and_one_key_fixes_each(window: MainWindow, qt
     fixed_right = sum(project.image(i).label == truth[i] for i in truth)
     assert fixed_right >= fixed - 1
     page.grab().save(str(artifacts_dir / "review_after_fixes.png"))
+    assert not any("⚠" in page.class_panel.tree.topLevelItem(i).text(2)  # every row fixed or hidden
+                   for i in range(page.class_panel.tree.topLevelItemCount()))
     # Undo brings the last fix (and its row) back.
     window.session.undo_stack.undo()
     assert project.image(last.image_ids[0]).label == wrong_labels[last.image_ids[0]]

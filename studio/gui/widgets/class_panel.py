@@ -201,7 +201,7 @@ class ClassPanel(QWidget):
             tip = "Click to label the selected images" + (f" (key {key})" if key else "")
             problems = self.problem_counts.get(name, 0) if cid != UNLABELLED else 0
             if problems:
-                item.setText(1, f"{name}  ⚠ {problems}")
+                item.setText(2, f"{item.text(2)} ⚠{problems}")  # beside the count: the name is never elided
                 tip += f"\n{problems} image{'s' if problems != 1 else ''} to review (Images › Review)"
             item.setToolTip(1, tip)
             self.tree.addTopLevelItem(item)

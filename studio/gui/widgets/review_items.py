@@ -93,12 +93,14 @@ def is_open(item: ReviewItem, records: dict[int, ImageRecord], dismissed: Iterab
     return True
 
 
-def class_problem_counts(items: dict[str, list[ReviewItem]], records: dict[int, ImageRecord]) -> dict[str, int]:
-    """Open problems per class (mislabels, duplicates, outliers) for the class panel."""
+def class_problem_counts(items: dict[str, list[ReviewItem]], records: dict[int, ImageRecord],
+                         dismissed: Iterable[tuple] = ()) -> dict[str, int]:
+    """Open problems per class (mislabels, duplicates, outliers; not those hidden as fine) for the class panel."""
+    dismissed = set(dismissed)
     counts: dict[str, int] = {}
     for section in ("mislabels", "duplicates", "outliers"):
         for item in items.get(section, ()):
-            if not is_open(item, records, ()):
+            if not is_open(item, records, dismissed):
                 continue
             for label in {lab for lab in item.label_when_made if lab}:
                 counts[label] = counts.get(label, 0) + 1

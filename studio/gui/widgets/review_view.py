@@ -111,6 +111,7 @@ class ReviewView(QWidget):
         self.hint = QLabel()
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
+        self.hint.setMinimumHeight(3 * self.hint.fontMetrics().lineSpacing())  # two lines, never squeezed
         self.progress = ProgressStrip(self)
         self.progress.cancel_requested.connect(self.cancel_check)
 
@@ -234,7 +235,7 @@ class ReviewView(QWidget):
             index = keys.index(current.key) if current is not None and current.key in keys else current_row
             self.list.setCurrentRow(min(index, len(shown) - 1))
         self._show_hint()
-        self.problem_counts_changed.emit(class_problem_counts(self.items, records))
+        self.problem_counts_changed.emit(class_problem_counts(self.items, records, self.dismissed))
 
     def _summarise(self) -> None:
         r = self.report
