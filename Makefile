@@ -21,8 +21,11 @@ $(STAMPS)/python: $(BIN)/python requirements.lock pyproject.toml
 	@mkdir -p $(STAMPS) && touch $@
 
 # The TF.js runtime, from the npm registry, pinned by web_template/package-lock.json; never committed.
-$(STAMPS)/web: web_template/package.json web_template/package-lock.json
+# The web app manifest's icons are rendered from the app icon here too (generated, so ignored like the runtime).
+$(STAMPS)/web: web_template/package.json web_template/package-lock.json resources/app-icon.svg $(STAMPS)/python
 	cd web_template && npm ci --no-audit --no-fund --loglevel=error
+	for size in 192 512; do QT_QPA_PLATFORM=offscreen $(BIN)/python packaging/render_icon.py \
+		resources/app-icon.svg web_template/icons/icon-$$size.png $$size || exit 1; done
 	@mkdir -p $(STAMPS) && touch $@
 
 run: setup

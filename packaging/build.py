@@ -66,6 +66,8 @@ def check_web_runtime() -> None:
     try:
         web_runtime.page_files(template)
         web_runtime.runtime_files(template)
+        web_runtime.service_worker_template(template)
+        web_runtime.icon_files(template)
     except web_runtime.WebRuntimeMissing as exc:
         raise BuildError(str(exc)) from None
 
@@ -86,7 +88,8 @@ def convert_weights() -> Path:
 def build_inputs() -> list[Path]:
     """Every file whose change calls for a new build (for --if-stale)."""
     files = [*ROOT.glob("studio/**/*.py"), *ROOT.glob("resources/**/*"), *(ROOT / "packaging").rglob("*"),
-             *(ROOT / "web_template" / n for n in ("index.html", "script.js", "style.css", "package-lock.json"))]
+             *(ROOT / "web_template" / n for n in ("index.html", "script.js", "style.css", "sw.template.js",
+                                                   "package-lock.json"))]
     return [p for p in files if p.is_file() and "__pycache__" not in p.parts]
 
 

@@ -54,6 +54,8 @@ def web_datas(root: Path) -> list[tuple[str, str]]:
 
     template = root / "web_template"
     datas = [(str(p), "web_template") for p in web_runtime.page_files(template)]
+    datas.append((str(web_runtime.service_worker_template(template)), "web_template"))
+    datas += [(str(p), f"web_template/{web_runtime.ICON_DIR}") for p in web_runtime.icon_files(template)]
     modules = template / "node_modules"
     for f in web_runtime.runtime_files(template):
         package_dir = modules / f.package

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
-from studio.core.specs import QUANTIZATIONS, TrainConfig
+from studio.core.specs import EXPORT_QUANTIZATIONS, TrainConfig
+from studio.core.targets import DEFAULT_TARGET, TARGETS
 
 __all__ = ["UserError", "build_parser", "main"]
 _TRAIN = TrainConfig()  # the training defaults (one definition, in core)
@@ -109,12 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
-    p.add_argument("--quantize", choices=list(QUANTIZATIONS), default=None,
-                   help="weight quantization (default: float16 for pretrained runs, none otherwise)")
+    p.add_argument("--format", choices=list(TARGETS), default=DEFAULT_TARGET,
+                   help="tfjs: the web bundle (default); tflite, keras or saved_model: the model + metadata.json")
+    p.add_argument("--quantize", choices=list(EXPORT_QUANTIZATIONS), default=None,
+                   help="tfjs: none|float16|uint8; tflite: none|float16|int8; keras, saved_model: none "
+                        "(default: float16 for pretrained runs where the format has it, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
                    "size and the test accuracy of the weights the bundle holds")
+    p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
+                   help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
+                        "default: derived from the validation split")
     _add_json(p)
 
     p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview")

@@ -5,7 +5,12 @@
   "use strict";
 
   const TOP_K = 5;
-  const BACKENDS = ["webgl", "cpu"];  // first that initialises wins
+  // Every backend that starts is timed on a few warm inferences at first load; the fastest is kept.
+  const BACKENDS = ["wasm", "webgl", "cpu"];
+  const WARM_RUNS = 2;
+  const TIMED_RUNS = 5;
+  const TIMING_FRAME = [480, 640];    // a usual camera frame: the resize inside the graph is timed too
+  const CHOICE_KEY = "edge-studio.backend";  // localStorage: the choice, per device and model
   const MS_HISTORY = 120;
 
   const $ = (id) => document.getElementById(id);
@@ -17,13 +22,16 @@
     cameraToggle: $("camera-toggle"), cameraSelect: $("camera-select"), mirror: $("mirror"), file: $("file"),
     sourceBadge: $("source-badge"), topLabel: $("top-label"), topConfidence: $("top-confidence"), bars: $("bars"),
     ms: $("stat-ms"), fps: $("stat-fps"), backend: $("stat-backend"), model: $("stat-model"),
-    modelFacts: $("model-facts"),
+    modelFacts: $("model-facts"), backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
-  // source: "camera" | "image", ms}; ready/error after loading; stats.ms = recent inference times.
+  // source: "camera" | "image", ms, unsure}; ready/error after loading; stats.ms = recent inference times;
+  // backendChoice = {how: "measured" | "remembered" | "forced", ms: backend -> median ms per inference};
+  // offline = "ready" once the service worker has cached the whole bundle.
   const api = {
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
+    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, quantization: null,
     stats: { ms: [], fps: 0 },
     cspViolations: [],
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
@@ -61,24 +69,119 @@
   ui.alertClose.addEventListener("click", hideAlert);
 
   // ----- model ----------------------------------------------------------------------------------------
-  async function pickBackend() {
-    const wanted = new URLSearchParams(location.search).get("backend");
-    const order = wanted ? [wanted, ...BACKENDS.filter((b) => b !== wanted)] : BACKENDS;
-    for (const name of order) {
-      try {
-        if (await tf.setBackend(name)) { await tf.ready(); return tf.getBackend(); }
-      } catch (err) {
-        console.warn(`backend ${name} unavailable`, err);
-      }
-    }
-    throw new Error("no TensorFlow.js backend could start (neither WebGL nor CPU)");
-  }
-
   function outputTensor(result) {
     // A graph model with one named output may hand back a tensor, an array or a name -> tensor map.
     if (result instanceof tf.Tensor) return result;
     if (Array.isArray(result)) return result[0];
     return Object.values(result)[0];
+  }
+
+  function infer(net, source) {
+    // Functional ops only: the split runtime (tfjs-core) does not register chained tensor methods.
+    return tf.tidy(() => outputTensor(net.predict(
+      tf.expandDims(tf.cast(tf.browser.fromPixels(source), "float32"), 0))));
+  }
+
+  function configureWasm() {
+    if (!tf.wasm) return;
+    // The .wasm binaries sit beside the runtime in vendor/; the backend picks plain, SIMD, or SIMD with
+    // threads. Threads need a cross-origin isolated page (COOP/COEP headers, see the README), and TF.js
+    // 4.22 starts its thread workers from blob: scripts, which this page's CSP refuses unless a host adds
+    // blob: to script-src; without both the threaded start would hang, so it is not attempted.
+    const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]');
+    const blobScripts = !csp || /script-src[^;]*\sblob:/.test(csp.content);
+    if (!(window.crossOriginIsolated && blobScripts)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    tf.wasm.setWasmPaths(new URL("vendor/", location.href).href);
+  }
+
+  async function startBackend(name) {
+    if (!tf.findBackendFactory(name)) return false;
+    try {
+      if (!(await tf.setBackend(name))) return false;
+      await tf.ready();
+      return tf.getBackend() === name;
+    } catch (err) {
+      console.warn(`backend ${name} unavailable`, err);
+      return false;
+    }
+  }
+
+  async function timeBackend(artifacts, frame) {
+    const net = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    const times = [];
+    for (let i = 0; i < WARM_RUNS + TIMED_RUNS; i++) {
+      const t0 = performance.now();
+      const probs = infer(net, frame);
+      await probs.data();
+      probs.dispose();
+      if (i >= WARM_RUNS) times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    return { net, ms: times[Math.floor(times.length / 2)] };
+  }
+
+  function timingFrame() {
+    const canvas = document.createElement("canvas");
+    [canvas.height, canvas.width] = TIMING_FRAME;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#808080";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    return canvas;
+  }
+
+  function rememberedChoice(key) {
+    try {
+      const saved = JSON.parse(localStorage.getItem(CHOICE_KEY) || "null");
+      return saved && saved.key === key ? saved : null;
+    } catch (err) {
+      return null;  // storage disabled (private mode) or damaged: measure again
+    }
+  }
+
+  function remember(key, backend, ms) {
+    try {
+      localStorage.setItem(CHOICE_KEY, JSON.stringify({ key, backend, ms }));
+    } catch (err) { /* storage disabled: the page measures again next time */ }
+  }
+
+  // Returns the loaded model on the chosen backend: ?backend=NAME forces one; otherwise the choice
+  // remembered on this device for this model; otherwise every backend that starts is timed.
+  async function chooseBackendAndLoad(artifacts) {
+    const wanted = new URLSearchParams(location.search).get("backend");
+    const key = `${(meta.files && meta.files[meta.model.path]) || meta.model.path}|${navigator.userAgent}`;
+    const saved = wanted ? null : rememberedChoice(key);
+    const preset = wanted || (saved && saved.backend);
+    if (preset && await startBackend(preset)) {
+      api.backendChoice = wanted ? { how: "forced", ms: {} } : { how: "remembered", ms: saved.ms || {} };
+      return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    }
+    if (wanted) console.warn(`backend ${wanted} is not available here; choosing by measurement`);
+    const frame = timingFrame();
+    const timed = {};
+    for (const name of BACKENDS) {
+      if (!(await startBackend(name))) continue;
+      try {
+        timed[name] = await timeBackend(artifacts, frame);
+      } catch (err) {
+        console.warn(`backend ${name} failed the timing run`, err);
+      }
+    }
+    const names = Object.keys(timed);
+    if (names.length === 0) throw new Error("no TensorFlow.js backend could start (WebAssembly, WebGL or CPU)");
+    const best = names.reduce((a, b) => (timed[b].ms < timed[a].ms ? b : a));
+    names.filter((n) => n !== best).forEach((n) => timed[n].net.dispose());
+    await startBackend(best);
+    const ms = Object.fromEntries(names.map((n) => [n, timed[n].ms]));
+    api.backendChoice = { how: "measured", ms };
+    remember(key, best, ms);
+    return timed[best].net;
+  }
+
+  async function describeWasm() {
+    if (!tf.wasm) return null;
+    const [simd, threads] = await Promise.all([tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"),
+      tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")]);
+    return { simd: !!simd, threads: threads ? tf.wasm.getThreadsCount() : 1 };
   }
 
   async function loadModel() {
@@ -90,15 +193,36 @@
     if (!response.ok) throw new Error(`metadata.json: HTTP ${response.status}`);
     meta = await response.json();
     labels = meta.labels;
+    api.unsureThreshold = (meta.unsure && Number(meta.unsure.threshold)) || 0;
+    api.quantization = meta.model.quantization;
     describeModel();
-    api.backend = await pickBackend();
-    model = await tf.loadGraphModel(meta.model.path);
+    configureWasm();
+    // Fetched once, then built on each backend timed (weights can be megabytes).
+    const artifacts = await tf.io.http(meta.model.path).load();
+    model = await chooseBackendAndLoad(artifacts);
+    api.backend = tf.getBackend();
+    if (api.backend === "wasm") api.wasm = await describeWasm();
     // Warm-up: the first run compiles shaders/kernels; do it before the first real frame.
     const size = meta.preprocessing.image_size;
     const warm = tf.tidy(() => outputTensor(model.predict(tf.zeros([1, size, size, 3]))));
     await warm.data();
     warm.dispose();
     api.loadMs = performance.now() - t0;
+  }
+
+  function describeBackend() {
+    ui.backend.textContent = api.backend;
+    const choice = api.backendChoice || { how: "measured", ms: {} };
+    const timings = Object.entries(choice.ms).map(([n, ms]) => `${n} ${ms.toFixed(1)} ms`).join(", ");
+    const wasm = api.wasm ? ` (${api.wasm.simd ? "SIMD" : "no SIMD"}, ${api.wasm.threads} ` +
+      `thread${api.wasm.threads === 1 ? "" : "s"})` : "";
+    const why = {
+      measured: `the fastest on this device (${timings} per inference)`,
+      remembered: `measured fastest on this device earlier${timings ? ` (${timings})` : ""}`,
+      forced: "chosen by ?backend= in the address",
+    }[choice.how];
+    ui.backend.title = `${api.backend}${wasm}: ${why}`;
+    ui.backendNote.textContent = `Runs on ${api.backend}${wasm}: ${why}.`;
   }
 
   function describeModel() {
@@ -118,9 +242,7 @@
   // ----- prediction -----------------------------------------------------------------------------------
   async function classify(source, kind) {
     const t0 = performance.now();
-    // Functional ops only: the split runtime (tfjs-core) does not register chained tensor methods.
-    const probs = tf.tidy(() => outputTensor(model.predict(
-      tf.expandDims(tf.cast(tf.browser.fromPixels(source), "float32"), 0))));
+    const probs = infer(model, source);
     let values;
     try {
       values = await probs.data();
@@ -134,7 +256,8 @@
       probabilities[name] = values[i];
       if (values[i] > values[best]) best = i;
     });
-    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms };
+    const unsure = values[best] < api.unsureThreshold;
+    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms, unsure };
     api.predictions += 1;
     api.stats.ms.push(ms);
     if (api.stats.ms.length > MS_HISTORY) api.stats.ms.shift();
@@ -166,8 +289,13 @@
   function render(values, kind, ms) {
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
     const top = order[0];
-    ui.topLabel.textContent = labels[top];
-    ui.topConfidence.textContent = `${(values[top] * 100).toFixed(1)}% confidence`;
+    const unsure = values[top] < api.unsureThreshold;
+    ui.topLabel.textContent = unsure ? "Not sure" : labels[top];
+    ui.topLabel.classList.toggle("unsure", unsure);
+    ui.topConfidence.textContent = unsure
+      ? `Best guess ${labels[top]} at ${(values[top] * 100).toFixed(1)}%, below the ` +
+        `${(api.unsureThreshold * 100).toFixed(0)}% this model needs to be sure`
+      : `${(values[top] * 100).toFixed(1)}% confidence`;
     barRows.forEach((row, rank) => {
       const i = order[rank];
       row.name.textContent = labels[i];
@@ -213,8 +341,10 @@
       ui.cameraSelect.disabled = true;
       return;
     }
+    // "Automatic" asks for the rear camera first (phones); a named camera is asked for by id.
+    ui.cameraSelect.appendChild(new Option("Automatic camera", ""));
     devices.forEach((d, i) => ui.cameraSelect.appendChild(new Option(d.label || `Camera ${i + 1}`, d.deviceId)));
-    if (devices.some((d) => d.deviceId === current)) ui.cameraSelect.value = current;
+    ui.cameraSelect.value = devices.some((d) => d.deviceId === current) ? current : "";
     ui.cameraSelect.disabled = devices.length < 2 && !devices[0].label;
   }
 
@@ -229,10 +359,9 @@
       return;
     }
     const deviceId = ui.cameraSelect.value;
-    const video = deviceId ? { deviceId: { exact: deviceId } } : { facingMode: "user" };
     ui.cameraToggle.disabled = true;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video, audio: false });
+      stream = await openCamera(deviceId);
     } catch (err) {
       ui.cameraToggle.disabled = false;
       const [title, text] = cameraErrorMessage(err);
@@ -241,6 +370,12 @@
       return;
     }
     ui.video.srcObject = stream;
+    // A rear camera shows the world, not the user: no mirror (the switch can still turn it on).
+    const settings = stream.getVideoTracks()[0] ? stream.getVideoTracks()[0].getSettings() : {};
+    if (settings.facingMode) {
+      ui.mirror.checked = settings.facingMode !== "environment";
+      ui.video.classList.toggle("mirrored", ui.mirror.checked);
+    }
     await ui.video.play().catch(() => {});
     showStage("camera");
     ui.cameraToggle.textContent = "Stop camera";
@@ -254,6 +389,33 @@
     requestAnimationFrame(loop);
   }
 
+  // The camera picked in the list; else the rear camera where there is one (phones), else any camera.
+  async function openCamera(deviceId) {
+    if (deviceId) return navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: deviceId } }, audio: false });
+    try {
+      return await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
+    } catch (err) {
+      if (err && (err.name === "OverconstrainedError" || err.name === "NotFoundError")) {
+        return navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      }
+      throw err;
+    }
+  }
+
+  function clearResult() {
+    ui.topLabel.textContent = "—";
+    ui.topLabel.classList.remove("unsure");
+    ui.topConfidence.textContent = "Waiting for an image";
+    barRows.forEach((row) => {
+      row.name.textContent = "";
+      row.fill.style.width = "0%";
+      row.value.textContent = "";
+      row.li.classList.remove("best");
+    });
+    ui.sourceBadge.hidden = true;
+    ui.ms.textContent = "–";
+  }
+
   function stopCamera() {
     looping = false;
     if (stream) stream.getTracks().forEach((t) => t.stop());
@@ -263,7 +425,11 @@
     ui.cameraToggle.classList.add("primary");
     ui.fps.textContent = "–";
     api.stats.fps = 0;
-    if (!ui.video.hidden) showStage("empty");
+    if (!ui.video.hidden) {
+      showStage("empty");
+      // The camera's last answer must not stay on screen beside an empty stage.
+      if (api.lastPrediction && api.lastPrediction.source === "camera") clearResult();
+    }
     setStatus(`Ready · ${api.backend}`, "ok");
   }
 
@@ -376,6 +542,8 @@
   async function main() {
     wireInputs();
     showStage("empty");
+    // Camera access needs https:// or localhost; say so up front, where a LAN address over http cannot.
+    ui.insecureNotice.hidden = window.isSecureContext;
     try {
       await loadModel();
     } catch (err) {
@@ -390,11 +558,34 @@
       return;
     }
     api.ready = true;
-    ui.backend.textContent = api.backend;
+    describeBackend();
     ui.cameraToggle.disabled = !cameraSupported();
     if (!cameraSupported()) ui.cameraToggle.title = "Camera needs https:// or localhost";
     setStatus(`Ready · ${api.backend}`, "ok");
     listCameras().catch(() => {});
+    registerServiceWorker().catch((err) => {
+      api.offline = "failed";
+      console.warn("offline copy not installed", err);
+    });
+  }
+
+  // ----- offline --------------------------------------------------------------------------------------
+  // sw.js caches the whole bundle so that the page opens and classifies with no network after one visit.
+  async function registerServiceWorker() {
+    if (!window.isSecureContext || !("serviceWorker" in navigator)) {
+      api.offline = "unsupported";
+      return;
+    }
+    const hadController = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (!hadController) return;
+      // A new export replaced the cached one while this (older) page was open.
+      if (api.predictions === 0 && !stream) location.reload();
+      else showAlert("A new version of this model is installed.", "Reload the page to use it.");
+    });
+    await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    api.offline = "ready";
   }
 
   main();

@@ -81,18 +81,24 @@ def evaluate_argv(project_root: Path | str, run_id: str | None = None) -> list[s
 
 
 def export_argv(project_root: Path | str, run_id: str | None, out: Path | str, quantization: str = "none",
-                zip_too: bool = False, force: bool = False) -> list[str]:
+                zip_too: bool = False, force: bool = False, unsure_threshold: float | None = None,
+                fmt: str | None = None) -> list[str]:
     args = ["export", str(project_root), *([run_id] if run_id else []), "--out", str(out),
             "--quantize", quantization, "--json"]
+    if fmt is not None:
+        args += ["--format", fmt]
     if zip_too:
         args.append("--zip")
     if force:
         args.append("--force")
+    if unsure_threshold is not None:
+        args += ["--unsure-threshold", f"{unsure_threshold:.2f}"]
     return args
 
 
-def estimate_argv(project_root: Path | str, run_id: str | None = None) -> list[str]:
-    return ["export", str(project_root), *([run_id] if run_id else []), "--estimate", "--json"]
+def estimate_argv(project_root: Path | str, run_id: str | None = None, fmt: str | None = None) -> list[str]:
+    return ["export", str(project_root), *([run_id] if run_id else []), "--estimate", "--json",
+            *(["--format", fmt] if fmt is not None else [])]
 
 
 def health_argv(project_root: Path | str, fresh: bool = False) -> list[str]:

@@ -25,21 +25,29 @@ def export(args: argparse.Namespace) -> int:
         if isinstance(event, ExportStep):
             bar.update(event.done, event.total, event.step, force=True)
 
+    from studio.core.targets import get_target
+
+    target = get_target(args.format)
     with Project.open(args.project) as project:
-        # Without --quantize, the run's architecture decides (pretrained: float16).
+        # Without --quantize, the run's architecture decides (pretrained: float16) where the format has it.
         quantization = args.quantize or default_quantization(project.resolve_run(args.run).arch)
-        options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force)
-        result = export_bundle(project, args.run, args.out, options, reporter=report)
+        if args.quantize is None and quantization not in target.quantizations:
+            quantization = "none"
+        options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force,
+                                unsure_threshold=args.unsure_threshold)
+        result = export_bundle(project, args.run, args.out, options, reporter=report, target=target)
     bar.update(1, 1, "done", force=True)
     bar.close()
     if args.json:
         emit_json(result.to_json())
         return 0
-    print(f"web bundle of run {result.run} ({result.quantization}) at {result.out}: "
+    kind = "web bundle" if target.web_page else f"{target.name} model"
+    print(f"{kind} of run {result.run} ({result.quantization}) at {result.out}: "
           f"{len(result.files)} files, {result.bytes / 1e6:.2f} MB (model {result.model_bytes / 1e3:.1f} kB)")
     if result.zip_path:
         print(f"zip: {result.zip_path}")
-    print(f"preview: edge-studio serve {result.out}")
+    if target.web_page:
+        print(f"preview: edge-studio serve {result.out}")
     return 0
 
 
@@ -58,7 +66,9 @@ def estimate(args: argparse.Namespace) -> int:
             else:
                 print(f"measured {event.quantization}", file=sys.stderr)  # type: ignore[attr-defined]
 
-        rows = measure(project, args.run, reporter=report)
+        from studio.core.targets import get_target
+
+        rows = measure(project, args.run, reporter=report, target=get_target(args.format))
         if args.json:
             emit_json({"run": rows[0].run if rows else args.run,
                        "estimates": [r.to_dict() for r in rows]}, out)

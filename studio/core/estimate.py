@@ -29,8 +29,10 @@ def estimate(project: Project, run_id: str | None, reporter: Reporter = events.i
     rows = []
     with tempfile.TemporaryDirectory(prefix="studio-estimate-") as tmp:
         for quantization in target.quantizations:
+            # A fixed "not sure" threshold: the estimate is about size and accuracy, and deriving the
+            # threshold would cost a validation pass per quantization.
             bundle = export_bundle(project, run.id, Path(tmp) / quantization,
-                                   ExportOptions(quantization=quantization), target=target)
+                                   ExportOptions(quantization=quantization, unsure_threshold=0.0), target=target)
             measured = measure(target, bundle.out / target.model_dir, project, labels)
             row = QuantizationEstimate(run=run.id, quantization=quantization, bytes=bundle.bytes,
                                        model_bytes=bundle.model_bytes, test_accuracy=measured["accuracy"],

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
-from studio.core import bundle_folder, events, web_runtime
+from studio.core import bundle_folder, events, unsure, web_app, web_runtime
 from studio.core.bundle_folder import BUNDLE_FORMAT, METADATA, ExportError
 from studio.core.events import ExportStep, Reporter
 from studio.core.project import Project, RunRecord
@@ -41,11 +41,14 @@ class ExportResult:
     seconds: float
     zip_path: Path | None = None
     hashes: dict[str, str] = field(default_factory=dict)
+    format: str = "tfjs"
+    unsure_threshold: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"out": str(self.out), "run": self.run, "quantization": self.quantization, "bytes": self.bytes,
                 "model_bytes": self.model_bytes, "files": self.files, "seconds": round(self.seconds, 3),
-                "zip": str(self.zip_path) if self.zip_path else None}
+                "zip": str(self.zip_path) if self.zip_path else None, "format": self.format,
+                "unsure_threshold": self.unsure_threshold}
 
 
 _STEPS = ("check", "model", "page", "runtime", "metadata", "finish")
@@ -62,8 +65,14 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     step("check")
     run = project.resolve_run(run_id)
     config, labels = read_run(project, run)
-    page = web_runtime.page_files()
-    runtime = web_runtime.runtime_files()
+    if options.quantization not in target.quantizations:
+        raise ExportError(f"{target.name} quantization must be one of {', '.join(target.quantizations)} "
+                          f"(got {options.quantization})")
+    web = target.web_page  # the page, runtime and app files; other formats are the model + metadata
+    page = web_runtime.page_files() if web else []
+    runtime = web_runtime.runtime_files() if web else []
+    icons = web_runtime.icon_files() if web else []
+    sw_template = web_runtime.service_worker_template() if web else None
     bundle_folder.remove_stale_partials(out)
     bundle_folder.check_target(out, options.force)
     if options.zip:
@@ -77,18 +86,29 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     zip_path = None
     try:
         step("model")
+        target.prepare(project, run)
         target.write_model(project.run_folder(run).model_path, config, tmp / target.model_dir,
                            options.quantization)
+        unsure_choice = unsure.choose(project, run, options.unsure_threshold)
         step("page")
         title = options.title or project.name
-        _write_page(page, tmp, title, labels)
+        if web:
+            _write_page(page, tmp, title, labels)
+            web_app.write_manifest(tmp, title, icons)
         step("runtime")
-        (tmp / VENDOR_DIR).mkdir()
-        for f in runtime:
-            shutil.copyfile(f.source, tmp / VENDOR_DIR / f.name)
+        if web:
+            (tmp / VENDOR_DIR).mkdir()
+            for f in runtime:
+                shutil.copyfile(f.source, tmp / VENDOR_DIR / f.name)
         step("metadata")
         hashes = _hash_files(tmp)
         meta = _metadata(project, run, config, labels, title, options, runtime, hashes, target)
+        meta["unsure"] = unsure_choice.to_json()
+        if web:
+            meta["app"] = {"manifest": web_app.MANIFEST, "service_worker": web_app.SERVICE_WORKER}
+            # sw.js carries the version of everything else, then is hashed like every other file.
+            web_app.write_service_worker(tmp, meta, sw_template)
+            meta["files"] = hashes = _hash_files(tmp)
         (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         step("finish")
         zip_part = bundle_folder.write_zip(tmp, out) if options.zip else None
@@ -105,10 +125,11 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
 
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     total = sum((out / f).stat().st_size for f in files)
-    model_bytes = sum(p.stat().st_size for p in (out / target.model_dir).iterdir() if p.is_file())
+    model_bytes = sum(p.stat().st_size for p in (out / target.model_dir).rglob("*") if p.is_file())
     return ExportResult(out=out, run=run.id, quantization=options.quantization, bytes=total,
                         model_bytes=model_bytes, files=files, seconds=time.monotonic() - start,
-                        zip_path=zip_path, hashes=hashes)
+                        zip_path=zip_path, hashes=hashes, format=target.name,
+                        unsure_threshold=unsure_choice.threshold)
 
 
 # ----- steps -----------------------------------------------------------------------------------------
@@ -179,8 +200,9 @@ def _metadata(project: Project, run: RunRecord, config: TrainConfig, labels: lis
                                     "divide by 255"]},
         "metrics": _test_metrics(training, report),
         "training": {k: v for k, v in training.items() if k not in _TEST_KEYS},
-        "versions": {"studio": __version__, "tfjs": runtime[0].version,
-                     "tfjs_packages": {f.package: f.version for f in runtime}},
+        "versions": {"studio": __version__, **({"tfjs": runtime[0].version,
+                                                 "tfjs_packages": {f.package: f.version for f in runtime}}
+                                                if runtime else {})},
         "runtime": [f"{VENDOR_DIR}/{f.name}" for f in runtime],
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": hashes,

@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 COLOR_MODES = ("gray", "rgb")
-QUANTIZATIONS = ("none", "float16", "uint8")
+QUANTIZATIONS = ("none", "float16", "uint8")  # the web bundle's (TF.js weight quantization)
+TFLITE_QUANTIZATIONS = ("none", "float16", "int8")  # TFLite: float32, float16 weights, full-integer int8
+EXPORT_QUANTIZATIONS = tuple(dict.fromkeys(QUANTIZATIONS + TFLITE_QUANTIZATIONS))  # any target's; each checks its own
 
 
 class SpecError(ValueError):
@@ -204,7 +206,11 @@ class ExportOptions(_JsonMixin):
     zip: bool = False
     force: bool = False
     title: str | None = None
+    # The page answers "not sure" below this top probability; None = derived from the validation split.
+    unsure_threshold: float | None = None
 
     def __post_init__(self) -> None:
-        if self.quantization not in QUANTIZATIONS:
-            raise SpecError(f"quantization must be one of {QUANTIZATIONS}")
+        if self.quantization not in EXPORT_QUANTIZATIONS:
+            raise SpecError(f"quantization must be one of {EXPORT_QUANTIZATIONS}")
+        if self.unsure_threshold is not None and not 0.0 <= self.unsure_threshold <= 1.0:
+            raise SpecError("unsure_threshold must be between 0 and 1")

@@ -63,7 +63,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     runtime = [f.name for f in web_runtime.runtime_files()]
     assert set(result.files) == {"index.html", "script.js", "style.css", "metadata.json", "model/model.json",
                                  *(f"model/{p.name}" for p in (out / "model").glob("*.bin")),
-                                 *(f"vendor/{n}" for n in runtime)}
+                                 *(f"vendor/{n}" for n in runtime), "manifest.webmanifest", "sw.js",
+                                 "icons/icon-192.png", "icons/icon-512.png"}
     assert result.bytes == sum((out / f).stat().st_size for f in result.files)
     assert partials(tmp_path) == []
 
@@ -93,8 +94,32 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert "{{" not in index and f"<title>{trained.project.name}" in index.replace("(demo)", "(demo)")
     assert "Content-Security-Policy" in index and "https://" not in index and "http://" not in index
     for f in web_runtime.runtime_files():
-        assert f'src="vendor/{f.name}"' in index
+        assert f.name.endswith(".wasm") or f'src="vendor/{f.name}"' in index  # .wasm: fetched by the backend
         assert sha256(out / "vendor" / f.name) == sha256(f.source)
+
+
+def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp_path: Path) -> None:
+    out = export_bundle(trained.project, trained.run_id, tmp_path / "B", ExportOptions()).out
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] <= 1
+    assert meta["unsure"]["n_validation"] == len(trained.project.labelled_split("val")[0]) > 0
+    manifest = json.loads((out / "manifest.webmanifest").read_text())
+    assert manifest["start_url"] == "./" and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        size = int(icon["sizes"].split("x")[0])
+        assert (out / icon["src"]).read_bytes()[16:24] == size.to_bytes(4, "big") * 2  # PNG width, height
+    worker = (out / "sw.js").read_text()
+    version = json.loads(worker.split("const VERSION = ", 1)[1].split(";", 1)[0])
+    assert len(version) == 16 and "__FILES__" not in worker
+    precached = json.loads(worker.split("const FILES = ", 1)[1].split(";", 1)[0])
+    assert set(precached) == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"sw.js"}
+    index = (out / "index.html").read_text()
+    assert "script-src 'self' 'wasm-unsafe-eval';" in index and 'rel="manifest"' in index
+
+    chosen = export_bundle(trained.project, trained.run_id, tmp_path / "C", ExportOptions(unsure_threshold=0.6)).out
+    meta_c = json.loads((chosen / "metadata.json").read_text())
+    assert meta_c["unsure"]["threshold"] == 0.6 and meta_c["unsure"]["source"] == "user"
+    assert version not in (chosen / "sw.js").read_text()  # another export, another cache
 
 
 def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> None:

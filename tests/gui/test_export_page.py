@@ -75,15 +75,22 @@ def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tm
     out = tmp_path / "bundle"
     page.out_edit.setText(str(out))
     page.zip_box.setChecked(True)
+    assert page.unsure_threshold() is None  # automatic until the user sets one
+    page.unsure_spin.setValue(0.55)
     page.export_button.click()
     assert page.is_exporting()
     qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
     assert page.last_export is not None, page.result_text.text()
     assert (out / "index.html").is_file() and (out / "model" / "model.json").is_file()
     assert Path(page.last_export["zip"]).is_file()
-    assert page.last_export["bytes"] == numbers["uint8"]["bytes"]  # the estimate was the real size
+    # The estimate was the real size: the same files; only metadata.json's "unsure" entry differs (the
+    # estimate does not derive the page's threshold, and this export sets one).
+    assert abs(page.last_export["bytes"] - numbers["uint8"]["bytes"]) <= 256
     assert json.loads((out / "metadata.json").read_text())["labels"] == project.class_names()
     assert "Web bundle written" in page.result_text.text()
+    unsure = json.loads((out / "metadata.json").read_text())["unsure"]
+    assert unsure["threshold"] == 0.55 and unsure["source"] == "user"
+    assert "not sure” below 55%" in page.result_text.text()
 
     page.preview_button.click()
     assert len(catcher.urls) == 1 and catcher.urls[0].startswith("http://127.0.0.1:")
@@ -113,3 +120,22 @@ def test_export_error_is_shown(page: ExportPage, qtbot, tmp_path: Path) -> None:
     assert "not a web bundle" in page.result_text.text()
     assert (busy / "thesis.txt").read_text() == "not a bundle"
     assert not page.preview_button.isEnabled()
+
+
+def test_tflite_format_offers_its_quantizations_and_writes_a_model(page: ExportPage, qtbot, tmp_path: Path) -> None:
+    page.set_format("tflite")
+    rows = [page.quant_table.item(r, 0).text() for r in range(page.quant_table.rowCount())]
+    assert len(rows) == 3 and rows[2].startswith("int8")
+    assert not page.unsure_spin.isEnabled()  # the "not sure" answer is the web page's
+    page.set_quantization("int8")
+    assert page.out_edit.text().endswith("-tflite-int8")
+    out = tmp_path / "tflite"
+    page.out_edit.setText(str(out))
+    page.export_button.click()
+    qtbot.waitUntil(lambda: not page.is_exporting(), timeout=300_000)
+    assert page.last_export is not None, page.result_text.text()
+    assert (out / "model" / "model.tflite").is_file() and not (out / "index.html").exists()
+    assert "tflite model written" in page.result_text.text()
+    assert not page.preview_button.isEnabled() and page.open_folder_button.isEnabled()
+    page.set_format("tfjs")
+    assert page.quant_table.rowCount() == len(QUANTIZATIONS)

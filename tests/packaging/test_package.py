@@ -140,6 +140,8 @@ def test_bundle_carries_the_web_page_and_runtime_files_the_export_copies() -> No
     assert all(Path(src).is_file() for src, _ in datas)
     dest = {(Path(dst) / Path(src).name).as_posix() for src, dst in datas}
     assert {f"web_template/{name}" for name in web_runtime.PAGE_FILES} <= dest
+    assert f"web_template/{web_runtime.SERVICE_WORKER_TEMPLATE}" in dest
+    assert {f"web_template/icons/{web_runtime.icon_name(n)}" for n in web_runtime.ICON_SIZES} <= dest
     for package, rel in web_runtime.RUNTIME_FILES:
         assert f"web_template/node_modules/{package}/{rel}" in dest
         assert f"web_template/node_modules/{package}/package.json" in dest

@@ -11,10 +11,16 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+
+from studio.core.serve import PreviewServer
+from studio.core.specs import ExportOptions
+from tests.web.fixtures import TrainedRun, load_split, python_probabilities, train_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 BASE_FLAGS = ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -74,7 +80,7 @@ def classify_file(page: Any, path: Path) -> dict[str, Any]:
     return page.evaluate("window.edgeStudio.lastPrediction")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
@@ -88,3 +94,53 @@ def launch(playwright_instance: Any, camera_file: Path | None = None) -> Any:
     if camera_file is not None:
         flags.append(f"--use-file-for-fake-video-capture={camera_file}")
     return playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+
+
+# ----- one trained run and its bundles, shared by the web test modules (one xdist group: trained once) ----
+QUANTIZATIONS = ("none", "float16", "uint8")
+
+
+@dataclass(frozen=True)
+class WebSetup:
+    run: TrainedRun
+    bundles: dict[str, Path]
+    test_paths: list[Path]
+    keras_probs: np.ndarray     # Keras on every test image, in test_paths order
+    camera_image: Path
+    camera_file: Path
+
+
+@pytest.fixture(scope="session")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> WebSetup:
+    require_browser()  # before the training, so a machine without Chromium skips fast
+    from studio.core.export import export_bundle
+
+    root = tmp_path_factory.mktemp("web")
+    run = train_run(root / "project", arch="cnn", image_size=20, epochs=8, limit=300)
+    bundles = {q: export_bundle(run.project, run.run_id, root / f"bundle-{q}", ExportOptions(quantization=q)).out
+               for q in QUANTIZATIONS}
+    paths, _ = load_split(run.project, "test")
+    probs = python_probabilities(run.project, run.run_id, paths)
+    # The camera shows the test image Keras is surest about: a live frame goes through YUV 4:2:0, and a
+    # confident image keeps the comparison about the pipeline, not about a coin-flip between two labels.
+    ranked = np.sort(probs, axis=1)
+    best = int(np.argmax(ranked[:, -1] - ranked[:, -2]))
+    camera_file = make_y4m(paths[best], root / "camera.y4m")
+    return WebSetup(run, bundles, paths, probs, paths[best], camera_file)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Any, setup: WebSetup) -> Iterator[Any]:
+    b = launch(playwright_instance, camera_file=setup.camera_file)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def served(setup: WebSetup) -> Iterator[PreviewServer]:
+    with PreviewServer(setup.bundles["none"]) as server:
+        yield server
+
+
+def vector(prediction: dict[str, Any], labels: list[str]) -> np.ndarray:
+    return np.array([prediction["probabilities"][name] for name in labels])

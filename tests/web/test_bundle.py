@@ -1,7 +1,8 @@
 """The exported bundle in real headless Chromium, served by the real preview server.
 
-One small CNN is trained once for the module (demo digits, 20 px gray) and exported three times
-(float32, float16, uint8). Probabilities from the page are compared with Keras on the same image files.
+One small CNN is trained once (the ``setup`` fixture in conftest.py, shared with test_web_app.py) and
+exported three times (float32, float16, uint8). Probabilities from the page are compared with Keras on the
+same image files.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import http.client
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,61 +18,12 @@ import numpy as np
 import pytest
 
 from studio.core.serve import PreviewServer
-from studio.core.specs import ExportOptions
-from tests.web.conftest import classify_file, launch, make_y4m, open_bundle, require_browser, wait_until
-from tests.web.fixtures import TrainedRun, load_split, python_probabilities, train_run
+from tests.web.conftest import QUANTIZATIONS, WebSetup, classify_file, open_bundle, vector, wait_until
 
 # One worker runs the whole module (make test: -n 2 --dist loadgroup), so the model is trained once.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_bundle")]
 
-QUANTIZATIONS = ("none", "float16", "uint8")
 MIN_AGREEMENT = {"float16": 0.99, "uint8": 0.97}
-
-
-@dataclass(frozen=True)
-class WebSetup:
-    run: TrainedRun
-    bundles: dict[str, Path]
-    test_paths: list[Path]
-    keras_probs: np.ndarray     # Keras on every test image, in test_paths order
-    camera_image: Path
-    camera_file: Path
-
-
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> WebSetup:
-    require_browser()  # before the training, so a machine without Chromium skips fast
-    from studio.core.export import export_bundle
-
-    root = tmp_path_factory.mktemp("web")
-    run = train_run(root / "project", arch="cnn", image_size=20, epochs=8, limit=300)
-    bundles = {q: export_bundle(run.project, run.run_id, root / f"bundle-{q}", ExportOptions(quantization=q)).out
-               for q in QUANTIZATIONS}
-    paths, _ = load_split(run.project, "test")
-    probs = python_probabilities(run.project, run.run_id, paths)
-    # The camera shows the test image Keras is surest about: a live frame goes through YUV 4:2:0, and a
-    # confident image keeps the comparison about the pipeline, not about a coin-flip between two labels.
-    ranked = np.sort(probs, axis=1)
-    best = int(np.argmax(ranked[:, -1] - ranked[:, -2]))
-    camera_file = make_y4m(paths[best], root / "camera.y4m")
-    return WebSetup(run, bundles, paths, probs, paths[best], camera_file)
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_instance: Any, setup: WebSetup) -> Iterator[Any]:
-    b = launch(playwright_instance, camera_file=setup.camera_file)
-    yield b
-    b.close()
-
-
-@pytest.fixture
-def served(setup: WebSetup) -> Iterator[PreviewServer]:
-    with PreviewServer(setup.bundles["none"]) as server:
-        yield server
-
-
-def _vector(prediction: dict[str, Any], labels: list[str]) -> np.ndarray:
-    return np.array([prediction["probabilities"][name] for name in labels])
 
 
 def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: PreviewServer,
@@ -92,7 +42,7 @@ def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: Pre
         # The page shows it: top label, one bar per top-k label, the backend.
         assert page.inner_text("#top-label") == expected
         assert page.locator("#bars .bar-row").count() == min(5, len(labels))
-        assert page.inner_text("#stat-backend") in ("webgl", "cpu")
+        assert page.inner_text("#stat-backend") in ("wasm", "webgl", "cpu")
         assert page.evaluate("window.edgeStudio.cspViolations") == []
         assert errors == []
         page.screenshot(path=str(artifacts_dir / "web_bundle_image.png"), full_page=True)
@@ -109,7 +59,7 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
         live = page.evaluate("window.edgeStudio.lastPrediction")
         index = setup.test_paths.index(setup.camera_image)
         python = setup.keras_probs[index]
-        browser_probs = _vector(live, setup.run.labels)
+        browser_probs = vector(live, setup.run.labels)
         diff = float(np.max(np.abs(browser_probs - python)))
         print(f"camera: python {setup.run.labels[int(np.argmax(python))]} {python.max():.4f}, "
               f"browser {live['label']} {browser_probs.max():.4f}, max |diff| {diff:.2e}")
@@ -150,7 +100,7 @@ def test_dropped_and_pasted_images_are_classified(setup: WebSetup, browser: Any,
             wait_until(page, f"window.edgeStudio.predictions > {before}")
             prediction = page.evaluate("window.edgeStudio.lastPrediction")
             assert prediction["source"] == "image"
-            assert np.max(np.abs(_vector(prediction, setup.run.labels) - setup.keras_probs[index])) < 1e-3, kind
+            assert np.max(np.abs(vector(prediction, setup.run.labels) - setup.keras_probs[index])) < 1e-3, kind
         assert errors == []
     finally:
         context.close()
@@ -165,7 +115,7 @@ def test_browser_probabilities_match_keras(setup: WebSetup, browser: Any) -> Non
         with PreviewServer(setup.bundles[quantization]) as server:
             context, page, _, errors = open_bundle(browser, server.url)
             try:
-                got = np.array([_vector(classify_file(page, p), labels) for p in paths])
+                got = np.array([vector(classify_file(page, p), labels) for p in paths])
             finally:
                 context.close()
         assert errors == []

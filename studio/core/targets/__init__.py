@@ -13,6 +13,9 @@ from studio.core.targets.base import ExportTarget
 
 TARGETS: dict[str, str] = {
     "tfjs": "studio.core.targets.tfjs:TfjsTarget",
+    "tflite": "studio.core.targets.tflite:TfliteTarget",
+    "keras": "studio.core.targets.keras_file:KerasFileTarget",
+    "saved_model": "studio.core.targets.saved_model:SavedModelTarget",
 }
 DEFAULT_TARGET = "tfjs"
 

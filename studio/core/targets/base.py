@@ -32,6 +32,10 @@ class ExportTarget(ABC):
     model_format: ClassVar[str]                        # metadata's model.format, e.g. "tfjs-graph-model"
     model_entry: ClassVar[str]                         # the file a runtime opens, relative to model_dir
     quantizations: ClassVar[tuple[str, ...]] = QUANTIZATIONS
+    web_page: ClassVar[bool] = False                   # the bundle carries the page, runtime and app files
+
+    def prepare(self, project: Project, run: Any) -> None:  # noqa: B027 (an optional hook)
+        """Called before :meth:`write_model` with the run's project (e.g. TFLite's int8 calibration images)."""
 
     @abstractmethod
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:

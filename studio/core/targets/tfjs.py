@@ -38,6 +38,7 @@ class TfjsTarget(ExportTarget):
     model_dir: ClassVar[str] = "model"
     model_format: ClassVar[str] = "tfjs-graph-model"
     model_entry: ClassVar[str] = MODEL_JSON
+    web_page: ClassVar[bool] = True
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import keras

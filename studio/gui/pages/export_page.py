@@ -17,6 +17,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFrame,
     QGroupBox,
@@ -34,16 +36,25 @@ from PySide6.QtWidgets import (
 from studio.commands.protocol import estimate_argv, export_argv
 from studio.core.events import Event, QuantizationEstimate
 from studio.core.project import Project, ProjectError
-from studio.core.specs import QUANTIZATIONS
+from studio.core.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.gui.session import Session
 from studio.gui.training_process import CliProcess, ProcessOutcome
 from studio.gui.widgets.run_picker import RunPicker
 from studio.gui.widgets.run_summary import format_bytes, format_fraction
 
 QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
-              "uint8": "uint8 (a quarter of the size)"}
+              "uint8": "uint8 (a quarter of the size)", "int8": "int8, full-integer (a quarter of the size)"}
+FORMAT_TEXT = {"tfjs": "Web bundle (TF.js: page + model, runs in any browser, offline)",
+               "tflite": "TensorFlow Lite (.tflite for Android, iOS, Raspberry Pi)",
+               "keras": "Keras (.keras file, float32)",
+               "saved_model": "TensorFlow SavedModel (TF Serving, float32)"}
 QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "Macro F1")
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
+
+
+def _written_title(result: dict[str, Any]) -> str:
+    fmt = str(result.get("format", DEFAULT_TARGET))
+    return "Web bundle written" if fmt == DEFAULT_TARGET else f"{fmt} model written"
 
 
 class ExportPage(QWidget):
@@ -52,7 +63,9 @@ class ExportPage(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
-        self.estimates: dict[str, dict[str, dict[str, Any]]] = {}  # run id -> quantization -> numbers
+        # format -> run id -> quantization -> numbers
+        self._estimates_by_format: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self._estimate_format = DEFAULT_TARGET
         self.last_export: dict[str, Any] | None = None
         self.server: Any = None
         self._estimate_process: CliProcess | None = None
@@ -76,11 +89,18 @@ class ExportPage(QWidget):
         bar.addWidget(QLabel("Run"))
         self.run_picker = RunPicker()
         bar.addWidget(self.run_picker, 1)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Format"))
+        self.format_box = QComboBox()
+        for name in TARGETS:
+            self.format_box.addItem(FORMAT_TEXT.get(name, name), name)
+        self.format_box.currentIndexChanged.connect(self._on_format_changed)
+        bar.addWidget(self.format_box, 1)
         root.addLayout(bar)
 
         quant = QGroupBox("Quantization — smaller bundles load faster; check what it costs in accuracy")
         q_layout = QVBoxLayout(quant)
-        self.quant_table = QTableWidget(len(QUANTIZATIONS), len(QUANT_HEADERS))
+        self.quant_table = QTableWidget(len(self.quantizations()), len(QUANT_HEADERS))
         self.quant_table.setHorizontalHeaderLabels(QUANT_HEADERS)
         self.quant_table.verticalHeader().setVisible(False)
         self.quant_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -89,10 +109,7 @@ class ExportPage(QWidget):
         self.quant_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.quant_table.setFixedHeight(self.quant_table.horizontalHeader().sizeHint().height() +
                                         3 * 34 + 4)
-        for r, q in enumerate(QUANTIZATIONS):
-            self.quant_table.setRowHeight(r, 34)
-            self.quant_table.setItem(r, 0, QTableWidgetItem(QUANT_TEXT[q]))
-        self.quant_table.selectRow(0)
+        self._fill_quantization_rows()
         self.quant_table.itemSelectionChanged.connect(self._update_out_default)
         q_layout.addWidget(self.quant_table)
         measure_row = QHBoxLayout()
@@ -120,6 +137,23 @@ class ExportPage(QWidget):
         browse.clicked.connect(self._browse)
         out_row.addWidget(browse)
         t_layout.addLayout(out_row)
+        unsure_row = QHBoxLayout()
+        unsure_row.addWidget(QLabel("Say “not sure” below"))
+        # The lowest value stands for "automatic": the export derives it from the validation split.
+        self.unsure_spin = QDoubleSpinBox()
+        self.unsure_spin.setRange(-0.01, 1.0)
+        self.unsure_spin.setDecimals(2)
+        self.unsure_spin.setSingleStep(0.05)
+        self.unsure_spin.setSpecialValueText("automatic")
+        self.unsure_spin.setValue(-0.01)
+        self.unsure_spin.setToolTip("The page answers “not sure” instead of naming a class when its top probability "
+                                    "is below this. Automatic: the confidence below which the model was more "
+                                    "often wrong than right on the validation split.")
+        unsure_row.addWidget(self.unsure_spin)
+        self.unsure_hint = QLabel("automatic: where the model was more often wrong than right on the validation split")
+        self.unsure_hint.setStyleSheet("color:#555")
+        unsure_row.addWidget(self.unsure_hint, 1)
+        t_layout.addLayout(unsure_row)
         options = QHBoxLayout()
         self.zip_box = QCheckBox("Also write a .zip (to upload to any static host)")
         self.zip_box.setChecked(True)
@@ -164,12 +198,49 @@ class ExportPage(QWidget):
         self.run_picker.run_selected.connect(self._on_run_selected)
 
     # ----- state -------------------------------------------------------------------------------
+    @property
+    def estimates(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Run id -> quantization -> numbers, for the chosen format."""
+        return self._estimates_by_format.setdefault(self.format(), {})
+
+    def format(self) -> str:
+        return str(self.format_box.currentData() or DEFAULT_TARGET) if hasattr(self, "format_box") \
+            else DEFAULT_TARGET
+
+    def set_format(self, name: str) -> None:
+        self.format_box.setCurrentIndex(list(TARGETS).index(name))
+
+    def quantizations(self) -> tuple[str, ...]:
+        return get_target(self.format()).quantizations
+
+    def _fill_quantization_rows(self) -> None:
+        quants = self.quantizations()
+        self.quant_table.setRowCount(len(quants))
+        for r, q in enumerate(quants):
+            self.quant_table.setRowHeight(r, 34)
+            self.quant_table.setItem(r, 0, QTableWidgetItem(QUANT_TEXT.get(q, q)))
+        self.quant_table.selectRow(0)
+
+    def _on_format_changed(self) -> None:
+        self._fill_quantization_rows()
+        self.unsure_spin.setEnabled(get_target(self.format()).web_page)
+        self._update_out_default()
+        self._show_estimates()
+        if self.run_picker.current_run_id() and self.isVisible():
+            self.measure()
+
     def quantization(self) -> str:
         rows = self.quant_table.selectionModel().selectedRows()
-        return QUANTIZATIONS[rows[0].row()] if rows else "none"
+        quants = self.quantizations()
+        return quants[rows[0].row()] if rows and rows[0].row() < len(quants) else "none"
+
+    def unsure_threshold(self) -> float | None:
+        """None = automatic (derived from the validation split at export)."""
+        value = self.unsure_spin.value()
+        return None if value < 0 else value
 
     def set_quantization(self, quantization: str) -> None:
-        self.quant_table.selectRow(QUANTIZATIONS.index(quantization))
+        self.quant_table.selectRow(self.quantizations().index(quantization))
 
     def _on_project_changed(self, project: Project | None) -> None:
         self.stop_preview()
@@ -178,7 +249,7 @@ class ExportPage(QWidget):
                 process.kill()
                 process.wait(5_000)
         self._estimate_process = self._export_process = None
-        self.estimates.clear()
+        self._estimates_by_format.clear()
         self.last_export = None
         self._out_edited = False
         self.result_text.setText("No bundle written yet.")
@@ -204,7 +275,8 @@ class ExportPage(QWidget):
         if project is None or not run_id or self._out_edited:
             return
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in project.name).strip("-") or "project"
-        self.out_edit.setText(str(EXPORTS_HOME / f"{safe}-{run_id}-{self.quantization()}"))
+        fmt = "" if self.format() == DEFAULT_TARGET else f"-{self.format()}"
+        self.out_edit.setText(str(EXPORTS_HOME / f"{safe}-{run_id}{fmt}-{self.quantization()}"))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into folder", str(EXPORTS_HOME))
@@ -214,7 +286,8 @@ class ExportPage(QWidget):
 
     def _update_actions(self) -> None:
         have_bundle = self.last_export is not None
-        self.preview_button.setEnabled(have_bundle and self.server is None)
+        web = have_bundle and get_target(str(self.last_export.get("format", DEFAULT_TARGET))).web_page
+        self.preview_button.setEnabled(web and self.server is None)
         self.stop_button.setEnabled(self.server is not None)
         self.open_folder_button.setEnabled(have_bundle)
 
@@ -224,14 +297,15 @@ class ExportPage(QWidget):
         project, run_id = self.session.project, self.run_picker.current_run_id()
         if project is None or not run_id or self._estimate_process is not None:
             return
-        if run_id in self.estimates and len(self.estimates[run_id]) == len(QUANTIZATIONS) and not force:
+        if run_id in self.estimates and len(self.estimates[run_id]) == len(self.quantizations()) and not force:
             return
         self.estimates[run_id] = {}
         self._estimate_run = run_id
+        self._estimate_format = self.format()
         self._show_estimates()
         self.estimate_status.setText("Measuring each quantization: exporting it and testing it on the test split…")
         self.measure_button.setEnabled(False)
-        self._estimate_process = CliProcess(estimate_argv(project.root, run_id), self)
+        self._estimate_process = CliProcess(estimate_argv(project.root, run_id, fmt=self.format()), self)
         self._estimate_process.event.connect(self._on_estimate)
         self._estimate_process.finished.connect(self._on_estimates_done)
         self._estimate_process.start()
@@ -241,7 +315,8 @@ class ExportPage(QWidget):
 
     def _on_estimate(self, event: Event) -> None:
         if isinstance(event, QuantizationEstimate):
-            self.estimates.setdefault(self._estimate_run, {})[event.quantization] = event.to_dict()
+            measured = self._estimates_by_format.setdefault(self._estimate_format, {})
+            measured.setdefault(self._estimate_run, {})[event.quantization] = event.to_dict()
             self._show_estimates()
 
     def _on_estimates_done(self, outcome: ProcessOutcome) -> None:
@@ -254,13 +329,14 @@ class ExportPage(QWidget):
                                          "weights the bundle holds.")
         else:
             self.estimate_status.setText(f"Could not measure: {outcome.error_message()}")
-        if self.run_picker.current_run_id() != self._estimate_run and self.isVisible():
+        if (self.run_picker.current_run_id(), self.format()) != (self._estimate_run, self._estimate_format) \
+                and self.isVisible():
             self.measure()
 
     def _show_estimates(self) -> None:
         numbers = self.estimates.get(self.run_picker.current_run_id(), {})
         base = numbers.get("none", {}).get("test_accuracy")
-        for r, q in enumerate(QUANTIZATIONS):
+        for r, q in enumerate(self.quantizations()):
             row = numbers.get(q)
             acc = row.get("test_accuracy") if row else None
             acc_text = format_fraction(acc) if acc is not None else ("measuring…" if self._estimate_process else "")
@@ -280,10 +356,11 @@ class ExportPage(QWidget):
         if project is None or not run_id or not out or self._export_process is not None:
             return
         args = export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
-                           force=True)
+                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format())
         self.stop_preview()
         self.export_button.setEnabled(False)
-        self.result_text.setText(f"Writing the web bundle ({self.quantization()}) to {out}…")
+        what = "the web bundle" if self.format() == DEFAULT_TARGET else f"the {self.format()} model"
+        self.result_text.setText(f"Writing {what} ({self.quantization()}) to {out}…")
         self._export_process = CliProcess(args, self)
         self._export_process.finished.connect(self._on_exported)
         self._export_process.start()
@@ -304,8 +381,12 @@ class ExportPage(QWidget):
         else:
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            unsure = result.get("unsure_threshold")
+            if isinstance(unsure, (int, float)):
+                zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
+                self.unsure_hint.setText(f"last export: {unsure:.2f}")
             self.result_text.setText(
-                f"<b>Web bundle written</b> ({result.get('quantization', '')}): {len(result.get('files', []))} "
+                f"<b>{_written_title(result)}</b> ({result.get('quantization', '')}): {len(result.get('files', []))} "
                 f"files, {format_bytes(result.get('bytes'))} (model {format_bytes(result.get('model_bytes'))})"
                 f"<br>{result['out']}{zip_text}")
             self.session.status_message.emit(f"Exported the web bundle to {result['out']}")
