@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=int, required=True, metavar="N", help="this worker's place in the list (0 = chief)")
     _add_json(p)
 
+    p = sub.add_parser("health", help="likely label mistakes, near-duplicates and leaks, outliers, "
+                       "suggested labels")
+    p.add_argument("project")
+    p.add_argument("--fresh", action="store_true", help="compute again even when a current report is cached")
+    _add_json(p)
+    p.add_argument("--events", action="store_true", help="with --json: first one health_progress event per "
+                   "line, then the report")
+
     p = sub.add_parser("gui", help="open the studio")
     p.add_argument("project", nargs="?")
     return parser

@@ -16,6 +16,7 @@ _HANDLERS = {
     "export": "studio.commands.web_cmds:export",
     "serve": "studio.commands.web_cmds:serve",
     "cluster-spec": "studio.commands.cluster_cmds:cluster_spec",
+    "health": "studio.commands.health_cmds:health",
 }
 
 

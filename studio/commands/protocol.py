@@ -101,6 +101,11 @@ def estimate_argv(project_root: Path | str, run_id: str | None = None, fmt: str 
             *(["--format", fmt] if fmt is not None else [])]
 
 
+def health_argv(project_root: Path | str, fresh: bool = False) -> list[str]:
+    """``health --json --events``: ``health_progress`` events, then the report object."""
+    return ["health", str(project_root), "--json", "--events", *(["--fresh"] if fresh else [])]
+
+
 def error_object(command: str, message: str, code: ExitCode = ExitCode.ERROR) -> dict[str, Any]:
     return JobError(command=command, error=message, exit_code=int(code)).to_dict()
 

@@ -117,6 +117,14 @@ class RunCancelled(Event):
     epoch: int
 
 
+# ----- data health -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HealthProgress(Event):
+    stage: str          # features | labels | duplicates | outliers
+    done: int
+    total: int
+
+
 # ----- export ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportStep(Event):
@@ -158,6 +166,7 @@ EVENT_NAMES: dict[type, str] = {
     RunFinished: "run_finished",
     RunFailed: "run_failed",
     RunCancelled: "run_cancelled",
+    HealthProgress: "health_progress",
     ExportStep: "export_step",
     QuantizationEstimate: "quantization",
     JobError: "error",

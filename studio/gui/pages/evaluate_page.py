@@ -46,6 +46,7 @@ from studio.gui.widgets.confusion import ConfusionMatrixWidget
 from studio.gui.widgets.curves import CurvesWidget
 from studio.gui.widgets.report_files import write_csv, write_html, write_json
 from studio.gui.widgets.report_table import ReportTable
+from studio.gui.widgets.review_items import health_notes
 from studio.gui.widgets.run_picker import RunPicker
 from studio.gui.widgets.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
 from studio.gui.workers import start_worker
@@ -382,11 +383,14 @@ class EvaluatePage(QWidget):
         self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
                                 f"image{'' if len(self.cell_items) == 1 else 's'}, "
                                 "most confident mistakes first. Select images to relabel them.")
+        flagged = health_notes(project, [int(m["image_id"]) for m in self.cell_items])  # data health (issue 15)
         for m in self.cell_items:
-            item = QListWidgetItem(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure")
+            note = flagged.get(int(m["image_id"]))
+            item = QListWidgetItem(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure"
+                                   + ("\npossible label mistake" if note else ""))
             item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
             item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
-                            f"with confidence {float(m['confidence']):.3f}")
+                            f"with confidence {float(m['confidence']):.3f}" + (f"\n\n{note}" if note else ""))
             self.cell_list.addItem(item)
         ids = [int(m["image_id"]) for m in self.cell_items]
         if ids:

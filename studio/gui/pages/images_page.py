@@ -39,6 +39,7 @@ from studio.gui.widgets.class_panel import ClassPanel
 from studio.gui.widgets.empty_state import EmptyState
 from studio.gui.widgets.import_report import ImportReportDialog, summary_text
 from studio.gui.widgets.progress_strip import ProgressStrip
+from studio.gui.widgets.review_view import ReviewView
 from studio.gui.widgets.thumbnail_grid import THUMB_BOX, ImageListModel, ThumbnailView
 from studio.gui.widgets.type_to_label import TypeToLabel
 from studio.gui.workers import Worker, start_worker
@@ -134,6 +135,10 @@ class ImagesPage(QWidget):
         self.views = QStackedWidget()
         self.views.addWidget(self.empty)
         self.views.addWidget(self.grid)
+        # Data health (issue 15): the Review view shares the page's stack and feeds the class panel's counts.
+        self.review = ReviewView(session, self)
+        self.review.problem_counts_changed.connect(self.class_panel.set_problem_counts)
+        self.views.addWidget(self.review)
 
         self.progress = ProgressStrip(self)
         self.progress.cancel_requested.connect(self.cancel_import)
@@ -191,6 +196,12 @@ class ImagesPage(QWidget):
         self.camera_button.setIcon(icon("camera"))
         self.camera_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.camera_button.clicked.connect(lambda: self.open_camera())
+        self.review_button = QToolButton()
+        self.review_button.setText("Review")
+        self.review_button.setCheckable(True)
+        self.review_button.setToolTip("Review what the data-health check found: likely label mistakes, copies "
+                                      "across splits, outliers, suggested labels")
+        self.review_button.toggled.connect(self.show_review)
         self.filter_box = QComboBox()
         self.filter_box.setMinimumContentsLength(10)
         self.filter_box.setToolTip("Show all images, the unlabelled ones, one class, or the trash")
@@ -213,6 +224,7 @@ class ImagesPage(QWidget):
         layout.setSpacing(8)
         layout.addWidget(self.import_button)
         layout.addWidget(self.camera_button)
+        layout.addWidget(self.review_button)
         layout.addSpacing(4)
         layout.addWidget(self.filter_box)
         layout.addWidget(self.split_box)
@@ -364,7 +376,18 @@ class ImagesPage(QWidget):
         self._update_views(len(records))
         self.refreshed.emit()
 
+    def show_review(self, on: bool = True) -> None:
+        self.review_button.setChecked(on)
+        if on:
+            self.views.setCurrentWidget(self.review)
+            self.review.list.setFocus()
+        else:
+            self._update_views(self.model.rowCount())
+
     def _update_views(self, shown: int) -> None:
+        if self.review_button.isChecked():
+            self._update_counts()
+            return
         project = self.session.project
         kind, _ = self.current_filter()
         filtered = kind != "all" or self.split_box.currentIndex() > 0 or bool(self.search.text().strip())
@@ -633,6 +656,7 @@ class ImagesPage(QWidget):
         self.cancel_import()
         if job is not None and not job.wait(10_000):
             job.kill()  # committed batches are kept; a kill loses at most the batch in progress
+        self.review.shutdown()
         if self.camera_dialog is not None:
             self.camera_dialog.camera.stop()
         if self.cache is not None:

@@ -158,6 +158,7 @@ class ClassPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("classPanel")
         self.session = session
+        self.problem_counts: dict[str, int] = {}  # class name -> open data-health problems (Review view)
         self.tree = ClassTree(self)
         self.tree.class_activated.connect(self.label_requested)
         self.tree.itemSelectionChanged.connect(self._update_label_button)
@@ -248,10 +249,19 @@ class ClassPanel(QWidget):
             for col in (0, 2, 3, 4, 5):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignCenter)
             tip = (f"Key {key} labels the selected images" if key else "Type its name to label the selected images")
+            problems = self.problem_counts.get(name, 0) if cid != UNLABELLED else 0
+            if problems:
+                item.setText(2, f"{item.text(2)} ⚠{problems}")  # beside the count: the name is never elided
+                tip += f"\n{problems} image{'s' if problems != 1 else ''} to review (Images › Review)"
             item.setToolTip(1, tip)
             self.tree.addTopLevelItem(item)
         self.more_button.setEnabled(bool(rows[:-1]))
         self._update_label_button()
+
+    def set_problem_counts(self, counts: dict[str, int]) -> None:
+        if counts != self.problem_counts:
+            self.problem_counts = dict(counts)
+            self.refresh()
 
     # ----- edits (public so tests and menus share them) ----------------------------------------
     def add_class(self, name: str, color: str | None = None) -> ClassInfo:
