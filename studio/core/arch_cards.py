@@ -108,7 +108,8 @@ def recommend(project: Project) -> Recommendation:
     if augment:
         reasons.append(f"Varied training images (small shifts, zoom and lighting), because the smallest class has "
                        f"only {smallest} training images.")
-    epochs = augment_epochs(DEFAULT_EPOCHS) if augment else DEFAULT_EPOCHS
+    base = architectures.default_epochs(arch) or DEFAULT_EPOCHS
+    epochs = augment_epochs(base) if augment else base
     reasons.append(f"Up to {epochs} epochs; training stops early when validation stops improving.")
     return Recommendation(arch, augment, size, "rgb" if colour else "gray", epochs, DEFAULT_PATIENCE,
                           tuple(reasons))

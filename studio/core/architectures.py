@@ -146,6 +146,17 @@ DESCRIPTIONS: dict[str, str] = {
 DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "float16"}
 
 
+# Epochs an architecture trains for unless asked otherwise. The pretrained head trains on cached features, so an
+# epoch costs milliseconds; with a few dozen images 10 epochs are a few dozen optimizer steps and leave it
+# undertrained. Early stopping ends it once validation stops improving.
+DEFAULT_EPOCHS_BY_ARCH: dict[str, int] = {PRETRAINED: 60}
+
+
+def default_epochs(name: str) -> int | None:
+    """The epoch budget an architecture brings (None: the general default)."""
+    return DEFAULT_EPOCHS_BY_ARCH.get(name)
+
+
 def default_quantization(name: str) -> str:
     return DEFAULT_QUANTIZATION.get(name, "none")
 

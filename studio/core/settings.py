@@ -73,11 +73,14 @@ def train_config(project: Project, *, arch: str, use_augment: bool, image_size: 
     pre = PreprocessSpec(image_size=image_size if image_size is not None else arch_size or pre.image_size,
                          color=color or saved_color)
     augment, note = training_augment(settings) if use_augment else (AugmentSpec(), "no augmentation")
+    arch_epochs = architectures.default_epochs(arch)
+    base_epochs = arch_epochs or TrainConfig().epochs
     if use_augment:  # augmented images are harder to fit: a larger budget, ended by early stopping
-        if choices.get("epochs") is None:
-            choices["epochs"] = augment_epochs(TrainConfig().epochs)
-        if choices.get("early_stopping_patience") is None:
-            choices["early_stopping_patience"] = DEFAULT_PATIENCE
+        base_epochs = augment_epochs(base_epochs)
+    if choices.get("epochs") is None and (use_augment or arch_epochs):
+        choices["epochs"] = base_epochs
+    if choices.get("early_stopping_patience") is None and (use_augment or arch_epochs):
+        choices["early_stopping_patience"] = DEFAULT_PATIENCE
     config = replace(TrainConfig(), arch=arch, preprocess=pre, augment=augment, use_augment=bool(use_augment),
                      **{k: v for k, v in choices.items() if v is not None})
     return config, note
