@@ -195,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except OSError as exc:  # the file system said no (full, read-only, gone) somewhere we did not expect it
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"edge-studio {args.command}: error: {_os_reason(exc)}{where}", file=sys.stderr)
+        from studio.core.limits import os_reason
+
+        print(f"edge-studio {args.command}: error: {os_reason(exc)}{where}", file=sys.stderr)
         return ExitCode.ERROR
     except KeyboardInterrupt:
         print(f"edge-studio {args.command}: interrupted", file=sys.stderr)
@@ -203,15 +205,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         sys.stdout, sys.stderr = streams
 
-
-def _os_reason(exc: OSError) -> str:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return "disk full"
-    if exc.errno == errno.EROFS:
-        return "read-only media (nothing can be written there)"
-    return exc.strerror or str(exc)
 
 
 def display_problem() -> str | None:

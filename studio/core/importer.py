@@ -18,7 +18,7 @@ from studio.core import events
 from studio.core.events import CancelToken, ImportFinished, ImportProgress, ImportStarted, Reporter
 from studio.core.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
 from studio.core.import_sources import Source, close_sources, collect_sources, display_text
-from studio.core.limits import check_max_pixels
+from studio.core.limits import check_max_pixels, os_reason
 from studio.core.project import NewImage, Project, ProjectError, clean_class_name
 
 __all__ = ["ImportReport", "Source", "collect_sources", "import_paths", "import_sources"]
@@ -136,7 +136,7 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
                         _store_bytes(project, data, dec.sha256, dec.ext)
                     except OSError as exc:
                         flush()
-                        raise ProjectError(f"cannot write to the project ({_write_reason(exc)}); "
+                        raise ProjectError(f"cannot write to the project ({os_reason(exc)}); "
                                            f"{len(report.added)} images were imported before the error, "
                                            "run the same import again to finish") from None
                     known.add(dec.sha256)
@@ -154,15 +154,6 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
                             rejected=len(report.rejected), cancelled=report.cancelled))
     return report
 
-
-def _write_reason(exc: OSError) -> str:
-    import errno
-
-    if exc.errno == errno.ENOSPC:
-        return "disk full"
-    if exc.errno == errno.EROFS:
-        return "read-only media"
-    return exc.strerror or str(exc)
 
 
 def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int) -> Iterator[Any]:

@@ -38,6 +38,11 @@ def _kind(mode: int) -> str:
 
 
 def os_reason(exc: OSError) -> str:
+    """What the file system said, in plain words (one definition for reads and writes)."""
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    if exc.errno == errno.EROFS:
+        return "read-only media (nothing can be written there)"
     if exc.errno == errno.ENOENT:
         return "no such file or folder"
     if exc.errno == errno.ELOOP:
