@@ -93,6 +93,8 @@ class ExportPage(QWidget):
         bar.addSpacing(12)
         bar.addWidget(QLabel("Format"))
         self.format_box = QComboBox()
+        self.format_box.setMinimumContentsLength(12)  # long format names never widen the page
+        self.format_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         for name in TARGETS:
             self.format_box.addItem(FORMAT_TEXT.get(name, name), name)
         self.format_box.currentIndexChanged.connect(self._on_format_changed)
@@ -144,8 +146,7 @@ class ExportPage(QWidget):
         browse.clicked.connect(self._browse)
         out_row.addWidget(browse)
         t_layout.addLayout(out_row)
-        unsure_row = QHBoxLayout()
-        unsure_row.addWidget(QLabel("Say “not sure” below"))
+        unsure_label = QLabel("Say “not sure” below")
         # The lowest value stands for "automatic": the export derives it from the validation split.
         self.unsure_spin = QDoubleSpinBox()
         self.unsure_spin.setRange(-0.01, 1.0)
@@ -156,16 +157,18 @@ class ExportPage(QWidget):
         self.unsure_spin.setToolTip("The page answers “not sure” instead of naming a class when its top probability "
                                     "is below this. Automatic: the confidence below which the model was more "
                                     "often wrong than right on the validation split.")
-        unsure_row.addWidget(self.unsure_spin)
-        self.unsure_hint = QLabel("automatic: where the model was more often wrong than right on the validation split")
+        self.unsure_hint = QLabel("")  # the last export's threshold, when there is one
         self.unsure_hint.setStyleSheet("color:#555")
-        unsure_row.addWidget(self.unsure_hint, 1)
-        t_layout.addLayout(unsure_row)
         options = QHBoxLayout()
         self.zip_box = QCheckBox("Also write a .zip")
         self.zip_box.setToolTip("A single file to upload to any static web host")
         self.zip_box.setChecked(True)
         options.addWidget(self.zip_box)
+        options.addSpacing(12)
+        # One row with the zip option: a laptop's 640-px-high window has no room for another.
+        options.addWidget(unsure_label)
+        options.addWidget(self.unsure_spin)
+        options.addWidget(self.unsure_hint)
         options.addStretch(1)
         self.export_button = QPushButton("Export web bundle")
         self.export_button.setDefault(True)
