@@ -234,4 +234,4 @@ def exit_process(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())  # `python -m studio` and the console script go through entry()

@@ -104,7 +104,9 @@ def cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
         yield
     finally:
         for s, h in previous.items():
-            signal.signal(s, h)
+            # After a cancel the process is only reporting and exiting: a late second signal must not kill it
+            # with a default handler mid-report (the report and exit code say what was kept).
+            signal.signal(s, signal.SIG_IGN if cancel.cancelled and h is signal.SIG_DFL else h)
 
 
 @contextmanager
