@@ -71,3 +71,17 @@ def test_each_declared_range_is_what_the_spec_enforces(ranges: dict, cls: type) 
         outside = allowed.high * 2 + 1
         with pytest.raises(SpecError, match=name):
             cls(**{name: type(getattr(cls(), name))(outside)})
+
+
+def test_an_architecture_brings_its_epoch_budget_and_explicit_choices_win(tmp_path: Path) -> None:
+    from studio.core import architectures
+
+    with Project.create(tmp_path / "p") as project:
+        config, _ = settings.train_config(project, arch=architectures.PRETRAINED, use_augment=False)
+        assert config.epochs == architectures.default_epochs(architectures.PRETRAINED) > TrainConfig().epochs
+        assert config.early_stopping_patience > 0  # the larger budget is ended by early stopping
+        given, _ = settings.train_config(project, arch=architectures.PRETRAINED, use_augment=False, epochs=3,
+                                         early_stopping_patience=0)
+        assert (given.epochs, given.early_stopping_patience) == (3, 0)
+        plain, _ = settings.train_config(project, arch="cnn", use_augment=False)
+        assert (plain.epochs, plain.early_stopping_patience) == (TrainConfig().epochs, 0)
