@@ -43,6 +43,21 @@ def child_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "studio", *args]
 
 
+def _train_child(cmd: list[str], what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run one `train --json` child: (its events, its run_finished events); SelfTestFailure otherwise."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise SelfTestFailure(f"{what} did not finish in {TRAIN_TIMEOUT_S} s") from None
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    finished = [e for e in events if e.get("event") == "run_finished"]
+    if proc.returncode != 0 or not finished:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    return events, finished
+
+
 def step_demo(work: Path, state: dict[str, Any]) -> str:
     from studio.core.demo import create_demo_project
 
@@ -85,16 +100,7 @@ def step_train(work: Path, state: dict[str, Any]) -> str:
     # Exactly the window's job (TrainJob's argv), at a small image size.
     cmd = child_command(*train_argv(state["project"], TrainJob("cnn", False, epochs=1,
                                                                extra=("--image-size", str(IMAGE_SIZE)))))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
-    except subprocess.TimeoutExpired:
-        raise SelfTestFailure(f"training did not finish in {TRAIN_TIMEOUT_S} s") from None
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    finished = [e for e in events if e.get("event") == "run_finished"]
-    if proc.returncode != 0 or not finished:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    events, finished = _train_child(cmd, "training")
     epochs = [e for e in events if e.get("event") == "epoch_end"]
     state["run"] = finished[-1]["run"]
     last = epochs[-1] if epochs else {}
@@ -149,18 +155,9 @@ def step_pretrained(work: Path, state: dict[str, Any]) -> str:
     from studio.core.project import Project
     from studio.core.specs import ExportOptions
 
-    cmd = child_command("train", str(state["project"]), "--arch", "pretrained", "--epochs", "1",
-                        "--image-size", str(PRETRAINED_IMAGE_SIZE), "--json")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
-    except subprocess.TimeoutExpired:
-        raise SelfTestFailure(f"pretrained training did not finish in {TRAIN_TIMEOUT_S} s") from None
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    finished = [e for e in events if e.get("event") == "run_finished"]
-    if proc.returncode != 0 or not finished:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    cmd = child_command(*train_argv(state["project"], TrainJob("pretrained", False, epochs=1,
+                                                               extra=("--image-size", str(PRETRAINED_IMAGE_SIZE)))))
+    _, finished = _train_child(cmd, "pretrained training")
     run_id = finished[-1]["run"]
     quantization = default_quantization("pretrained")
     with Project.open(state["project"]) as project:
