@@ -25,7 +25,8 @@ EXCLUDES = [
     "grpc", "werkzeug", "markdown",  # tensorboard's server side; tf.summary and training never import them
     "tensorflowjs.converters.jax_conversion", "tensorflowjs.converters.converter",
     "tensorflowjs.converters.keras_tfjs_loader", "tensorflowjs.converters.wizard",
-    "pandas", "matplotlib", "IPython", "tkinter", "torch",
+    # pandas stays: cleanlab (data health) imports it at module level; its own test suite (46 MB) is left out.
+    "pandas.tests", "matplotlib", "IPython", "tkinter", "torch",
     "pyqtgraph.opengl", "OpenGL", "pyqtgraph.examples",
     "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets", "PySide6.QtDesigner", "PySide6.Qt3DCore",

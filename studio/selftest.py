@@ -3,7 +3,8 @@
 demo project (300 digits, temporary folder) -> train 1 epoch in a child process, exactly as the GUI does
 (``sys.executable -m studio train ... --json``) -> evaluate -> export the web bundle -> start the preview
 server -> fetch ``model.json`` over HTTP -> train a ``pretrained`` run (its shipped backbone weights) and export
-it with its default float16 quantization. Prints one line per step; exit code 0 when every step passed,
+it with its default float16 quantization -> the data-health check (child process: backbone features and
+cleanlab's statistics). Prints one line per step; exit code 0 when every step passed,
 1 at the first failure (with the step and the reason). Used on the packaged app to prove that nothing the
 pipeline needs was left out of it.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from studio.commands.protocol import TrainJob, import_argv, train_argv
+from studio.commands.protocol import TrainJob, health_argv, import_argv, train_argv
 
 DEMO_IMAGES = 300
 IMPORT_IMAGES = 12
@@ -168,6 +169,24 @@ def step_pretrained(work: Path, state: dict[str, Any]) -> str:
             f"{result.bytes / 1e6:.2f} MB")
 
 
+def step_health(work: Path, state: dict[str, Any]) -> str:
+    """Data health in a child process, as the Review view runs it: features, cleanlab's statistics, the report."""
+    cmd = child_command(*health_argv(state["project"]))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
+    except subprocess.TimeoutExpired:
+        raise SelfTestFailure(f"the health check did not finish in {TRAIN_TIMEOUT_S} s") from None
+    objects = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    reports = [o for o in objects if "event" not in o]
+    if proc.returncode != 0 or not reports:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
+    report = reports[-1]
+    mislabels, duplicates = len(report.get("mislabels", [])), len(report.get("duplicates", []))
+    return f"{report.get('images')} images: {mislabels} likely mislabels, {duplicates} near-duplicate pairs"
+
+
 STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
     ("demo project", step_demo),
     ("import (child process)", step_import),
@@ -177,6 +196,7 @@ STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
     ("export web bundle", step_export),
     ("preview server", step_serve),
     ("pretrained run + export", step_pretrained),
+    ("data health (child process)", step_health),
 ]
 
 
