@@ -38,7 +38,7 @@ N_TEST = 30          # unseen test images per class
 VAL_SHARE = 0.2
 SCRATCH_SIZE = 64
 SCRATCH = dict(epochs=30, early_stopping_patience=8, use_augment=True, augment=AUGMENT_PRESETS["Light"])
-PRETRAINED = dict(epochs=30, early_stopping_patience=8)
+# pretrained: the studio's own defaults for it (100 full-batch epochs of the head, the last kept)
 
 
 def make_project(root: Path, pool: dict[str, dict[str, list[Path]]], k: int) -> Project:
@@ -62,9 +62,10 @@ def make_project(root: Path, pool: dict[str, dict[str, list[Path]]], k: int) -> 
 
 
 def run_one(project: Project, arch: str, size: int, color: str) -> dict[str, float]:
+    from studio.core.architectures import default_epochs
     from studio.core.training import train
 
-    extra = PRETRAINED if arch == "pretrained" else SCRATCH
+    extra = {"epochs": default_epochs(arch)} if arch == "pretrained" else SCRATCH
     config = TrainConfig(arch=arch, preprocess=PreprocessSpec(size, color), batch_size=16, seed=0,
                          **extra)  # type: ignore[arg-type]
     started = time.monotonic()

@@ -110,6 +110,9 @@ def recommend(project: Project) -> Recommendation:
                        f"only {smallest} training images.")
     base = architectures.default_epochs(arch) or DEFAULT_EPOCHS
     epochs = augment_epochs(base) if augment else base
-    reasons.append(f"Up to {epochs} epochs; training stops early when validation stops improving.")
+    if arch == PRETRAINED:
+        reasons.append(f"{epochs} quick passes over the pictures' pretrained features (seconds, not minutes).")
+    else:
+        reasons.append(f"Up to {epochs} epochs; training stops early when validation stops improving.")
     return Recommendation(arch, augment, size, "rgb" if colour else "gray", epochs, DEFAULT_PATIENCE,
                           tuple(reasons))

@@ -105,16 +105,18 @@ def _pretrained(input_shape: tuple[int, int, int], n_classes: int) -> keras.Mode
     return keras.Model(inputs, outputs, name=PRETRAINED)
 
 
-def head(n_classes: int) -> keras.Model:
-    """The trainable part of ``pretrained`` alone, on backbone feature vectors (trained on cached features)."""
+def head(n_classes: int, l2: float = 0.0) -> keras.Model:
+    """The trainable part of ``pretrained`` alone, on backbone feature vectors (trained on cached features):
+    a softmax layer with an L2 penalty ``l2`` on its weights, i.e. a regularised logistic regression."""
     import keras
     from keras import layers
 
     from studio.core.backbone import FEATURE_DIM
 
     inputs = keras.Input(shape=(FEATURE_DIM,))
-    x = layers.Dropout(PRETRAINED_DROPOUT, name="head_dropout")(inputs)
-    return keras.Model(inputs, layers.Dense(n_classes, activation="softmax", name="head")(x), name="pretrained_head")
+    regulariser = keras.regularizers.L2(l2) if l2 > 0 else None
+    outputs = layers.Dense(n_classes, activation="softmax", name="head", kernel_regularizer=regulariser)(inputs)
+    return keras.Model(inputs, outputs, name="pretrained_head")
 
 
 def _sequential(name: str, input_shape: tuple[int, int, int], stack: list[Any]) -> keras.Model:
@@ -146,10 +148,10 @@ DESCRIPTIONS: dict[str, str] = {
 DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "float16"}
 
 
-# Epochs an architecture trains for unless asked otherwise. The pretrained head trains on cached features, so an
-# epoch costs milliseconds; with a few dozen images 10 epochs are a few dozen optimizer steps and leave it
-# undertrained. Early stopping ends it once validation stops improving.
-DEFAULT_EPOCHS_BY_ARCH: dict[str, int] = {PRETRAINED: 60}
+# Epochs an architecture trains for unless asked otherwise. The pretrained head trains on cached features, one
+# full-batch step per epoch (milliseconds): 100 steps bring its regularised objective to convergence
+# (studio/core/pretrained_training.py; measured in bench/few_shot.py).
+DEFAULT_EPOCHS_BY_ARCH: dict[str, int] = {PRETRAINED: 100}
 
 
 def default_epochs(name: str) -> int | None:

@@ -61,7 +61,7 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
         reporter: Reporter = events.ignore, cancel: CancelToken | None = None, run_id: str = "",
         class_weights: Mapping[int, float] | Sequence[float] | None = None, patience: int = 0,
         log_dir: Path | None = None, optimizer: keras.optimizers.Optimizer | None = None,
-        first_epoch: int = 0, total_epochs: int | None = None) -> FitResult:
+        first_epoch: int = 0, total_epochs: int | None = None, last_is_best: bool = False) -> FitResult:
     """Train ``model`` (built under ``strategy.scope()``; compiled or not) on ``train_ds`` for ``epochs`` x
     ``steps_per_epoch`` batches, validating on ``val_ds`` after each epoch.
 
@@ -73,14 +73,17 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
     ``events.ignore``) on workers that must not write. A collective failure under several workers raises
     :class:`ClusterError` with a readable message. A second phase of one run (fine-tuning) passes
     ``first_epoch`` (epochs already done) and ``total_epochs`` so its events and scalars continue the count.
+    ``last_is_best`` (a convex objective trained to convergence, like the pretrained head): every epoch runs and
+    the last one is the result; validation is still measured and reported each epoch.
     """
     import tensorflow as tf
 
     strategy = strategy or tf.distribute.get_strategy()
     loop = _Loop(model, strategy, optimizer, class_weights, train_ds, val_ds)
     try:
-        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id, patience, log_dir,
-                        first_epoch, total_epochs or first_epoch + epochs)
+        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id,
+                        0 if last_is_best else patience, log_dir, first_epoch, total_epochs or first_epoch + epochs,
+                        last_is_best)
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
             tf.errors.CancelledError, tf.errors.InternalError) as exc:
         if not loop.multi_worker:
@@ -255,7 +258,7 @@ class _Loop:
 
     # ----- the loop --------------------------------------------------------------------------
     def run(self, epochs: int, steps: int, report: Reporter, cancel: CancelToken, run_id: str, patience: int,
-            log_dir: Path | None, first_epoch: int, total_epochs: int) -> FitResult:
+            log_dir: Path | None, first_epoch: int, total_epochs: int, last_is_best: bool = False) -> FitResult:
         import tensorflow as tf
 
         result = FitResult()
@@ -295,7 +298,7 @@ class _Loop:
                             tf.summary.scalar("epoch_loss", values[prefix + "loss"], step=epoch)
                             tf.summary.scalar("epoch_accuracy", values[prefix + "accuracy"], step=epoch)
                 key = (values["val_accuracy"], -values["val_loss"])
-                if best_key is None or key > best_key:
+                if best_key is None or key > best_key or last_is_best:
                     best_key, result.best_epoch, since_best = key, len(result.epochs) - 1, 0
                     result.best_weights = self.model.get_weights()
                 else:

@@ -143,9 +143,11 @@ def _model_and_data(config: TrainConfig, labels: list[str], splits: dict[str, Sp
 
 def _fit(model: Any, train_ds: Any, val_ds: Any, config: TrainConfig, train_items: SplitItems, n_classes: int,
          strategy: tf.distribute.Strategy, report: Reporter, cancel: CancelToken, run_id: str,
-         log_dir: Path | None, first_epoch: int = 0, total_epochs: int | None = None) -> train_loop.FitResult:
+         log_dir: Path | None, first_epoch: int = 0, total_epochs: int | None = None,
+         steps: int | None = None, last_is_best: bool = False) -> train_loop.FitResult:
     return train_loop.fit(model, train_ds, val_ds, epochs=config.epochs,
-                          steps_per_epoch=steps_per_epoch(len(train_items), config.batch_size), strategy=strategy,
+                          steps_per_epoch=steps or steps_per_epoch(len(train_items), config.batch_size),
+                          strategy=strategy, last_is_best=last_is_best,
                           reporter=report, cancel=cancel, run_id=run_id,
                           class_weights=_class_weights(train_items, n_classes) if config.class_weights else None,
                           patience=config.early_stopping_patience, log_dir=log_dir, first_epoch=first_epoch,
@@ -188,6 +190,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
             report(RunCancelled(run.id, 0))
             return project.run(run.id)
         model, train_ds, val_ds = pretrained.head, pretrained.train_ds, pretrained.val_ds
+        steps = pretrained.steps_per_epoch
     else:
         model, train_ds, val_ds = _model_and_data(config, labels, splits, strategy, folder.cache_dir)
     fine_tune = pretrained is not None and config.fine_tune
@@ -195,8 +198,9 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     report(RunStarted(run.id, config.arch, total_epochs, steps))
 
     setup_seconds = time.monotonic() - started
+    # The pretrained head phase: full batches, every epoch, the last kept (see pretrained_training).
     result = _fit(model, train_ds, val_ds, config, train_items, len(labels), strategy, report, cancel, run.id,
-                  folder.logs_dir, total_epochs=total_epochs)
+                  folder.logs_dir, total_epochs=total_epochs, steps=steps, last_is_best=pretrained is not None)
     if pretrained is not None and not result.cancelled:
         model = train_loop.final_model(model, result, strategy)  # the best head
         model = pretrained.compose(config, len(labels), strategy)

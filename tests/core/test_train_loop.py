@@ -60,3 +60,15 @@ def test_fit_cancelled_before_a_batch_runs_no_epoch() -> None:
     cancel.cancel()
     result = fit(_head(), train, val, epochs=3, steps_per_epoch=5, cancel=cancel)
     assert result.cancelled and result.epochs == [] and result.best_weights is None and result.current_epoch == 1
+
+
+def test_last_is_best_runs_every_epoch_and_keeps_the_last_weights() -> None:
+    """The pretrained head's mode: patience is not applied and the last epoch is the result."""
+    import keras
+
+    train, val = _data()
+    model = _head()
+    result = fit(model, train, val, epochs=6, steps_per_epoch=5, patience=1, last_is_best=True,
+                 optimizer=keras.optimizers.Adam(0.5))  # a large step: validation does not improve every epoch
+    assert len(result.epochs) == 6 and result.best_epoch == 5
+    assert all(np.array_equal(a, b) for a, b in zip(result.best_weights, model.get_weights()))

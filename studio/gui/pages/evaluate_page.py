@@ -93,6 +93,7 @@ class EvaluatePage(QWidget):
         self.cell_items: list[dict[str, Any]] = []
         self._process: CliProcess | None = None
         self._thumb_worker: Any = None
+        self._notes_worker: Any = None
         self._stale = False
         self._build()
         session.project_changed.connect(self._on_project_changed)
@@ -383,18 +384,36 @@ class EvaluatePage(QWidget):
         self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
                                 f"image{'' if len(self.cell_items) == 1 else 's'}, "
                                 "most confident mistakes first. Select images to relabel them.")
-        flagged = health_notes(project, [int(m["image_id"]) for m in self.cell_items])  # data health (issue 15)
         for m in self.cell_items:
-            note = flagged.get(int(m["image_id"]))
-            item = QListWidgetItem(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure"
-                                   + ("\npossible label mistake" if note else ""))
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
-            item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
-                            f"with confidence {float(m['confidence']):.3f}" + (f"\n\n{note}" if note else ""))
+            self._describe_cell_item(item, m, None)
             self.cell_list.addItem(item)
         ids = [int(m["image_id"]) for m in self.cell_items]
         if ids:
             self._thumb_worker = start_worker(_load_thumbnails, project, ids, on_finished=self._show_thumbnails)
+            # The data-health hint reads the project's rows and the cached report: off the UI thread (issue 15).
+            cell = self.cell
+            self._notes_worker = start_worker(lambda **_: health_notes(project, ids),
+                                              on_finished=lambda notes: self._show_health_notes(cell, notes),
+                                              on_errored=lambda exc: None)
+
+    @staticmethod
+    def _describe_cell_item(item: QListWidgetItem, m: dict[str, Any], note: str | None) -> None:
+        item.setText(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure"
+                     + ("\npossible label mistake" if note else ""))
+        item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
+                        f"with confidence {float(m['confidence']):.3f}" + (f"\n\n{note}" if note else ""))
+
+    def _show_health_notes(self, cell: tuple[int, int] | None, notes: dict[int, str]) -> None:
+        if cell != self.cell or not notes:
+            return  # another cell is shown by now, or no current report flags any of these images
+        by_id = {int(m["image_id"]): m for m in self.cell_items}
+        for i in range(self.cell_list.count()):
+            item = self.cell_list.item(i)
+            image_id = int(item.data(Qt.ItemDataRole.UserRole))
+            if image_id in notes and image_id in by_id:
+                self._describe_cell_item(item, by_id[image_id], notes[image_id])
 
     def _show_thumbnails(self, images: dict[int, Any]) -> None:
         for i in range(self.cell_list.count()):
