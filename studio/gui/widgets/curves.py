@@ -2,20 +2,25 @@
 
 Solid lines are the training metrics, dashed lines the validation metrics of the same run. Points come
 either from a finished run's saved history or, while a run trains, one ``epoch_end`` event at a time.
+
+pyqtgraph (about 0.4 s to import, most of it copying Qt's names) is imported when the plots are first shown,
+not when the window is built: the points are kept here and drawn then.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.core.events import EpochEnd
 from studio.core.runs import HISTORY_METRICS
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 # Drawing order (training then validation of each quantity); the set is the run store's.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
@@ -40,7 +45,6 @@ class CurvesWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
         self._runs: dict[str, _RunCurves] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
         outer = QVBoxLayout(self)
@@ -51,9 +55,23 @@ class CurvesWidget(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.legend)
-        layout = QHBoxLayout()
-        layout.setContentsMargins(0, 0, 0, 0)
-        outer.addLayout(layout, 1)
+        self._plot_row = QHBoxLayout()
+        self._plot_row.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self._plot_row, 1)
+        self.setMinimumHeight(180)
+        self._update_legend()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        self._ensure_plots()
+        super().showEvent(event)
+
+    def _ensure_plots(self) -> None:
+        """Build the two plots (first import of pyqtgraph) and draw every run kept so far."""
+        if self._plots:
+            return
+        import pyqtgraph as pg
+
+        pg.setConfigOptions(antialias=True)
         for key, title, ylabel in (("loss", "Loss", "loss"), ("accuracy", "Accuracy", "accuracy")):
             plot = pg.PlotWidget(background="w")
             plot.setTitle(f"<span style='color:#222;font-size:11pt'>{title}</span>")
@@ -72,8 +90,23 @@ class CurvesWidget(QWidget):
                 plot.getAxis(axis).enableAutoSIPrefix(False)  # no re-layout when the range changes scale
             plot.getAxis("left").setWidth(48)  # fixed: a new tick label never re-lays out the plot
             self._plots[key] = plot
-            layout.addWidget(plot)
-        self._update_legend()
+            self._plot_row.addWidget(plot)
+        for run in self._runs.values():
+            self._make_items(run)
+            self._redraw(run)
+
+    def _make_items(self, run: _RunCurves) -> None:
+        import pyqtgraph as pg
+
+        for metric in METRICS:
+            plot = self._plots["loss" if "loss" in metric else "accuracy"]
+            dashed = metric.startswith("val_")
+            pen = pg.mkPen(QColor(run.color), width=2.2 if not dashed else 1.8,
+                           style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            item = plot.plot([], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=QColor(run.color),
+                             symbolPen=None)
+            item.setVisible(run.visible)
+            run.items[metric] = item
 
     # ----- runs -------------------------------------------------------------------------------
     def run_ids(self) -> list[str]:
@@ -88,17 +121,10 @@ class CurvesWidget(QWidget):
     def add_run(self, run_id: str, label: str, history: dict[str, list[float]] | None = None) -> None:
         """Add (or replace the points of) a run; ``history`` holds its epochs so far."""
         if run_id not in self._runs:
-            color = RUN_COLORS[len(self._runs) % len(RUN_COLORS)]
-            run = _RunCurves(label, color)
+            run = _RunCurves(label, RUN_COLORS[len(self._runs) % len(RUN_COLORS)])
             self._runs[run_id] = run
-            for metric in METRICS:
-                plot = self._plots["loss" if "loss" in metric else "accuracy"]
-                dashed = metric.startswith("val_")
-                pen = pg.mkPen(QColor(color), width=2.2 if not dashed else 1.8,
-                               style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
-                item = plot.plot([], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=QColor(color),
-                                 symbolPen=None)
-                run.items[metric] = item
+            if self._plots:
+                self._make_items(run)
         run = self._runs[run_id]
         run.label = label
         for metric in METRICS:
@@ -161,6 +187,8 @@ class CurvesWidget(QWidget):
                             "&nbsp;&nbsp;&nbsp; <span style='color:#777'>— training, - - validation</span>")
 
     def _redraw(self, run: _RunCurves) -> None:
+        if not self._plots:
+            return  # drawn when the plots are first shown
         for metric, item in run.items.items():
             ys = run.values[metric]
             item.setData(list(range(1, len(ys) + 1)), ys)
