@@ -44,19 +44,25 @@ def child_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "studio", *args]
 
 
-def _train_child(cmd: list[str], what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run one `train --json` child: (its events, its run_finished events); SelfTestFailure otherwise."""
+def _json_child(cmd: list[str], what: str, wanted: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """Run one `--json` child: every JSON object it printed; SelfTestFailure unless it exited 0 and printed
+    at least one object that ``wanted`` accepts."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         raise SelfTestFailure(f"{what} did not finish in {TRAIN_TIMEOUT_S} s") from None
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    finished = [e for e in events if e.get("event") == "run_finished"]
-    if proc.returncode != 0 or not finished:
+    objects = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not any(map(wanted, objects)):
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
-    return events, finished
+    return objects
+
+
+def _train_child(cmd: list[str], what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run one `train --json` child: (its events, its run_finished events); SelfTestFailure otherwise."""
+    events = _json_child(cmd, what, lambda e: e.get("event") == "run_finished")
+    return events, [e for e in events if e.get("event") == "run_finished"]
 
 
 def step_demo(work: Path, state: dict[str, Any]) -> str:
@@ -92,7 +98,9 @@ def step_import(work: Path, state: dict[str, Any]) -> str:
 
 
 def step_gui_modules(work: Path, state: dict[str, Any]) -> str:
-    import studio.gui.app  # noqa: F401  (PySide6, pyqtgraph and every page must be in the app)
+    import pyqtgraph  # noqa: F401  (the curves import it when first shown, not with the window)
+
+    import studio.gui.app  # noqa: F401  (PySide6 and every page must be in the app)
 
     return "PySide6, pyqtgraph and the studio window import"
 
@@ -171,17 +179,9 @@ def step_pretrained(work: Path, state: dict[str, Any]) -> str:
 
 def step_health(work: Path, state: dict[str, Any]) -> str:
     """Data health in a child process, as the Review view runs it: features, cleanlab's statistics, the report."""
-    cmd = child_command(*health_argv(state["project"]))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S, env=env)
-    except subprocess.TimeoutExpired:
-        raise SelfTestFailure(f"the health check did not finish in {TRAIN_TIMEOUT_S} s") from None
-    objects = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    objects = _json_child(child_command(*health_argv(state["project"])), "the health check",
+                          lambda o: "event" not in o)
     reports = [o for o in objects if "event" not in o]
-    if proc.returncode != 0 or not reports:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise SelfTestFailure(f"`{' '.join(cmd)}` exited {proc.returncode}:\n{tail}")
     report = reports[-1]
     mislabels, duplicates = len(report.get("mislabels", [])), len(report.get("duplicates", []))
     return f"{report.get('images')} images: {mislabels} likely mislabels, {duplicates} near-duplicate pairs"
