@@ -22,3 +22,22 @@ def artifacts_dir() -> Path:
     """Screenshots and other outputs worth opening after a run land in ./test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def _module_weight(items: list[pytest.Item]) -> int:
+    """0: a module holding a test with the longest time budget (the packaged-app build), 1: any slow test,
+    2: the rest."""
+    budgets = [float(m.args[0]) for item in items for m in item.iter_markers("timeout") if m.args]
+    if budgets and max(budgets) >= 2400:
+        return 0
+    return 1 if any(item.get_closest_marker("slow") for item in items) else 2
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest modules first, each module's tests kept together and in order: under `pytest -n 2` a long
+    test that starts last leaves the other worker idle (the packaged-app build alone takes ~8 minutes)."""
+    by_module: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
+    order = sorted(by_module, key=lambda name: _module_weight(by_module[name]))  # stable: collection order
+    items[:] = [item for name in order for item in by_module[name]]
