@@ -6,7 +6,8 @@
 Goals (issue 5): window shown within 1.5 s; no stall above 50 ms during a 5,000-image import.
 Then (issue 6) a cnn trains for --train-epochs on the Train page of a 600-image demo project: no stall above
 50 ms while it trains (the run is a child process; curves and progress update live).
-Runs offscreen unless DISPLAY is set and QT_QPA_PLATFORM is not (e.g. under xvfb-run).
+Runs offscreen unless DISPLAY is set and QT_QPA_PLATFORM is not (e.g. under xvfb-run). Measure with bytecode
+caching on (PYTHONDONTWRITEBYTECODE unset), as an installed app runs.
 """
 
 from __future__ import annotations
@@ -386,6 +387,10 @@ def main() -> int:
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"\nload average (1 min) at the end: {results['platform']['load_avg_1m_at_end']} on "
           f"{os.cpu_count()} CPUs; nice {results['platform']['nice']}")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("note: PYTHONDONTWRITEBYTECODE is set, so no .pyc files: every launch compiles the studio's sources "
+              "and a module first imported on the UI thread stalls it while it compiles. An installed or packaged "
+              "app has its bytecode; run `env -u PYTHONDONTWRITEBYTECODE ...` to measure what users get.")
     print(f"written {args.out}")
     return 0
 
