@@ -1,0 +1,71 @@
+"""Where a camera frame's time goes in the web page (issue 16's 3 ms goal), per TF.js backend, for a compact
+uint8 bundle: the whole frame (``fromPixels`` of a 640x480 canvas, then the graph with its own crop and resize),
+``fromPixels`` alone, the graph on a 640x480 tensor, and the graph on a model-sized tensor. Median of 30 warm
+runs each, headless Chromium. One line of JSON per backend.
+
+    .venv/bin/python bench/web_frame_cost.py
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from bench.web_bundle import CHROMIUM, FLAGS  # noqa: E402
+from studio.core.demo import create_demo_project  # noqa: E402
+from studio.core.export import export_bundle  # noqa: E402
+from studio.core.serve import PreviewServer  # noqa: E402
+from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig  # noqa: E402
+from studio.core.training import train  # noqa: E402
+
+# ms of each path; the model is loaded again under each backend.
+JS = """async ([backend, size]) => {
+  await tf.setBackend(backend); await tf.ready();
+  const net = await tf.loadGraphModel('model/model.json');
+  const canvas = document.createElement('canvas'); canvas.width = 640; canvas.height = 480;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true}); ctx.fillStyle = '#808080'; ctx.fillRect(0,0,640,480);
+  const big = tf.zeros([1, 480, 640, 3]); const small = tf.zeros([1, size, size, 3]);
+  async function time(fn) { const t = []; for (let i = 0; i < 35; i++) { const t0 = performance.now();
+      const p = fn(); await p.data(); p.dispose(); if (i >= 5) t.push(performance.now() - t0); }
+    t.sort((a, b) => a - b); return t[Math.floor(t.length / 2)]; }
+  const out = {};
+  const pixels = () => tf.cast(tf.browser.fromPixels(canvas), 'float32');
+  out.frame = await time(() => tf.tidy(() => net.predict(tf.expandDims(pixels(), 0))));
+  out.fromPixelsOnly = await time(() => tf.tidy(() => tf.sum(pixels())));
+  out.graph640 = await time(() => tf.tidy(() => net.predict(big)));
+  out.graphModelSize = await time(() => tf.tidy(() => net.predict(small)));
+  return out; }"""
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        project, _ = create_demo_project(tmp / "p", limit=600)
+        size = PreprocessSpec().image_size
+        run = train(project, TrainConfig(arch="compact", preprocess=PreprocessSpec(image_size=size, color="gray"),
+                                         epochs=2))
+        result = export_bundle(project, run.id, tmp / "b", ExportOptions(quantization="uint8"))
+        with PreviewServer(result.out) as server, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(server.url + "?backend=cpu")
+            for _ in range(600):  # the page's CSP refuses wait_for_function's eval
+                if page.evaluate("Boolean(window.edgeStudio && window.edgeStudio.ready)"):
+                    break
+                time.sleep(0.2)
+            for backend in ("wasm", "cpu", "webgl"):
+                ms = page.evaluate(JS, [backend, size])
+                print(backend, json.dumps({k: round(v, 2) for k, v in ms.items()}), flush=True)
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
