@@ -160,6 +160,8 @@ class TrainPage(QWidget):
         self.progress_detail = QLabel(IDLE_DETAIL)
         self.progress_detail.setStyleSheet("color:#555")
         self.progress_detail.setWordWrap(True)
+        # Room for two wrapped lines: the page's splitter must not squeeze the text into clipped slivers.
+        self.progress_detail.setMinimumHeight(2 * self.progress_detail.fontMetrics().lineSpacing() + 2)
         text.addWidget(self.progress_title)
         text.addWidget(self.progress_detail)
         layout.addLayout(text, 2)
@@ -357,8 +359,10 @@ class TrainPage(QWidget):
             self.progress.setValue(1000)
             self.progress.setFormat(f"done · {ran} epochs" + (" (stopped early: no more progress)"
                                                                if ran and planned and ran < planned else ""))
+            # Short enough for two lines beside the progress bar at 1024 px; the run id is in the tooltip.
             self.progress_detail.setText(f"test accuracy {format_fraction(metrics.get('test_accuracy'))} · "
-                                         f"see Evaluate for the details · run {run_id}")
+                                         "details on Evaluate")
+            self.progress_detail.setToolTip(f"run {run_id}")
         if status in ("failed", "interrupted"):
             self.progress_detail.setStyleSheet("color:#c62828")
         else:
