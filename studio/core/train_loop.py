@@ -81,9 +81,8 @@ def fit(model: keras.Model, train_ds: tf.data.Dataset, val_ds: tf.data.Dataset, 
     strategy = strategy or tf.distribute.get_strategy()
     loop = _Loop(model, strategy, optimizer, class_weights, train_ds, val_ds)
     try:
-        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id,
-                        0 if last_is_best else patience, log_dir, first_epoch, total_epochs or first_epoch + epochs,
-                        last_is_best)
+        return loop.run(epochs, steps_per_epoch, reporter, cancel or CancelToken(), run_id, patience, log_dir,
+                        first_epoch, total_epochs or first_epoch + epochs, last_is_best)
     except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
             tf.errors.CancelledError, tf.errors.InternalError) as exc:
         if not loop.multi_worker:

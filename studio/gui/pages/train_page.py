@@ -291,6 +291,7 @@ class TrainPage(QWidget):
         waiting = len(self.queue.pending)
         self.progress_title.setText(f"Training {queued.label}" + (f" · {waiting} more waiting" if waiting else ""))
         self.progress_detail.setText(f"run {run_id} · {self._epochs} epochs · {self._steps} batches per epoch")
+        self.progress_detail.setToolTip("")
         self.cancel_button.setEnabled(True)
         self.training_state_changed.emit(True)
         if run_id:
@@ -353,6 +354,7 @@ class TrainPage(QWidget):
         self.progress_title.setText({"finished": "Finished", "cancelled": "Cancelled",
                                      "interrupted": "Interrupted"}.get(status, "Failed") + f" {label}")
         self.progress_detail.setText(message if status in ("failed", "interrupted") else f"run {run_id}")
+        self.progress_detail.setToolTip(f"run {run_id}")  # the finished line below leaves the id out
         if status == "finished" and project is not None and run_id:
             metrics = project.run(run_id).metrics
             ran, planned = metrics.get("epochs_run"), queued.epochs if queued else None
@@ -362,7 +364,6 @@ class TrainPage(QWidget):
             # Short enough for two lines beside the progress bar at 1024 px; the run id is in the tooltip.
             self.progress_detail.setText(f"test accuracy {format_fraction(metrics.get('test_accuracy'))} · "
                                          "details on Evaluate")
-            self.progress_detail.setToolTip(f"run {run_id}")
         if status in ("failed", "interrupted"):
             self.progress_detail.setStyleSheet("color:#c62828")
         else:
@@ -384,9 +385,11 @@ class TrainPage(QWidget):
             self.queue.abandon()  # the run is cancelled in its own project; the window does not wait
             self.progress_title.setText("Cancelled: another project was opened")
             self.progress_detail.setText(IDLE_DETAIL)
+            self.progress_detail.setToolTip("")
         else:  # nothing of the previous project's runs stays on show
             self.progress_title.setText("No run is training")
             self.progress_detail.setText(IDLE_DETAIL)
+            self.progress_detail.setToolTip("")
         self.last_outcome = None
         self.curves.clear()
         self.queue.project_root = project.root if project else None
