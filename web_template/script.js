@@ -9,7 +9,11 @@
   const BACKENDS = ["wasm", "webgl", "cpu"];
   const WARM_RUNS = 2;
   const TIMED_RUNS = 5;
-  const TIMING_FRAME = [480, 640];    // a usual camera frame: the resize inside the graph is timed too
+  // The model reads camera frames drawn down to FRAME_SCALE x its input size (short side, aspect kept), while
+  // the preview keeps the camera's resolution: turning a whole 640x480 frame into a tensor costs ~8x the
+  // model itself on WASM (bench/web_frame_cost.py). At 2x, the graph's bilinear resize (half-pixel centres)
+  // averages 2x2 blocks of a frame the canvas has already smoothed: every camera pixel counts.
+  const FRAME_SCALE = 2;
   const CHOICE_KEY = "edge-studio.backend";  // localStorage: the choice, per device and model
   const MS_HISTORY = 120;
 
@@ -26,13 +30,16 @@
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
-  // source: "camera" | "image", ms, unsure}; ready/error after loading; stats.ms = recent inference times;
-  // backendChoice = {how: "measured" | "remembered" | "forced", ms: backend -> median ms per inference};
-  // offline = "ready" once the service worker has cached the whole bundle.
+  // source: "camera" | "image", ms, readMs, unsure}; ready/error after loading; stats.ms = recent inference
+  // times (the model, from the frame's pixels to probabilities), stats.readMs = the time to read those frames
+  // into a tensor; backendChoice = {how: "measured" | "remembered" | "forced", ms: backend -> median ms per
+  // frame (read + inference), inferenceMs: backend -> median ms per inference};
+  // offline = "ready" once the service worker has cached the whole bundle; cameraFrame = {shown: [w, h],
+  // read: [w, h]} while the camera runs (read: the frame size the model is given).
   const api = {
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
-    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, quantization: null,
-    stats: { ms: [], fps: 0 },
+    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, quantization: null, cameraFrame: null,
+    stats: { ms: [], readMs: [], fps: 0 },
     cspViolations: [],
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
   };
@@ -48,9 +55,11 @@
   let meta = null;
   let labels = [];
   let stream = null;
+  let frameCanvas = null;  // the camera frame drawn down for the model (see FRAME_SCALE)
   let looping = false;
   let busy = false;
   let frameTimes = [];
+  let frameCallbacks = true;  // false once a camera's new-frame callbacks stay away: classify every repaint
   let barRows = [];
 
   // ----- status and messages ------------------------------------------------------------------------
@@ -77,10 +86,16 @@
     return Object.values(result)[0];
   }
 
+  // {probs, readMs}: the source read into a tensor (timed apart: for a camera frame this is mostly the
+  // browser's work, not the model's), then the graph run on it; the caller awaits and disposes probs.
   function infer(net, source) {
+    const t0 = performance.now();
+    const pixels = tf.browser.fromPixels(source instanceof HTMLVideoElement ? cameraFrame(source) : source);
+    const readMs = performance.now() - t0;
     // Functional ops only: the split runtime (tfjs-core) does not register chained tensor methods.
-    return tf.tidy(() => outputTensor(net.predict(
-      tf.expandDims(tf.cast(tf.browser.fromPixels(source), "float32"), 0))));
+    const probs = tf.tidy(() => outputTensor(net.predict(tf.expandDims(tf.cast(pixels, "float32"), 0))));
+    pixels.dispose();
+    return { probs, readMs };
   }
 
   function configureWasm() {
@@ -107,23 +122,30 @@
     }
   }
 
+  const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+  // Median ms per frame (read + inference) and per inference alone; the frame time decides.
   async function timeBackend(artifacts, frame) {
     const net = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-    const times = [];
+    const frames = [];
+    const inferences = [];
     for (let i = 0; i < WARM_RUNS + TIMED_RUNS; i++) {
       const t0 = performance.now();
-      const probs = infer(net, frame);
+      const { probs, readMs } = infer(net, frame);
       await probs.data();
       probs.dispose();
-      if (i >= WARM_RUNS) times.push(performance.now() - t0);
+      if (i < WARM_RUNS) continue;
+      frames.push(performance.now() - t0);
+      inferences.push(performance.now() - t0 - readMs);
     }
-    times.sort((a, b) => a - b);
-    return { net, ms: times[Math.floor(times.length / 2)] };
+    return { net, ms: median(frames), inferenceMs: median(inferences) };
   }
 
+  // Camera frames are read this size (4:3 at FRAME_SCALE x the input), so the backends are timed on it.
   function timingFrame() {
     const canvas = document.createElement("canvas");
-    [canvas.height, canvas.width] = TIMING_FRAME;
+    canvas.height = FRAME_SCALE * meta.preprocessing.image_size;
+    canvas.width = Math.round(canvas.height * 4 / 3);
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     ctx.fillStyle = "#808080";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -139,9 +161,9 @@
     }
   }
 
-  function remember(key, backend, ms) {
+  function remember(key, backend, ms, inferenceMs) {
     try {
-      localStorage.setItem(CHOICE_KEY, JSON.stringify({ key, backend, ms }));
+      localStorage.setItem(CHOICE_KEY, JSON.stringify({ key, backend, ms, inferenceMs }));
     } catch (err) { /* storage disabled: the page measures again next time */ }
   }
 
@@ -153,7 +175,8 @@
     const saved = wanted ? null : rememberedChoice(key);
     const preset = wanted || (saved && saved.backend);
     if (preset && await startBackend(preset)) {
-      api.backendChoice = wanted ? { how: "forced", ms: {} } : { how: "remembered", ms: saved.ms || {} };
+      api.backendChoice = wanted ? { how: "forced", ms: {}, inferenceMs: {} }
+        : { how: "remembered", ms: saved.ms || {}, inferenceMs: saved.inferenceMs || {} };
       return tf.loadGraphModel(tf.io.fromMemory(artifacts));
     }
     if (wanted) console.warn(`backend ${wanted} is not available here; choosing by measurement`);
@@ -173,8 +196,9 @@
     names.filter((n) => n !== best).forEach((n) => timed[n].net.dispose());
     await startBackend(best);
     const ms = Object.fromEntries(names.map((n) => [n, timed[n].ms]));
-    api.backendChoice = { how: "measured", ms };
-    remember(key, best, ms);
+    const inferenceMs = Object.fromEntries(names.map((n) => [n, timed[n].inferenceMs]));
+    api.backendChoice = { how: "measured", ms, inferenceMs };
+    remember(key, best, ms, inferenceMs);
     return timed[best].net;
   }
 
@@ -218,7 +242,7 @@
     const wasm = api.wasm ? ` (${api.wasm.simd ? "SIMD" : "no SIMD"}, ${api.wasm.threads} ` +
       `thread${api.wasm.threads === 1 ? "" : "s"})` : "";
     const why = {
-      measured: `the fastest on this device (${timings} per inference)`,
+      measured: `the fastest on this device (${timings} per frame)`,
       remembered: `measured fastest on this device earlier${timings ? ` (${timings})` : ""}`,
       forced: "chosen by ?backend= in the address",
     }[choice.how];
@@ -243,14 +267,14 @@
   // ----- prediction -----------------------------------------------------------------------------------
   async function classify(source, kind) {
     const t0 = performance.now();
-    const probs = infer(model, source);
+    const { probs, readMs } = infer(model, source);
     let values;
     try {
       values = await probs.data();
     } finally {
       probs.dispose();
     }
-    const ms = performance.now() - t0;
+    const ms = performance.now() - t0 - readMs;
     const probabilities = {};
     let best = 0;
     labels.forEach((name, i) => {
@@ -258,11 +282,13 @@
       if (values[i] > values[best]) best = i;
     });
     const unsure = values[best] < api.unsureThreshold;
-    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms, unsure };
+    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms, readMs, unsure };
     api.predictions += 1;
-    api.stats.ms.push(ms);
-    if (api.stats.ms.length > MS_HISTORY) api.stats.ms.shift();
-    render(values, kind, ms);
+    for (const [series, value] of [[api.stats.ms, ms], [api.stats.readMs, readMs]]) {
+      series.push(value);
+      if (series.length > MS_HISTORY) series.shift();
+    }
+    render(values, kind, ms, readMs);
     return api.lastPrediction;
   }
 
@@ -287,7 +313,7 @@
     }
   }
 
-  function render(values, kind, ms) {
+  function render(values, kind, ms, readMs) {
     if (kind === "camera" && !looping) return;  // a frame that finishes after Stop camera is not shown
     shownKind = kind;
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
@@ -310,6 +336,8 @@
     ui.sourceBadge.hidden = false;
     ui.sourceBadge.textContent = kind === "camera" ? "Live camera" : "Image";
     ui.ms.textContent = `${ms.toFixed(1)} ms`;
+    ui.ms.title = `The model's time. Reading the ${kind === "camera" ? "camera frame" : "image"} took ` +
+      `${readMs.toFixed(1)} ms more.`;
   }
 
   // ----- camera ---------------------------------------------------------------------------------------
@@ -389,7 +417,8 @@
     stream.getVideoTracks().forEach((t) => t.addEventListener("ended", stopCamera));
     looping = true;
     frameTimes = [];
-    requestAnimationFrame(loop);
+    frameCallbacks = true;
+    scheduleFrame();
   }
 
   // The camera picked in the list; else the rear camera where there is one (phones), else any camera.
@@ -405,6 +434,26 @@
     }
   }
 
+  // The camera frame as the model reads it: drawn down to FRAME_SCALE x the model's input on the short side
+  // (aspect kept, the canvas smoothing), or the video itself where the camera is no bigger than that.
+  function cameraFrame(video) {
+    const [width, height] = [video.videoWidth, video.videoHeight];
+    const short = FRAME_SCALE * meta.preprocessing.image_size;
+    let read = video;
+    if (short < Math.min(width, height)) {
+      const scale = short / Math.min(width, height);
+      if (!frameCanvas) frameCanvas = document.createElement("canvas");
+      const [w, h] = [Math.round(width * scale), Math.round(height * scale)];
+      if (frameCanvas.width !== w || frameCanvas.height !== h) [frameCanvas.width, frameCanvas.height] = [w, h];
+      const ctx = frameCanvas.getContext("2d", { willReadFrequently: true });
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(video, 0, 0, w, h);
+      read = frameCanvas;
+    }
+    api.cameraFrame = { shown: [width, height], read: [read.width || width, read.height || height] };
+    return read;
+  }
+
   function clearResult() {
     ui.topLabel.textContent = "—";
     ui.topLabel.classList.remove("unsure");
@@ -417,6 +466,7 @@
     });
     ui.sourceBadge.hidden = true;
     ui.ms.textContent = "–";
+    ui.ms.title = "";
   }
 
   // After Stop camera the last camera prediction is cleared: nothing may look live once the camera is off.
@@ -432,6 +482,7 @@
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     ui.video.srcObject = null;
+    api.cameraFrame = null;
     ui.cameraToggle.textContent = "Start camera";
     ui.cameraToggle.classList.add("primary");
     ui.fps.textContent = "–";
@@ -442,6 +493,29 @@
       if (api.lastPrediction && api.lastPrediction.source === "camera") clearResult();
     }
     setStatus(`Ready · ${api.backend}`, "ok");
+  }
+
+  // Each new camera frame is classified once (the camera gives 25-30 frames a second, the screen repaints
+  // 60 times): the next step waits for the source's next frame where the browser tells, else a repaint.
+  function scheduleFrame() {
+    if (!looping) return;
+    if (!frameCallbacks || !ui.video.requestVideoFrameCallback) {
+      requestAnimationFrame(loop);
+      return;
+    }
+    let done = false;
+    const step = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(watchdog);
+      loop();
+    };
+    // A browser that stops calling back (a stalled camera, say) falls back to every repaint.
+    const watchdog = setTimeout(() => {
+      if (!document.hidden) frameCallbacks = false;
+      step();
+    }, 1000);
+    ui.video.requestVideoFrameCallback(step);
   }
 
   async function loop() {
@@ -457,7 +531,7 @@
         busy = false;
       }
     }
-    requestAnimationFrame(loop);
+    scheduleFrame();
   }
 
   function tickFps() {

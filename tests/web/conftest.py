@@ -35,12 +35,14 @@ def require_browser() -> None:
     pytest.skip(f"{CHROMIUM} is missing (set STUDIO_REQUIRE_BROWSER=1 to fail instead)")
 
 
-def make_y4m(image: Path, target: Path, seconds: float = 2.0) -> Path:
-    """A fake-camera video that shows ``image`` still (Chromium plays it as a live webcam, looping)."""
+def make_y4m(image: Path, target: Path, seconds: float = 2.0, size: tuple[int, int] | None = None) -> Path:
+    """A fake-camera video that shows ``image`` still (Chromium plays it as a live webcam, looping), at the
+    image's own size or scaled to ``size`` (width, height)."""
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is needed to make the fake webcam video (apt-get install ffmpeg)")
+    scale = ["-vf", f"scale={size[0]}:{size[1]}"] if size else []
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(image), "-t", str(seconds),
-                    "-pix_fmt", "yuv420p", str(target)], check=True, timeout=60)
+                    *scale, "-pix_fmt", "yuv420p", str(target)], check=True, timeout=60)
     return target
 
 

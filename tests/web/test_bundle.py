@@ -71,6 +71,9 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
         assert live["label"] == setup.run.labels[int(np.argmax(python))]
         # The frame went through the camera's YUV 4:2:0 encoding: equal up to that rounding, not bit-exact.
         assert diff < 0.02
+        # The model read frames drawn down to twice its input (the camera shows the 64x64 image).
+        frame = page.evaluate("window.edgeStudio.cameraFrame")
+        assert frame["shown"] == [64, 64] and frame["read"] == [2 * image_size(served)] * 2, frame
         assert page.evaluate("window.edgeStudio.stats.fps") > 0
         assert page.evaluate("document.getElementById('video').classList.contains('mirrored')")
         assert page.evaluate("document.getElementById('video').playsInline")
@@ -83,6 +86,40 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
         assert errors == []
     finally:
         context.close()
+
+
+def image_size(served: PreviewServer) -> int:
+    with (Path(served.root) / "metadata.json").open() as f:
+        return int(json.load(f)["preprocessing"]["image_size"])
+
+
+def test_big_camera_frames_are_read_small(setup: WebSetup, playwright_instance: Any, served: PreviewServer,
+                                          tmp_path: Path) -> None:
+    """A 640x480 camera: the preview shows it whole, the model reads frames drawn down to twice its input
+    (the cheap path, issue 16), and still answers as Python does on the image."""
+    from tests.web.conftest import launch, make_y4m
+
+    size = image_size(served)
+    video = make_y4m(setup.camera_image, tmp_path / "vga.y4m", size=(640, 480))
+    vga = launch(playwright_instance, camera_file=video)
+    try:
+        context, page, _, errors = open_bundle(vga, served.url)
+        page.click("#camera-toggle")
+        wait_until(page, "window.edgeStudio.predictions >= 10 && window.edgeStudio.lastPrediction.source === 'camera'")
+        frame = page.evaluate("window.edgeStudio.cameraFrame")
+        assert frame["shown"] == [640, 480]
+        assert frame["read"][1] == 2 * size and abs(frame["read"][0] - 2 * size * 4 / 3) <= 1, frame
+        live = page.evaluate("window.edgeStudio.lastPrediction")
+        python = setup.keras_probs[setup.test_paths.index(setup.camera_image)]
+        assert live["label"] == setup.run.labels[int(np.argmax(python))]
+        # Upscaled to 640x480, YUV 4:2:0 and scaled down again: close to Python on the image, not equal.
+        assert float(np.max(np.abs(vector(live, setup.run.labels) - python))) < 0.05
+        page.click("#camera-toggle")
+        wait_until(page, "window.edgeStudio.cameraFrame === null")
+        assert errors == []
+        context.close()
+    finally:
+        vga.close()
 
 
 _DELIVER = """([b64, kind]) => {

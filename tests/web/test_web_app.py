@@ -183,6 +183,24 @@ def test_unsure_below_the_exported_threshold(setup: WebSetup, browser: Any, tmp_
             context.close()
 
 
+def test_small_camera_is_read_as_shown(setup: WebSetup, browser: Any, tmp_path: Path) -> None:
+    """A camera no bigger than twice the model's input is not scaled: the model reads the shown frames."""
+    meta = json.loads((setup.bundles["none"] / "metadata.json").read_text())
+    bundle = tmp_path / "bundle"
+    shutil.copytree(setup.bundles["none"], bundle)
+    meta["preprocessing"]["image_size"] = 64  # the page's reading size only; the graph resizes as it did
+    (bundle / "metadata.json").write_text(json.dumps(meta))
+    with PreviewServer(bundle) as server:
+        context, page, _, errors = open_bundle(browser, server.url + "?backend=cpu")
+        try:
+            page.click("#camera-toggle")
+            wait_until(page, "window.edgeStudio.predictions >= 3 && window.edgeStudio.lastPrediction.source === 'camera'")
+            assert page.evaluate("window.edgeStudio.cameraFrame") == {"shown": [64, 64], "read": [64, 64]}
+            assert errors == []
+        finally:
+            context.close()
+
+
 @pytest.fixture
 def plain_http_host(setup: WebSetup) -> Iterator[int]:
     """Any static host: Python's plain file server (no COOP/COEP, no cache headers)."""
