@@ -26,7 +26,7 @@
     cameraToggle: $("camera-toggle"), cameraSelect: $("camera-select"), mirror: $("mirror"), file: $("file"),
     sourceBadge: $("source-badge"), topLabel: $("top-label"), topConfidence: $("top-confidence"), bars: $("bars"),
     ms: $("stat-ms"), fps: $("stat-fps"), backend: $("stat-backend"), model: $("stat-model"),
-    modelFacts: $("model-facts"), backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
+    dropTitle: $("drop-title"), dropHint: $("drop-hint"), modelFacts: $("model-facts"), backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
@@ -627,6 +627,11 @@
   async function main() {
     wireInputs();
     showStage("empty");
+    // Touch screens (phones, tablets) neither drop nor paste with Ctrl+V: offer what they can do.
+    if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches) {
+      ui.dropTitle.textContent = "Start the camera, or tap here to pick a photo";
+      ui.dropHint.textContent = "Take one with the camera app or choose one from the gallery";
+    }
     // Camera access needs https:// or localhost; say so up front, where a LAN address over http cannot.
     ui.insecureNotice.hidden = window.isSecureContext;
     try {
