@@ -88,8 +88,8 @@ def measure_page(browser: Any, url: str, frames: int, test_paths: list[Path] | N
         wait_until(page, "window.edgeStudio.lastPrediction && window.edgeStudio.lastPrediction.source === 'camera'")
         page.evaluate("window.edgeStudio.stats.ms.length = 0; window.edgeStudio.stats.readMs.length = 0")  # warm-up
         wait_until(page, f"window.edgeStudio.stats.ms.length >= {frames}", timeout=600)
-        ms, read_ms, frame = page.evaluate(
-            "[window.edgeStudio.stats.ms.slice(), window.edgeStudio.stats.readMs.slice(), window.edgeStudio.cameraFrame]")
+        ms, read_ms, frame = page.evaluate("[window.edgeStudio.stats.ms.slice(), "
+                                           "window.edgeStudio.stats.readMs.slice(), window.edgeStudio.cameraFrame]")
         return {"backend": backend, "choice": choice, "load_ms": load_ms, "median_ms": statistics.median(ms),
                 "frame_ms": statistics.median([a + b for a, b in zip(ms, read_ms)]), "read_size": frame["read"],
                 "agreement": agree}

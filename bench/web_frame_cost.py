@@ -2,8 +2,8 @@
 uint8 bundle: the whole frame (``fromPixels`` of a 640x480 canvas, then the graph with its own resize),
 ``fromPixels`` alone, the frame as the page now reads a camera (drawn down to twice the model's input, then
 ``fromPixels`` and the graph), the graph on a 640x480 tensor, and the graph on a model-sized tensor. A live
-camera adds the browser's decoding of each new frame (~3 ms here, in software), which a canvas does not. Median of 30 warm
-runs each, headless Chromium. One line of JSON per backend.
+camera adds the browser's decoding of each new frame (~3 ms here, in software), which a canvas does not.
+Median of 30 warm runs each, headless Chromium. One line of JSON per backend.
 
     .venv/bin/python bench/web_frame_cost.py
 """
@@ -42,7 +42,8 @@ JS = """async ([backend, size]) => {
   out.frame = await time(() => tf.tidy(() => net.predict(tf.expandDims(pixels(), 0))));
   out.fromPixelsOnly = await time(() => tf.tidy(() => tf.sum(pixels())));
   // What the page does with a camera frame: drawn down to twice the input (short side), then read.
-  const small = document.createElement('canvas'); small.height = 2 * size; small.width = Math.round(small.height * 4 / 3);
+  const small = document.createElement('canvas');
+  small.height = 2 * size; small.width = Math.round(small.height * 4 / 3);
   const sctx = small.getContext('2d', {willReadFrequently: true}); sctx.imageSmoothingQuality = 'high';
   out.frameDrawnDown = await time(() => tf.tidy(() => { sctx.drawImage(canvas, 0, 0, small.width, small.height);
     return net.predict(tf.expandDims(tf.cast(tf.browser.fromPixels(small), 'float32'), 0)); }));

@@ -26,7 +26,8 @@
     cameraToggle: $("camera-toggle"), cameraSelect: $("camera-select"), mirror: $("mirror"), file: $("file"),
     sourceBadge: $("source-badge"), topLabel: $("top-label"), topConfidence: $("top-confidence"), bars: $("bars"),
     ms: $("stat-ms"), fps: $("stat-fps"), backend: $("stat-backend"), model: $("stat-model"),
-    dropTitle: $("drop-title"), dropHint: $("drop-hint"), modelFacts: $("model-facts"), backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
+    dropTitle: $("drop-title"), dropHint: $("drop-hint"), modelFacts: $("model-facts"),
+    backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
@@ -60,6 +61,7 @@
   let busy = false;
   let frameTimes = [];
   let frameCallbacks = true;  // false once a camera's new-frame callbacks stay away: classify every repaint
+  let cameraRun = 0;  // which start of the camera a scheduled step belongs to (a quick stop + start leaves one)
   let barRows = [];
 
   // ----- status and messages ------------------------------------------------------------------------
@@ -418,7 +420,8 @@
     looping = true;
     frameTimes = [];
     frameCallbacks = true;
-    scheduleFrame();
+    cameraRun += 1;
+    scheduleFrame(cameraRun);
   }
 
   // The camera picked in the list; else the rear camera where there is one (phones), else any camera.
@@ -497,10 +500,10 @@
 
   // Each new camera frame is classified once (the camera gives 25-30 frames a second, the screen repaints
   // 60 times): the next step waits for the source's next frame where the browser tells, else a repaint.
-  function scheduleFrame() {
-    if (!looping) return;
+  function scheduleFrame(run) {
+    if (!looping || run !== cameraRun) return;
     if (!frameCallbacks || !ui.video.requestVideoFrameCallback) {
-      requestAnimationFrame(loop);
+      requestAnimationFrame(() => loop(run));
       return;
     }
     let done = false;
@@ -508,7 +511,7 @@
       if (done) return;
       done = true;
       clearTimeout(watchdog);
-      loop();
+      loop(run);
     };
     // A browser that stops calling back (a stalled camera, say) falls back to every repaint.
     const watchdog = setTimeout(() => {
@@ -518,8 +521,8 @@
     ui.video.requestVideoFrameCallback(step);
   }
 
-  async function loop() {
-    if (!looping) return;
+  async function loop(run) {
+    if (!looping || run !== cameraRun) return;
     if (!busy && !document.hidden && ui.video.readyState >= 2 && ui.video.videoWidth > 0) {
       busy = true;
       try {
@@ -531,7 +534,7 @@
         busy = false;
       }
     }
-    scheduleFrame();
+    scheduleFrame(run);
   }
 
   function tickFps() {

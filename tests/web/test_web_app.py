@@ -194,7 +194,8 @@ def test_small_camera_is_read_as_shown(setup: WebSetup, browser: Any, tmp_path: 
         context, page, _, errors = open_bundle(browser, server.url + "?backend=cpu")
         try:
             page.click("#camera-toggle")
-            wait_until(page, "window.edgeStudio.predictions >= 3 && window.edgeStudio.lastPrediction.source === 'camera'")
+            wait_until(page, "window.edgeStudio.predictions >= 3 "
+                             "&& window.edgeStudio.lastPrediction.source === 'camera'")
             assert page.evaluate("window.edgeStudio.cameraFrame") == {"shown": [64, 64], "read": [64, 64]}
             assert errors == []
         finally:
