@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.web_bundle import CHROMIUM, FLAGS  # noqa: E402
+from bench.web_bundle import CHROMIUM, FLAGS, wait_until  # noqa: E402
 from studio.core.demo import create_demo_project  # noqa: E402
 from studio.core.export import export_bundle  # noqa: E402
 from studio.core.serve import PreviewServer  # noqa: E402
@@ -64,10 +63,7 @@ def main() -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page()
             page.goto(server.url + "?backend=cpu")
-            for _ in range(600):  # the page's CSP refuses wait_for_function's eval
-                if page.evaluate("Boolean(window.edgeStudio && window.edgeStudio.ready)"):
-                    break
-                time.sleep(0.2)
+            wait_until(page, "Boolean(window.edgeStudio && window.edgeStudio.ready)")
             for backend in ("wasm", "cpu", "webgl"):
                 ms = page.evaluate(JS, [backend, size])
                 print(backend, json.dumps({k: round(v, 2) for k, v in ms.items()}), flush=True)

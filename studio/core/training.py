@@ -202,7 +202,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     result = _fit(model, train_ds, val_ds, config, train_items, len(labels), strategy, report, cancel, run.id,
                   folder.logs_dir, total_epochs=total_epochs, steps=steps, last_is_best=pretrained is not None)
     if pretrained is not None and not result.cancelled:
-        model = train_loop.final_model(model, result, strategy)  # the best head
+        model = train_loop.final_model(model, result, strategy)  # the head's last epoch (last_is_best)
         model = pretrained.compose(config, len(labels), strategy)
         result.best_weights = model.get_weights()
         if fine_tune and not cancel.cancelled:

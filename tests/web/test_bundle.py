@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from studio.core.bundle_folder import METADATA
 from studio.core.serve import PreviewServer
 from tests.web.conftest import QUANTIZATIONS, WebSetup, classify_file, open_bundle, vector, wait_until
 
@@ -89,7 +90,7 @@ def test_live_camera_prediction_equals_python(setup: WebSetup, browser: Any, ser
 
 
 def image_size(served: PreviewServer) -> int:
-    with (Path(served.root) / "metadata.json").open() as f:
+    with (Path(served.root) / METADATA).open() as f:
         return int(json.load(f)["preprocessing"]["image_size"])
 
 

@@ -10,13 +10,14 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from studio.core.bundle_folder import METADATA
 from studio.core.serve import PreviewServer
 from tests.web.conftest import BASE_FLAGS, CHROMIUM, WebSetup, classify_file, open_bundle, vector, wait_until
 
@@ -165,13 +166,20 @@ def test_phone_asks_for_the_rear_camera_first(setup: WebSetup, browser: Any, ser
         context.close()
 
 
-def test_unsure_below_the_exported_threshold(setup: WebSetup, browser: Any, tmp_path: Path) -> None:
-    meta = json.loads((setup.bundles["none"] / "metadata.json").read_text())
-    assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] < 1
-    bundle = tmp_path / "bundle"
+def _bundle_with_metadata(setup: WebSetup, folder: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of the float32 bundle in ``folder`` whose metadata ``edit`` has changed in place."""
+    bundle = folder / "bundle"
     shutil.copytree(setup.bundles["none"], bundle)
-    meta["unsure"]["threshold"] = 1.0  # nothing is that sure
-    (bundle / "metadata.json").write_text(json.dumps(meta))
+    meta = json.loads((bundle / METADATA).read_text())
+    edit(meta)
+    (bundle / METADATA).write_text(json.dumps(meta))
+    return bundle
+
+
+def test_unsure_below_the_exported_threshold(setup: WebSetup, browser: Any, tmp_path: Path) -> None:
+    meta = json.loads((setup.bundles["none"] / METADATA).read_text())
+    assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] < 1
+    bundle = _bundle_with_metadata(setup, tmp_path, lambda m: m["unsure"].update(threshold=1.0))  # nothing is that sure
     with PreviewServer(bundle) as server:
         context, page, _, _ = open_bundle(browser, server.url + "?backend=cpu")
         try:
@@ -185,11 +193,8 @@ def test_unsure_below_the_exported_threshold(setup: WebSetup, browser: Any, tmp_
 
 def test_small_camera_is_read_as_shown(setup: WebSetup, browser: Any, tmp_path: Path) -> None:
     """A camera no bigger than twice the model's input is not scaled: the model reads the shown frames."""
-    meta = json.loads((setup.bundles["none"] / "metadata.json").read_text())
-    bundle = tmp_path / "bundle"
-    shutil.copytree(setup.bundles["none"], bundle)
-    meta["preprocessing"]["image_size"] = 64  # the page's reading size only; the graph resizes as it did
-    (bundle / "metadata.json").write_text(json.dumps(meta))
+    # The page's reading size only; the graph resizes as it did.
+    bundle = _bundle_with_metadata(setup, tmp_path, lambda m: m["preprocessing"].update(image_size=64))
     with PreviewServer(bundle) as server:
         context, page, _, errors = open_bundle(browser, server.url + "?backend=cpu")
         try:
