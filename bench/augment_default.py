@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from studio.core.demo import create_demo_project  # noqa: E402
-from studio.core.importer import import_paths  # noqa: E402
-from studio.core.project import Project  # noqa: E402
+from studio.core.images.importer import import_paths  # noqa: E402
+from studio.core.project.demo import create_demo_project  # noqa: E402
+from studio.core.project.store import Project  # noqa: E402
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig, augment_epochs  # noqa: E402
 
 # (photo, x0, y0, x1, y1) regions of scikit-learn's sample photos (china.jpg and flower.jpg are 427x640).
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--arch", default="cnn")
     parser.add_argument("--presets", default=",".join(AUGMENT_PRESETS))
     args = parser.parse_args()
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     presets = [p.strip() for p in args.presets.split(",")]
     with tempfile.TemporaryDirectory(prefix="augment-bench-") as tmp:

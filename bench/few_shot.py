@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.few_shot_data import DATASETS  # noqa: E402
 from studio.commands.output import table  # noqa: E402
-from studio.core.importer import import_paths  # noqa: E402
-from studio.core.project import Project  # noqa: E402
+from studio.core.images.importer import import_paths  # noqa: E402
+from studio.core.project.store import Project  # noqa: E402
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig  # noqa: E402
 
 N_TEST = 30          # unseen test images per class
@@ -62,8 +62,8 @@ def make_project(root: Path, pool: dict[str, dict[str, list[Path]]], k: int) -> 
 
 
 def run_one(project: Project, arch: str, size: int, color: str) -> dict[str, float]:
-    from studio.core.architectures import default_epochs
-    from studio.core.training import train
+    from studio.core.training.architectures import default_epochs
+    from studio.core.training.run import train
 
     extra = {"epochs": default_epochs(arch)} if arch == "pretrained" else SCRATCH
     config = TrainConfig(arch=arch, preprocess=PreprocessSpec(size, color), batch_size=16, seed=0,
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="input sizes for pretrained (default: the backbone's default)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    from studio.core.backbone import DEFAULT_IMAGE_SIZE
+    from studio.core.training.backbone import DEFAULT_IMAGE_SIZE
 
     sizes = args.pretrained_sizes or [DEFAULT_IMAGE_SIZE]
     results: list[dict[str, object]] = []

@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.core.importer import import_paths  # noqa: E402
-from studio.core.project import Project  # noqa: E402
+from studio.core.images.importer import import_paths  # noqa: E402
+from studio.core.project.store import Project  # noqa: E402
 
 
 def generate(folder: Path, n: int, size: int) -> None:

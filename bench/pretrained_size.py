@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from studio.core.export import export_bundle
-    from studio.core.serve import PreviewServer
-    from studio.core.training import train
+    from studio.core.export.exporter import export_bundle
+    from studio.core.export.serve import PreviewServer
+    from studio.core.training.run import train
 
     rows, results = [], []
     with tempfile.TemporaryDirectory(prefix="pretrained-size-") as tmp, sync_playwright() as pw:

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.few_shot_data import REGIONS, photo_crops  # noqa: E402
-from studio.core.importer import import_paths  # noqa: E402
-from studio.core.project import Project  # noqa: E402
+from studio.core.images.importer import import_paths  # noqa: E402
+from studio.core.project.store import Project  # noqa: E402
 from studio.core.specs import PreprocessSpec, TrainConfig  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def cpu_seconds() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from studio.core.backbone import DEFAULT_IMAGE_SIZE
+    from studio.core.training.backbone import DEFAULT_IMAGE_SIZE
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=1000)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         import tensorflow  # noqa: F401  (a run's process has it loaded before training; not counted)
         print(f"import tensorflow: {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        from studio.core.training import train
+        from studio.core.training.run import train
 
         for attempt in ("first (features computed)", "second (features cached)"):
             cpu0, t0 = cpu_seconds(), time.monotonic()

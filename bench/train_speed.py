@@ -1,7 +1,7 @@
 """Training speed: seconds per epoch (after the first) of the studio trainer vs a plain ``model.fit``.
 
 Same model (``cnn``), input (64x64 gray), batch size, data and validation set, in one process:
-- ours: ``studio.core.training.train`` on a project of generated PNGs (decode -> preprocess -> cache ->
+- ours: ``studio.core.training.run.train`` on a project of generated PNGs (decode -> preprocess -> cache ->
   shuffle -> batch -> prefetch, events, cancel checks, best weights, TensorBoard scalars);
 - plain: ``model.fit`` on in-memory NumPy arrays (the same preprocessed inputs);
 - with augmentation: ours with the "Original pipeline" preset vs plain ``model.fit`` on Keras'
@@ -28,8 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studio.commands.output import table  # noqa: E402
-from studio.core.importer import import_paths  # noqa: E402
-from studio.core.project import Project  # noqa: E402
+from studio.core.images.importer import import_paths  # noqa: E402
+from studio.core.project.store import Project  # noqa: E402
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig  # noqa: E402
 
 SPEC = PreprocessSpec(image_size=64, color="gray")
@@ -60,7 +60,7 @@ def peak_rss_mb() -> float:
 
 
 def ours(project: Project, epochs: int, batch: int, augment: bool) -> list[float]:
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     config = TrainConfig(arch="cnn", preprocess=SPEC, epochs=epochs, batch_size=batch, seed=0,
                          use_augment=augment, augment=AUGMENT_PRESETS["Original pipeline"] if augment else
@@ -71,7 +71,7 @@ def ours(project: Project, epochs: int, batch: int, augment: bool) -> list[float
 
 
 def arrays(project: Project, split: str) -> tuple[np.ndarray, np.ndarray]:
-    from studio.core.imaging import load_rgb
+    from studio.core.images.imaging import load_rgb
     from studio.core.preprocess import preprocess
 
     paths, labels, _ = project.labelled_split(split)
@@ -83,7 +83,7 @@ def plain(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarra
           batch: int, augment: bool) -> list[float]:
     import keras
 
-    from studio.core.architectures import build
+    from studio.core.training.architectures import build
 
     keras.utils.set_random_seed(0)
     model = build("cnn", SPEC.input_shape, n_classes)

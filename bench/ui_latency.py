@@ -210,7 +210,7 @@ def _settle(app, seconds: float) -> None:  # noqa: ANN001
 
 def _measure_training(app, window, probe: StallProbe, tmp: Path, epochs: int) -> dict:  # noqa: ANN001
     """Issue 6: the event loop while a run trains (a child process) with live curves, on the Train page."""
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     demo, _ = create_demo_project(tmp / "demo", limit=600)
     demo.close()
@@ -237,8 +237,8 @@ def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_onl
                               train_epochs: int = 0, trace: bool = False) -> dict[str, dict]:
     from PySide6.QtCore import QSettings, Qt, QTimer
 
-    from studio.core.importer import import_paths
-    from studio.core.project import Project
+    from studio.core.images.importer import import_paths
+    from studio.core.project.store import Project
     from studio.gui.app import create_application
 
     app = create_application()

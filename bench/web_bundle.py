@@ -32,11 +32,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio.core.architectures import ARCHITECTURES  # noqa: E402
-from studio.core.demo import create_demo_project  # noqa: E402
-from studio.core.export import export_bundle  # noqa: E402
-from studio.core.serve import PreviewServer  # noqa: E402
+from studio.core.export.exporter import export_bundle  # noqa: E402
+from studio.core.export.serve import PreviewServer  # noqa: E402
+from studio.core.project.demo import create_demo_project  # noqa: E402
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig  # noqa: E402
+from studio.core.training.architectures import ARCHITECTURES  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -103,7 +103,7 @@ def keras_ms(project: Any, run: Any, frame_shape: tuple[int, int]) -> float:
     import numpy as np
     import tensorflow as tf
 
-    from studio.core.predict import load_run_model
+    from studio.core.evaluation.predict import load_run_model
     from studio.core.preprocess import preprocess
 
     model = load_run_model(project, run)
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from studio.core.predict import predict_files, run_labels
-    from studio.core.training import train
+    from studio.core.evaluation.predict import predict_files, run_labels
+    from studio.core.training.run import train
 
     archs = args.arch or list(ARCHITECTURES)
     rows: list[dict[str, Any]] = []

@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.web_bundle import CHROMIUM, FLAGS, wait_until  # noqa: E402
-from studio.core.demo import create_demo_project  # noqa: E402
-from studio.core.export import export_bundle  # noqa: E402
-from studio.core.serve import PreviewServer  # noqa: E402
+from studio.core.export.exporter import export_bundle  # noqa: E402
+from studio.core.export.serve import PreviewServer  # noqa: E402
+from studio.core.project.demo import create_demo_project  # noqa: E402
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig  # noqa: E402
-from studio.core.training import train  # noqa: E402
+from studio.core.training.run import train  # noqa: E402
 
 # ms of each path; the model is loaded again under each backend.
 JS = """async ([backend, size]) => {

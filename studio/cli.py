@@ -16,8 +16,8 @@ from typing import NoReturn
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
+from studio.core.export.targets import DEFAULT_TARGET, TARGETS
 from studio.core.specs import EXPORT_QUANTIZATIONS, TrainConfig
-from studio.core.targets import DEFAULT_TARGET, TARGETS
 
 __all__ = ["UserError", "build_parser", "main"]
 _TRAIN = TrainConfig()  # the training defaults (one definition, in core)
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from studio.commands import dispatch
     from studio.commands.output import SafeTextStream
-    from studio.core.project import ProjectError
+    from studio.core.project.store import ProjectError
     from studio.core.specs import SpecError
 
     streams = sys.stdout, sys.stderr

@@ -66,7 +66,7 @@ def _train_child(cmd: list[str], what: str) -> tuple[list[dict[str, Any]], list[
 
 
 def step_demo(work: Path, state: dict[str, Any]) -> str:
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     project, report = create_demo_project(work / "demo", limit=DEMO_IMAGES)
     project.close()
@@ -118,8 +118,8 @@ def step_train(work: Path, state: dict[str, Any]) -> str:
 
 
 def step_evaluate(work: Path, state: dict[str, Any]) -> str:
-    from studio.core.evaluation import evaluate
-    from studio.core.project import Project
+    from studio.core.evaluation.report import evaluate
+    from studio.core.project.store import Project
 
     with Project.open(state["project"]) as project:
         report = evaluate(project, state["run"])
@@ -130,8 +130,8 @@ def step_evaluate(work: Path, state: dict[str, Any]) -> str:
 
 
 def step_export(work: Path, state: dict[str, Any]) -> str:
-    from studio.core.export import export_bundle
-    from studio.core.project import Project
+    from studio.core.export.exporter import export_bundle
+    from studio.core.project.store import Project
     from studio.core.specs import ExportOptions
 
     with Project.open(state["project"]) as project:
@@ -145,7 +145,7 @@ def step_export(work: Path, state: dict[str, Any]) -> str:
 
 
 def step_serve(work: Path, state: dict[str, Any]) -> str:
-    from studio.core.serve import PreviewServer
+    from studio.core.export.serve import PreviewServer
 
     with PreviewServer(state["bundle"], port=0) as server:
         url = server.url + "model/model.json"
@@ -159,10 +159,10 @@ def step_serve(work: Path, state: dict[str, Any]) -> str:
 
 def step_pretrained(work: Path, state: dict[str, Any]) -> str:
     """The pretrained backbone ships in the app: a 1-epoch pretrained run (child process), then its export."""
-    from studio.core.architectures import default_quantization
-    from studio.core.export import export_bundle
-    from studio.core.project import Project
+    from studio.core.export.exporter import export_bundle
+    from studio.core.project.store import Project
     from studio.core.specs import ExportOptions
+    from studio.core.training.architectures import default_quantization
 
     cmd = child_command(*train_argv(state["project"], TrainJob("pretrained", False, epochs=1,
                                                                extra=("--image-size", str(PRETRAINED_IMAGE_SIZE)))))

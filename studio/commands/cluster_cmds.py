@@ -11,7 +11,7 @@ from studio.commands.output import emit_json
 
 def cluster_spec(args: argparse.Namespace) -> int:
     from studio.commands.protocol import UserError
-    from studio.core.cluster import ENV, ClusterSpecError, tf_config
+    from studio.core.training.cluster import ENV, ClusterSpecError, tf_config
 
     try:
         config = tf_config(args.workers, args.index)

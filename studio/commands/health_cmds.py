@@ -13,13 +13,13 @@ import sys
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
 from studio.commands.protocol import ExitCode
 from studio.core.events import CancelToken, Event, HealthProgress
-from studio.core.project import Project
+from studio.core.project.store import Project
 
 SHOW = 10  # entries per section in the text summary
 
 
 def health(args: argparse.Namespace) -> int:
-    from studio.core.health import HealthCancelled, check_project
+    from studio.core.health.check import HealthCancelled, check_project
 
     with Project.open(args.project) as project:
         cancel = CancelToken()

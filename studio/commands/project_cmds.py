@@ -9,8 +9,8 @@ import sys
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, table
 from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import CancelToken, Event, ImportProgress
-from studio.core.importer import ImportReport, import_paths
-from studio.core.project import SPLITS, Project
+from studio.core.images.importer import ImportReport, import_paths
+from studio.core.project.store import SPLITS, Project
 from studio.core.safe_text import terminal
 
 
@@ -39,7 +39,7 @@ def _print_report(report: ImportReport, as_json: bool) -> None:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     bar = ProgressBar("demo") if not args.json else ProgressBar("demo", stream=_NullTTY())
     project, report = create_demo_project(args.project, reporter=_progress_reporter(bar))

@@ -41,7 +41,7 @@ class ExitCode(IntEnum):
 @dataclass(frozen=True)
 class TrainJob:
     """One `edge-studio train` run as the window queues it. Preprocessing and augmentation settings come from
-    the project (:mod:`studio.core.settings`) when the child starts."""
+    the project (:mod:`studio.core.project.settings`) when the child starts."""
 
     arch: str
     augment: bool

@@ -16,9 +16,9 @@ from typing import Any
 
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
 from studio.commands.protocol import ExitCode, UserError
-from studio.core import settings
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
-from studio.core.project import Project
+from studio.core.project import settings
+from studio.core.project.store import Project
 from studio.core.specs import TrainConfig
 
 
@@ -35,7 +35,7 @@ def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfi
 
 def train(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.core.training import train as run_training
+    from studio.core.training.run import train as run_training
 
     task = _cluster_task()
     worker = task is not None and not task.is_chief  # a non-chief worker writes nothing into the project
@@ -70,7 +70,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _cluster_task() -> Any:
-    from studio.core import cluster
+    from studio.core.training import cluster
 
     try:
         return cluster.current()
@@ -80,8 +80,8 @@ def _cluster_task() -> Any:
 
 def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, task: Any) -> int:
     """A non-chief worker: trains its share, prints nothing on stdout (the chief reports the run)."""
-    from studio.core.train_loop import ClusterError
-    from studio.core.training import train_worker
+    from studio.core.training.loop import ClusterError
+    from studio.core.training.run import train_worker
 
     print(f"training {config.arch} as {task.describe()}; the chief writes the run", file=sys.stderr)
     with cancel_on_signals(cancel), json_stdout(True):
@@ -140,7 +140,7 @@ def _num(value: Any) -> str:
 
 
 def runs(args: argparse.Namespace) -> int:
-    from studio.core.evaluation import compare_runs
+    from studio.core.evaluation.report import compare_runs
 
     with Project.open(args.project) as project:
         rows = compare_runs(project)
@@ -161,7 +161,7 @@ def runs(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.core.evaluation import evaluate as evaluate_run
+    from studio.core.evaluation.report import evaluate as evaluate_run
 
     with Project.open(args.project) as project, json_stdout(args.json) as out:
         report = evaluate_run(project, args.run)
@@ -186,7 +186,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.core.predict import predict_files
+    from studio.core.evaluation.predict import predict_files
 
     items = list(args.items)
     with Project.open(args.project) as project, json_stdout(args.json) as out:

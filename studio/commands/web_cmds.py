@@ -6,16 +6,16 @@ import argparse
 import sys
 
 from studio.commands.output import ProgressBar, emit_json, json_stdout, table
-from studio.core.architectures import default_quantization
 from studio.core.events import Event
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.core.specs import ExportOptions
+from studio.core.training.architectures import default_quantization
 
 
 def export(args: argparse.Namespace) -> int:
     if args.estimate:
         return estimate(args)
-    from studio.core.export import ExportStep, export_bundle
+    from studio.core.export.exporter import ExportStep, export_bundle
 
     bar = ProgressBar("export")
     if args.json:
@@ -25,7 +25,7 @@ def export(args: argparse.Namespace) -> int:
         if isinstance(event, ExportStep):
             bar.update(event.done, event.total, event.step, force=True)
 
-    from studio.core.targets import get_target
+    from studio.core.export.targets import get_target
 
     target = get_target(args.format)
     with Project.open(args.project) as project:
@@ -57,7 +57,7 @@ def estimate(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from studio.core.estimate import estimate as measure
+    from studio.core.export.estimate import estimate as measure
 
     with Project.open(args.project) as project, json_stdout(args.json) as out:
         def report(event: Event) -> None:
@@ -66,7 +66,7 @@ def estimate(args: argparse.Namespace) -> int:
             else:
                 print(f"measured {event.quantization}", file=sys.stderr)  # type: ignore[attr-defined]
 
-        from studio.core.targets import get_target
+        from studio.core.export.targets import get_target
 
         rows = measure(project, args.run, reporter=report, target=get_target(args.format))
         if args.json:
@@ -83,7 +83,7 @@ def estimate(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import signal
 
-    from studio.core.serve import PreviewServer
+    from studio.core.export.serve import PreviewServer
 
     server = PreviewServer(args.dir, port=args.port).start()
     # `kill` (SIGTERM) stops as cleanly as Ctrl+C: the socket is closed, the exit code is 0.

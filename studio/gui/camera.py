@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.events import CancelToken
-from studio.core.importer import ImportReport, import_paths
-from studio.core.project import Project
+from studio.core.images.importer import ImportReport, import_paths
+from studio.core.project.store import Project
 from studio.gui.thumbnails import bgr_to_qimage
 
 PREVIEW_MAX_FPS = 30.0

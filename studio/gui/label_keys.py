@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 
-from studio.core.project import ClassInfo
+from studio.core.project.store import ClassInfo
 
 UNLABEL = None  # the class id that means "no label"
 

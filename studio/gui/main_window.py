@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import APP_NAME, __version__
-from studio.core.project import Project, ProjectError
+from studio.core.project.store import Project, ProjectError
 from studio.gui.icons import app_icon, icon
 from studio.gui.session import Session
 from studio.gui.widgets.page_scroll import scrollable
@@ -64,7 +64,7 @@ def _create_demo(path: Path, limit: int | None, progress, cancel) -> Path | None
     crashed first start never leaves a half demo behind that would be opened next time."""
     import shutil
 
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     partial = path.with_name(path.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 
 
 class Session(QObject):

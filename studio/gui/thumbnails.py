@@ -17,8 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from studio.core.imaging import load_bgr, thumbnail
-from studio.core.project import ImageRecord, Project
+from studio.core.images.imaging import load_bgr, thumbnail
+from studio.core.project.store import ImageRecord, Project
 
 THUMB_SIZE = 160          # pixels, the longest side stored on disk
 MEMORY_ITEMS = 2000       # QImages kept in memory (at most 128x128x3 bytes each in the grid: ~100 MB)

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 
 from studio.commands.protocol import NICE_ENV, TrainJob, parse_line
 from studio.core.events import BatchEnd, EpochEnd, Event, JobError, RunCancelled, RunFailed, RunFinished, RunStarted
-from studio.core.runs import RunStatus
+from studio.core.project.runs import RunStatus
 
 # A queued training run: the job protocol's TrainJob (argv, defaults); the old name stays for callers.
 QueuedRun = TrainJob

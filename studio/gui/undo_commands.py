@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PySide6.QtGui import QUndoCommand
 
-from studio.core.project import ClassInfo
+from studio.core.project.store import ClassInfo
 from studio.gui.session import Session
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from studio.core.imaging import load_bgr
-from studio.core.importer import import_paths
-from studio.core.project import SPLITS, Project
+from studio.core.images.imaging import load_bgr
+from studio.core.images.importer import import_paths
+from studio.core.project.store import SPLITS, Project
 
 
 def flip_labels(project: Project, fraction: float, seed: int = 0) -> dict[int, str]:

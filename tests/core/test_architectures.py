@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio.core import architectures
+from studio.core.training import architectures
 
 
 @pytest.mark.parametrize("name", architectures.ARCHITECTURES)

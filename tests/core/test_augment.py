@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from studio.core.augment import _inverse_affine, augment_batch, augment_image, preview, rng_for
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec
+from studio.core.training.augment import _inverse_affine, augment_batch, augment_image, preview, rng_for
 
 
 def _smooth(h: int = 32, w: int = 40, c: int = 1) -> np.ndarray:
@@ -116,7 +116,7 @@ def test_preview_preprocesses_raw_images_with_preprocess() -> None:
 
 
 def test_augment_module_does_not_import_tensorflow() -> None:
-    code = ("import sys, numpy as np; from studio.core.augment import preview; "
+    code = ("import sys, numpy as np; from studio.core.training.augment import preview; "
             "from studio.core.specs import AUGMENT_PRESETS; "
             "preview(np.zeros((8, 8, 1), np.float32), AUGMENT_PRESETS['Original pipeline'], 2); "
             "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core import backbone
-from studio.core.backbone import BackboneError
+from studio.core.training import backbone
+from studio.core.training.backbone import BackboneError
 
 # ImageNet-1k class indices (standard order). Buildings: 442 bell cote, 449 boathouse, 497 church,
 # 663 monastery, 668 mosque, 698 palace, 832 stupa, 858 tile roof, 873 triumphal arch.

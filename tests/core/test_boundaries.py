@@ -22,8 +22,8 @@ def _loaded_after(statement: str) -> list[str]:
 
 def test_import_studio_loads_neither_tensorflow_nor_qt():
     assert _loaded_after("import studio") == []
-    assert _loaded_after("import studio.core.project") == []
-    assert _loaded_after("import studio.core.importer, studio.core.specs, studio.core.events, studio.cli") == []
+    assert _loaded_after("import studio.core.project.store") == []
+    assert _loaded_after("import studio.core.images.importer, studio.core.specs, studio.core.events, studio.cli") == []
 
 
 def test_every_core_module_imports_without_qt():

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from studio.cli import main
-from studio.core.importer import import_paths
-from studio.core.project import Project
+from studio.core.images.importer import import_paths
+from studio.core.project.store import Project
 
 
 def _shapes(root, n_per_class: int = 12):  # noqa: ANN001, ANN202

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from studio.cli import main
-from studio.core.demo import create_demo_project
-from studio.core.project import Project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESETS,
     DEFAULT_AUGMENT,

@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 from studio.cli import main
-from studio.core import cluster
-from studio.core.demo import create_demo_project
-from studio.core.project import Project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
+from studio.core.training import cluster
 
 TRAIN_ARGS = ["--arch", "cnn", "--batch-size", "16", "--image-size", "16", "--color", "gray", "--lr", "0.003",
               "--seed", "0", "--json"]
@@ -163,7 +163,7 @@ def test_two_workers_train_one_run_with_the_same_weights(demo: Path, tmp_path: P
     # The same config on one machine: the global batch split over two workers is the same batch.
     from studio.cli import build_parser
     from studio.commands.train_cmds import train_config
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     single = Project.open(shutil.copytree(demo, tmp_path / "single"))

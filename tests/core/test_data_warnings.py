@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import architectures
-from studio.core.arch_cards import BEST_SMALL, PRETRAINED, SMALL_DATA_ARCH, card, cards, recommend
-from studio.core.data_warnings import data_warnings, result_warnings, score_uncertainty, wilson_interval
-from studio.core.demo import create_demo_project
+from studio.core.project.data_warnings import data_warnings, result_warnings, score_uncertainty, wilson_interval
+from studio.core.project.demo import create_demo_project
 from studio.core.specs import AUGMENT_PRESETS, DEFAULT_AUGMENT, DEFAULT_EPOCHS, augment_epochs, flip_warning
+from studio.core.training import architectures
+from studio.core.training.arch_cards import BEST_SMALL, PRETRAINED, SMALL_DATA_ARCH, card, cards, recommend
 
 
 def _counts(**classes: tuple[int, int, int]) -> dict:

@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from studio.core.demo import create_demo_project
-from studio.core.evaluation import build_report, classification_metrics, compare_runs, evaluate, load_report
-from studio.core.predict import predict_files
-from studio.core.project import Project, ProjectError
+from studio.core.evaluation.predict import predict_files
+from studio.core.evaluation.report import build_report, classification_metrics, compare_runs, evaluate, load_report
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project, ProjectError
 from studio.core.specs import PreprocessSpec, TrainConfig
-from studio.core.training import train
+from studio.core.training.run import train
 
 LABELS = ["cat", "dog", "fox"]
 Y_TRUE = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import web_runtime
-from studio.core.demo import create_demo_project
-from studio.core.export import ExportError, ExportStep, export_bundle
-from studio.core.project import Project
+from studio.core.export import web_runtime
+from studio.core.export.exporter import ExportError, ExportStep, export_bundle
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     project, _ = create_demo_project(tmp_path_factory.mktemp("export") / "project", limit=120)
     run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=16, color="gray"),
@@ -197,8 +197,8 @@ def test_bundle_permissions_follow_the_umask(trained: Trained, tmp_path: Path) -
 
 
 def test_estimate_measures_what_each_bundle_holds(trained: Trained, tmp_path: Path) -> None:
-    from studio.core.estimate import estimate
-    from studio.core.evaluation import evaluate
+    from studio.core.evaluation.report import evaluate
+    from studio.core.export.estimate import estimate
 
     rows = estimate(trained.project, trained.run_id)
     assert [r.quantization for r in rows] == ["none", "float16", "uint8"]
@@ -297,8 +297,8 @@ class Block:
         if name.split(".")[0] in blocked:
             raise ImportError(f"{name} is blocked (as in a package built without it)")
 sys.meta_path.insert(0, Block())
-from studio.core.export import export_bundle
-from studio.core.project import Project
+from studio.core.export.exporter import export_bundle
+from studio.core.project.store import Project
 from studio.core.specs import ExportOptions
 result = export_bundle(Project.open(sys.argv[1]), None, sys.argv[2], ExportOptions(quantization="uint8"))
 print(sorted(m for m in sys.modules if m.split(".")[0] in blocked), result.model_bytes)

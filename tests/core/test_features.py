@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core import features
 from studio.core.events import CancelToken
-from studio.core.features import FeaturesCancelled, image_features
-from studio.core.importer import import_paths
-from studio.core.project import Project, ProjectError
+from studio.core.images.importer import import_paths
+from studio.core.project.store import Project, ProjectError
+from studio.core.training import features
+from studio.core.training.features import FeaturesCancelled, image_features
 from tests.core.helpers import make_class_folder, write_image
 
 SIZE = 32  # the backbone runs at any size; 32 px keeps the test fast
@@ -26,7 +26,7 @@ def project(tmp_path: Path) -> Project:
 
 
 def test_vectors_match_the_backbone_and_are_cached(project: Project) -> None:
-    from studio.core.imaging import load_rgb
+    from studio.core.images.imaging import load_rgb
     from studio.core.preprocess import preprocess
     from studio.core.specs import PreprocessSpec
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from studio.core.events import CancelToken, HealthProgress
-from studio.core.health import HealthCancelled, HealthInput, analyse
+from studio.core.health.check import HealthCancelled, HealthInput, analyse
 
 K, D = 6, 256
 
@@ -137,7 +137,7 @@ def test_progress_and_cancel():
 
 
 def test_report_json_round_trip():
-    from studio.core.health_report import HealthReport
+    from studio.core.health.report import HealthReport
 
     x, y, _ = clusters(200)
     labels = y.copy()

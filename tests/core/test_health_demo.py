@@ -11,9 +11,9 @@ import shutil
 import pytest
 
 from studio.cli import main
-from studio.core.demo import create_demo_project
-from studio.core.health import cached_report, check_project
-from studio.core.project import Project
+from studio.core.health.check import cached_report, check_project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from tests.core.health_helpers import add_leaked_copies, flip_labels
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studio.core.imaging import thumbnail
+from studio.core.images.imaging import thumbnail
 
 
 def test_large_images_shrink_to_fit_keeping_the_aspect_ratio():

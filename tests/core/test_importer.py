@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from studio.core.events import CancelToken, ImportProgress
-from studio.core.importer import import_paths
-from studio.core.project import Project
+from studio.core.images.importer import import_paths
+from studio.core.project.store import Project
 
 from .helpers import make_class_folder, write_image
 

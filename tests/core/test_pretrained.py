@@ -7,12 +7,12 @@ import argparse
 import numpy as np
 import pytest
 
-from studio.core import architectures, backbone, features
-from studio.core.demo import create_demo_project
 from studio.core.events import CancelToken, EpochEnd, Event, FeatureProgress, RunCancelled, RunFinished, RunStarted
-from studio.core.project import Project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from studio.core.specs import PreprocessSpec, TrainConfig
-from studio.core.training import train
+from studio.core.training import architectures, backbone, features
+from studio.core.training.run import train
 
 SPEC = PreprocessSpec(image_size=32, color="gray")
 
@@ -50,7 +50,7 @@ def test_head_on_cached_features_then_fine_tune(project: Project) -> None:
         assert (folder / name).is_file()
     assert run.metrics["test_accuracy"] > 0.3  # 10 digit classes from 6 images each: chance is 0.1
 
-    from studio.core.predict import load_run_model
+    from studio.core.evaluation.predict import load_run_model
 
     model = load_run_model(project, run)  # the whole network, on the preprocessed input
     assert model.input_shape == (None, 32, 32, 1)
@@ -61,14 +61,14 @@ def test_composed_model_equals_head_on_cached_features(project: Project) -> None
     run = train(project, TrainConfig(arch="pretrained", preprocess=SPEC, epochs=3, batch_size=16, seed=2,
                                      learning_rate=1e-2))
     assert run.status == "finished", run.error
-    from studio.core.predict import load_run_model
+    from studio.core.evaluation.predict import load_run_model
 
     model = load_run_model(project, run)
     ids = [im.id for im in project.images(split="train")][:5]
     cached = features.image_features(project, ids, image_size=32, color="gray")
     head = architectures.head(model.output_shape[-1])
     head.get_layer("head").set_weights(model.get_layer("head").get_weights())
-    from studio.core.imaging import load_rgb
+    from studio.core.images.imaging import load_rgb
     from studio.core.preprocess import preprocess
 
     x = np.stack([np.asarray(preprocess(load_rgb(project.image_path(project.image(i))), SPEC)) for i in ids])

@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from studio.core.project import SCHEMA_VERSION, SPLITS, NewImage, Project, ProjectError, split_for
+from studio.core.project.store import SCHEMA_VERSION, SPLITS, NewImage, Project, ProjectError, split_for
 
 
 def _new(sha: str, label: str | None = "cat") -> NewImage:

@@ -10,7 +10,7 @@ import pytest
 from studio.cli import build_parser
 from studio.commands import protocol
 from studio.core import events
-from studio.core.importer import ImportReport
+from studio.core.images.importer import ImportReport
 from studio.core.specs import TrainConfig
 
 

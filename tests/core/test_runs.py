@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import runs
-from studio.core.demo import create_demo_project
-from studio.core.project import Project, ProjectError
-from studio.core.project_db import _MIGRATIONS
-from studio.core.runs import RunStatus
+from studio.core.project import runs
+from studio.core.project.db import _MIGRATIONS
+from studio.core.project.demo import create_demo_project
+from studio.core.project.runs import RunStatus
+from studio.core.project.store import Project, ProjectError
 
 
 def _cli(*args: str) -> list[str]:
@@ -61,7 +61,7 @@ def test_a_live_owner_in_another_process_keeps_its_run_running(tmp_path: Path) -
     Project.create(tmp_path / "p").close()
     code = textwrap.dedent(f"""
         import sys, time
-        from studio.core.project import Project
+        from studio.core.project.store import Project
         p = Project.open({str(tmp_path / "p")!r})
         print(p.create_run("cnn", {{}}).id, flush=True)
         sys.stdin.readline()
@@ -172,7 +172,7 @@ def test_a_version_1_project_is_migrated_with_its_runs(tmp_path: Path) -> None:
 
 
 def test_labelled_split_indexes_by_the_runs_labels_after_a_class_move(tmp_path: Path) -> None:
-    from studio.core.project import NewImage
+    from studio.core.project.store import NewImage
 
     with Project.create(tmp_path / "p") as project:
         project.add_images([NewImage(f"{i:064x}", f"{i}.png", ".png", 8, 8, 3, label) for i, label in

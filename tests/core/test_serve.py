@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.serve import PreviewServer, ServeError, resolve_request
+from studio.core.export.serve import PreviewServer, ServeError, resolve_request
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import settings
-from studio.core.project import Project
+from studio.core.project import settings
+from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESETS,
     AUGMENT_RANGES,
@@ -74,7 +74,7 @@ def test_each_declared_range_is_what_the_spec_enforces(ranges: dict, cls: type) 
 
 
 def test_an_architecture_brings_its_epoch_budget_and_explicit_choices_win(tmp_path: Path) -> None:
-    from studio.core import architectures
+    from studio.core.training import architectures
 
     with Project.create(tmp_path / "p") as project:
         config, _ = settings.train_config(project, arch=architectures.PRETRAINED, use_augment=False)

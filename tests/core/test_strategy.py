@@ -20,9 +20,9 @@ SCRIPT = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
     from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training import choose_strategy, train
+    from studio.core.training.run import choose_strategy, train
 
     project, _ = create_demo_project(sys.argv[1], limit=120)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

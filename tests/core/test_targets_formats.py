@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core.export import ExportError, export_bundle
-from studio.core.imaging import load_rgb
-from studio.core.project import Project
+from studio.core.export.exporter import ExportError, export_bundle
+from studio.core.export.targets import get_target
+from studio.core.images.imaging import load_rgb
+from studio.core.project.store import Project
 from studio.core.specs import ExportOptions
-from studio.core.targets import get_target
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("targets")]
 
@@ -33,10 +33,10 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The whole demo (1,797 digits), a small CNN: enough test images for a 1-point accuracy comparison."""
-    from studio.core.demo import create_demo_project
-    from studio.core.predict import predict_files, run_labels
+    from studio.core.evaluation.predict import predict_files, run_labels
+    from studio.core.project.demo import create_demo_project
     from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     project, _ = create_demo_project(tmp_path_factory.mktemp("targets") / "demo")
     run = train(project, TrainConfig(arch="cnn", preprocess=PreprocessSpec(image_size=16, color="gray"), epochs=4,
@@ -68,7 +68,7 @@ def test_float32_model_matches_keras_top1_on_every_test_image(demo: Demo, fmt: s
 
 
 def test_tflite_int8_within_one_point_of_float32_and_smaller(demo: Demo) -> None:
-    from studio.core.estimate import estimate
+    from studio.core.export.estimate import estimate
 
     rows = {r.quantization: r for r in estimate(demo.project, demo.run_id, target=get_target("tflite"))}
     assert set(rows) == {"none", "float16", "int8"}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event
-from studio.core.train_loop import fit
+from studio.core.training.loop import fit
 
 
 def _data() -> tuple[object, object]:

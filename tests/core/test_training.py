@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core.demo import create_demo_project
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunCancelled, RunFinished, RunStarted
-from studio.core.project import Project, ProjectError
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project, ProjectError
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, SpecError, TrainConfig
-from studio.core.training import train
+from studio.core.training.run import train
 
 SMALL = PreprocessSpec(image_size=16, color="gray")
 
@@ -67,8 +67,8 @@ def test_three_epochs_emit_three_epoch_ends_and_write_the_run_folder(project: Pr
 def test_best_epoch_weights_are_saved(project: Project) -> None:
     import keras
 
-    from studio.core.data import split_items
-    from studio.core.evaluation import predict_items
+    from studio.core.evaluation.report import predict_items
+    from studio.core.training.data import split_items
 
     got: list[Event] = []
     run = train(project, _config(arch="dense", epochs=4, learning_rate=0.05), got.append)
@@ -120,7 +120,7 @@ def test_cancel_in_epoch_two_ends_cancelled_quickly_and_keeps_earlier_runs(proje
 
 
 def test_failure_marks_the_run_failed_and_keeps_earlier_runs(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio.core import architectures
+    from studio.core.training import architectures
 
     before = {r.id: r for r in project.runs()}
 
@@ -157,8 +157,8 @@ def test_data_problems_raise_before_a_run_exists(tmp_path: Path) -> None:
 
 
 def test_training_pipeline_applies_exactly_the_preview_augmentation(project: Project) -> None:
-    from studio.core.augment import preview
-    from studio.core.data import image_dataset, split_items, steps_per_epoch, train_dataset
+    from studio.core.training.augment import preview
+    from studio.core.training.data import image_dataset, split_items, steps_per_epoch, train_dataset
 
     spec = AUGMENT_PRESETS["Original pipeline"]
     items = split_items(project, "train", project.class_names())
@@ -179,8 +179,9 @@ def test_training_pipeline_applies_exactly_the_preview_augmentation(project: Pro
 
 
 def test_engine_modules_import_without_tensorflow() -> None:
-    code = ("import sys; import studio.core.training, studio.core.data, studio.core.evaluation, "
-            "studio.core.predict, studio.core.augment, studio.core.architectures, studio.core.preprocess; "
+    code = ("import sys; import studio.core.training.run, studio.core.training.data, studio.core.evaluation.report, "
+            "studio.core.evaluation.predict, studio.core.training.augment, studio.core.training.architectures, "
+            "studio.core.preprocess; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,11 +1,11 @@
-"""The "not sure" threshold rule (studio.core.unsure), on hand-made validation outcomes."""
+"""The "not sure" threshold rule (studio.core.evaluation.unsure), on hand-made validation outcomes."""
 
 from __future__ import annotations
 
 import pytest
 
-from studio.core.project import ProjectError
-from studio.core.unsure import check_threshold, measure, threshold_from
+from studio.core.evaluation.unsure import check_threshold, measure, threshold_from
+from studio.core.project.store import ProjectError
 
 
 def test_threshold_drops_the_band_where_wrong_answers_outnumber_right_ones() -> None:

@@ -39,7 +39,7 @@ def clean_settings(isolated_settings: Path, qapp) -> None:  # noqa: ANN001
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     path = tmp_path_factory.mktemp("demo-template") / "demo"
     project, _ = create_demo_project(path, limit=200)

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 
-from studio.core.demo import create_demo_project
+from studio.core.project.demo import create_demo_project
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import shiboken6
 
-from studio.core.augment import preview
-from studio.core.demo import create_demo_project
-from studio.core.imaging import load_rgb
+from studio.core.images.imaging import load_rgb
+from studio.core.project.demo import create_demo_project
 from studio.core.specs import AUGMENT_PRESETS, AugmentSpec, PreprocessSpec
+from studio.core.training.augment import preview
 from studio.gui.pages.augment_page import GRID_COUNT, AugmentPage
 from studio.gui.session import Session
 

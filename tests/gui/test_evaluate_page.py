@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.gui.pages.evaluate_page import COMPARE_HEADERS, EvaluatePage
 from studio.gui.session import Session
 from studio.gui.widgets.report_table import report_rows

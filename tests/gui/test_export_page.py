@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QUrl
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.core.specs import QUANTIZATIONS
 from studio.gui.pages.export_page import ExportPage
 from studio.gui.session import Session

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from studio.core.demo import digit_images
+from studio.core.project.demo import digit_images
 from studio.gui.main_window import MainWindow
 
 from .helpers import UrlCatcher, catching_urls

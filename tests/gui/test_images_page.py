@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.gui.main_window import MainWindow
 from tests.gui.conftest import write_images
 

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 
 
 def test_the_studio_shows_a_killed_run_as_interrupted(window, tmp_path: Path) -> None:  # noqa: ANN001
@@ -18,7 +18,7 @@ def test_the_studio_shows_a_killed_run_as_interrupted(window, tmp_path: Path) ->
     # A process that owns a running run and is killed with SIGKILL, as the OOM killer would.
     code = textwrap.dedent(f"""
         import sys, time
-        from studio.core.project import Project
+        from studio.core.project.store import Project
         print(Project.open({str(root)!r}).create_run("cnn", {{}}).id, flush=True)
         time.sleep(600)
     """)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.gui.main_window import MainWindow, about_text, demo_project_dir
 
 ROOT = Path(__file__).resolve().parents[2]

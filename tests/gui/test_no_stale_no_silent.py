@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, QInputDialog, QMessageBox
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.gui.main_window import MainWindow
 from studio.gui.widgets.camera_widget import CameraWidget
 from tests.gui.conftest import write_images
@@ -147,7 +147,7 @@ def test_every_number_field_has_a_tooltip(window: MainWindow) -> None:
 
 
 def test_runs_are_renamed_and_deleted_with_their_folder(window: MainWindow, tmp_path: Path) -> None:
-    from studio.core.runs import RunStatus
+    from studio.core.project.runs import RunStatus
 
     project = window.session.project
     run = project.create_run("cnn", {"arch": "cnn"})

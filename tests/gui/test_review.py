@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.core.health_report import DuplicateEntry, HealthReport, MislabelEntry
+from studio.core.health.report import DuplicateEntry, HealthReport, MislabelEntry
 from studio.gui.main_window import MainWindow
 from tests.core.health_helpers import flip_labels
 
@@ -105,7 +105,7 @@ def test_review_keys_on_a_report(window: MainWindow, qtbot) -> None:  # noqa: AN
 def test_evaluate_marks_a_possible_label_mistake(window: MainWindow, qtbot, tmp_path) -> None:  # noqa: ANN001
     import json
 
-    from studio.core.health import cache_path, default_source, fingerprint
+    from studio.core.health.check import cache_path, default_source, fingerprint
 
     project = window.session.project
     test_images = [im for im in project.images() if im.split == "test"][:2]

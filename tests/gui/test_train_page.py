@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from studio.core.demo import create_demo_project
-from studio.core.project import Project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from studio.gui.pages.train_page import BENCHMARK_ARCHS, COLUMNS, TrainPage
 from studio.gui.session import Session
 from studio.gui.widgets.curves import METRICS

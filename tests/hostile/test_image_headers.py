@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from studio.core.imaging import ImageRejected, decode_bytes, header_size
+from studio.core.images.imaging import ImageRejected, decode_bytes, header_size
 
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp", ".tif"])

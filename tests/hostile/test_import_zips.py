@@ -5,8 +5,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from studio.core.importer import import_paths
-from studio.core.project import Project
+from studio.core.images.importer import import_paths
+from studio.core.project.store import Project
 from tests.core.helpers import make_class_folder
 from tests.hostile.conftest import assert_integrity, snapshot
 from tests.hostile.fixtures import (

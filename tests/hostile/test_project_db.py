@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.core import project_db
-from studio.core.importer import import_paths
-from studio.core.project import Project, ProjectError
+from studio.core.images.importer import import_paths
+from studio.core.project import db as project_db
+from studio.core.project.store import Project, ProjectError
 from tests.core.helpers import make_class_folder
 from tests.hostile.conftest import assert_integrity, finish_cli, images_in, start_cli
 

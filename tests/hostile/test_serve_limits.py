@@ -7,7 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-from studio.core.serve import LISTEN_BACKLOG, PreviewServer
+from studio.core.export.serve import LISTEN_BACKLOG, PreviewServer
 
 
 def _bundle(tmp_path: Path) -> Path:

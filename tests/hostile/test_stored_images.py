@@ -23,10 +23,10 @@ slow = pytest.mark.slow  # TensorFlow: one small training run in this process, a
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.core.importer import import_paths
-    from studio.core.project import Project
+    from studio.core.images.importer import import_paths
+    from studio.core.project.store import Project
     from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     root = tmp_path_factory.mktemp("stored")
     make_class_folder(root / "in", {"a": 24, "b": 24}, size=16)

@@ -117,7 +117,7 @@ def test_install_script_refuses_outside_an_app_folder(tmp_path: Path) -> None:
 
 def test_entry_point_accepts_the_guis_child_process_form(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Frozen, the GUI runs `sys.executable -m studio train ...`, and sys.executable is the app itself."""
-    from studio.core.demo import create_demo_project
+    from studio.core.project.demo import create_demo_project
 
     project, _ = create_demo_project(tmp_path / "p", limit=20)
     project.close()
@@ -134,7 +134,7 @@ def test_entry_point_accepts_the_guis_child_process_form(tmp_path: Path, capsys:
 
 
 def test_bundle_carries_the_web_page_and_runtime_files_the_export_copies() -> None:
-    from studio.core import web_runtime
+    from studio.core.export import web_runtime
 
     datas = _load("bundle_contents").web_datas(ROOT)
     assert all(Path(src).is_file() for src, _ in datas)
@@ -233,7 +233,7 @@ def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_i
     #    environment does for the same run, quantization included: the same weight bytes and the same graph
     #    (model.json compared parsed: protobuf writes a node's attributes in no fixed order).
     demo = tmp_path / "demo"  # 300 digits: the frozen app builds its own demo in the self-test
-    subprocess.run([sys.executable, "-c", "import sys; from studio.core.demo import create_demo_project; "
+    subprocess.run([sys.executable, "-c", "import sys; from studio.core.project.demo import create_demo_project; "
                     "create_demo_project(sys.argv[1], limit=300)[0].close()", str(demo)],
                    check=True, capture_output=True, timeout=300, cwd=ROOT)
     subprocess.run([str(app), "train", str(demo), "--epochs", "1", "--image-size", "16", "--json"],

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.core.serve import PreviewServer
+from studio.core.export.serve import PreviewServer
 from studio.core.specs import ExportOptions
 from tests.web.fixtures import TrainedRun, load_split, python_probabilities, train_run
 
@@ -115,7 +115,7 @@ class WebSetup:
 @pytest.fixture(scope="session")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> WebSetup:
     require_browser()  # before the training, so a machine without Chromium skips fast
-    from studio.core.export import export_bundle
+    from studio.core.export.exporter import export_bundle
 
     root = tmp_path_factory.mktemp("web")
     run = train_run(root / "project", arch="cnn", image_size=20, epochs=8, limit=300)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core.demo import create_demo_project
-from studio.core.project import Project
+from studio.core.project.demo import create_demo_project
+from studio.core.project.store import Project
 from studio.core.specs import PreprocessSpec, TrainConfig
 
 
@@ -27,7 +27,7 @@ def load_split(project: Project, split: str) -> tuple[list[Path], np.ndarray]:
 
 def python_probabilities(project: Project, run_id: str, paths: list[Path]) -> np.ndarray:
     """What the studio predicts for these files (`edge-studio predict`): rows in the run's label order."""
-    from studio.core.predict import predict_files, run_labels
+    from studio.core.evaluation.predict import predict_files, run_labels
 
     run = project.run(run_id)
     labels = run_labels(project, run)
@@ -36,9 +36,9 @@ def python_probabilities(project: Project, run_id: str, paths: list[Path]) -> np
 
 def train_run(root: Path, arch: str = "cnn", image_size: int = 20, color: str = "gray", epochs: int = 2,
               limit: int = 300, project: Project | None = None) -> TrainedRun:
-    """A finished run trained by :func:`studio.core.training.train` on the demo digits (first ``limit``)."""
-    from studio.core.predict import run_labels
-    from studio.core.training import train
+    """A finished run trained by :func:`studio.core.training.run.train` on the demo digits (first ``limit``)."""
+    from studio.core.evaluation.predict import run_labels
+    from studio.core.training.run import train
 
     if project is None:
         project, _ = create_demo_project(root, limit=limit)

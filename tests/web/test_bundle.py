@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.core.bundle_folder import METADATA
-from studio.core.serve import PreviewServer
+from studio.core.export.bundle_folder import METADATA
+from studio.core.export.serve import PreviewServer
 from tests.web.conftest import QUANTIZATIONS, WebSetup, classify_file, open_bundle, vector, wait_until
 
 # One worker runs the whole module (make test: -n 2 --dist loadgroup), so the model is trained once.

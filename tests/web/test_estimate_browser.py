@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from studio.core.data import split_items
-from studio.core.serve import PreviewServer
+from studio.core.export.serve import PreviewServer
 from studio.core.specs import ExportOptions
+from studio.core.training.data import split_items
 from tests.web.conftest import classify_file, launch, open_bundle, require_browser
 from tests.web.fixtures import train_run
 
@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_estimate")]
 @pytest.mark.timeout(1800)  # about 3 minutes on a quiet 2-core machine; generous for a loaded one
 def test_estimated_accuracy_is_the_bundles_accuracy_in_the_browser(tmp_path: Path, playwright_instance: Any) -> None:
     require_browser()
-    from studio.core.export import export_bundle
+    from studio.core.export.exporter import export_bundle
 
     run = train_run(tmp_path / "project", arch="compact", image_size=16, epochs=6, limit=500)
     done = subprocess.run([sys.executable, "-m", "studio", "export", str(run.project.root), run.run_id, "--estimate",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.core.serve import PreviewServer
+from studio.core.export.serve import PreviewServer
 from studio.core.specs import ExportOptions
 from tests.web.conftest import classify_file, launch, open_bundle, require_browser
 from tests.web.fixtures import python_probabilities
@@ -46,15 +46,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> PretrainedSetup:
     require_browser()
     from bench.few_shot import make_project
     from bench.few_shot_data import photo_crops
-    from studio.core.export import export_bundle
-    from studio.core.predict import run_labels
+    from studio.core.evaluation.predict import run_labels
+    from studio.core.export.exporter import export_bundle
     from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training import train
+    from studio.core.training.run import train
 
     root = tmp_path_factory.mktemp("web-pretrained")
     pool = photo_crops(root / "pool", n_train=8, n_test=4, ext=".png", classes=CLASSES)
     project = make_project(root / "project", pool, 8)
-    from studio.core.backbone import DEFAULT_IMAGE_SIZE
+    from studio.core.training.backbone import DEFAULT_IMAGE_SIZE
 
     run = train(project, TrainConfig(arch="pretrained", preprocess=PreprocessSpec(DEFAULT_IMAGE_SIZE, "rgb"),
                                      epochs=4, batch_size=8))

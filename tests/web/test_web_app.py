@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from studio.core.bundle_folder import METADATA
-from studio.core.serve import PreviewServer
+from studio.core.export.bundle_folder import METADATA
+from studio.core.export.serve import PreviewServer
 from tests.web.conftest import BASE_FLAGS, CHROMIUM, WebSetup, classify_file, open_bundle, vector, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_bundle")]

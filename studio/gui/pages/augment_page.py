@@ -1,6 +1,6 @@
 """The Augment page: model input size and colour, the augmentations, and a live grid of what training sees.
 
-The grid is computed off the UI thread by :func:`studio.core.augment.preview`, the very function the
+The grid is computed off the UI thread by :func:`studio.core.training.augment.preview`, the very function the
 training pipeline uses, with the training seed: cell k is what the model sees of this image in epoch k.
 Settings are saved with the project (``preprocess`` and ``augment``) and read by the next training run.
 """
@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import settings as project_settings
-from studio.core.imaging import load_rgb
-from studio.core.project import Project
+from studio.core.images.imaging import load_rgb
+from studio.core.project import settings as project_settings
+from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESET_TITLES,
     AUGMENT_PRESETS,
@@ -50,7 +50,7 @@ CUSTOM = "Custom"
 def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: AugmentSpec, seed: int, n: int,
                     cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """On a worker thread: decode + preprocess once per (image, input spec), then augment ``n`` times."""
-    from studio.core.augment import preview
+    from studio.core.training.augment import preview
 
     key = (image_id, pre.to_json())
     if key not in cache:

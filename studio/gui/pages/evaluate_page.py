@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from studio.commands.protocol import evaluate_argv
-from studio.core.data_warnings import result_warnings
-from studio.core.evaluation import compare_runs, load_report
-from studio.core.imaging import load_rgb, thumbnail
-from studio.core.project import Project, ProjectError
-from studio.core.runs import saved_history
+from studio.core.evaluation.report import compare_runs, load_report
+from studio.core.images.imaging import load_rgb, thumbnail
+from studio.core.project.data_warnings import result_warnings
+from studio.core.project.runs import saved_history
+from studio.core.project.store import Project, ProjectError
 from studio.gui.session import Session
 from studio.gui.training_process import CliProcess, ProcessOutcome
 from studio.gui.undo_commands import LabelImages

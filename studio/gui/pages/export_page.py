@@ -2,7 +2,7 @@
 first), write the web bundle (and zip) in one click, and preview it in the system browser.
 
 Exports run ``edge-studio export ... --json`` in a child process; the estimates run
-``edge-studio export --estimate --json`` (:mod:`studio.core.estimate`) in another. The preview server runs
+``edge-studio export --estimate --json`` (:mod:`studio.core.export.estimate`) in another. The preview server runs
 on daemon threads of this process (it only serves files) and stops when the page is told to stop or the
 project changes.
 """
@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
 
 from studio.commands.protocol import estimate_argv, export_argv
 from studio.core.events import Event, QuantizationEstimate
-from studio.core.project import Project, ProjectError
-from studio.core.targets import DEFAULT_TARGET, TARGETS, get_target
+from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
+from studio.core.project.store import Project, ProjectError
 from studio.gui.session import Session
 from studio.gui.training_process import CliProcess, ProcessOutcome
 from studio.gui.widgets.run_picker import RunPicker
@@ -411,7 +411,7 @@ class ExportPage(QWidget):
 
     # ----- preview -----------------------------------------------------------------------------
     def preview(self) -> None:
-        from studio.core.serve import PreviewServer
+        from studio.core.export.serve import PreviewServer
 
         if self.last_export is None:
             return

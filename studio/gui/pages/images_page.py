@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import ImportProgress
-from studio.core.importer import ImportReport
-from studio.core.project import SPLITS, ProjectError
+from studio.core.images.importer import ImportReport
+from studio.core.project.store import SPLITS, ProjectError
 from studio.gui import undo_commands as cmd
 from studio.gui.icons import icon
 from studio.gui.import_process import ImportJob

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core import runs as run_store
-from studio.core.arch_cards import cards, recommend
-from studio.core.data_warnings import data_warnings
 from studio.core.events import BatchEnd, EpochEnd, RunStarted
-from studio.core.project import Project, ProjectError, RunRecord
+from studio.core.project import runs as run_store
+from studio.core.project.data_warnings import data_warnings
+from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.specs import augment_epochs
+from studio.core.training.arch_cards import cards, recommend
 from studio.gui.session import Session
 from studio.gui.training_process import QueuedRun, RunEnded, TrainingQueue
 from studio.gui.widgets import run_actions

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.project import SPLITS, ClassInfo, ProjectError
+from studio.core.project.store import SPLITS, ClassInfo, ProjectError
 from studio.gui import undo_commands as cmd
 from studio.gui.label_keys import key_of
 from studio.gui.session import Session

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.core.events import EpochEnd
-from studio.core.runs import HISTORY_METRICS
+from studio.core.project.runs import HISTORY_METRICS
 
 if TYPE_CHECKING:
     import pyqtgraph as pg

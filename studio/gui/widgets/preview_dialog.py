@@ -13,8 +13,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from studio.core.imaging import load_bgr
-from studio.core.project import ImageRecord, Project, ProjectError
+from studio.core.images.imaging import load_bgr
+from studio.core.project.store import ImageRecord, Project, ProjectError
 from studio.gui.label_keys import class_keys, plain_text, starts_typing
 from studio.gui.session import Session
 from studio.gui.thumbnails import bgr_to_qimage

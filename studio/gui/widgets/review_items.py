@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from studio.core.health_report import HealthReport
-from studio.core.project import ImageRecord, Project
+from studio.core.health.report import HealthReport
+from studio.core.project.store import ImageRecord, Project
 
 SECTIONS = (
     ("mislabels", "Likely mislabels"),
@@ -110,7 +110,7 @@ def class_problem_counts(items: dict[str, list[ReviewItem]], records: dict[int, 
 def health_notes(project: Project, image_ids: Iterable[int]) -> dict[int, str]:
     """Image id -> the current health report's "possible label mistake" reason (the Evaluate page's hint);
     empty when no report is current for the project as it is now."""
-    from studio.core.health import cached_report
+    from studio.core.health.check import cached_report
 
     report = cached_report(project)
     if report is None:

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import HealthProgress
-from studio.core.health_report import HealthReport
-from studio.core.imaging import load_rgb, thumbnail
-from studio.core.project import Project
+from studio.core.health.report import HealthReport
+from studio.core.images.imaging import load_rgb, thumbnail
+from studio.core.project.store import Project
 from studio.gui import undo_commands as cmd
 from studio.gui.session import Session
 from studio.gui.widgets.augment_grid import array_to_qimage
@@ -141,7 +141,7 @@ class ReviewView(QWidget):
         self._thumbs.clear()
         report = None
         if project is not None:
-            from studio.core.health import cached_report
+            from studio.core.health.check import cached_report
 
             report = cached_report(project)
         self.set_report(report)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
-from studio.core import runs as run_store
-from studio.core.project import ProjectError
+from studio.core.project import runs as run_store
+from studio.core.project.store import ProjectError
 from studio.gui.session import Session
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
-from studio.core.project import Project
+from studio.core.project.store import Project
 from studio.gui.widgets.run_summary import RunSummary
 
 

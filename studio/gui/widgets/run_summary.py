@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.core.evaluation import compare_row
-from studio.core.runs import RunRecord, run_clock, run_number
+from studio.core.evaluation.report import compare_row
+from studio.core.project.runs import RunRecord, run_clock, run_number
 
 
 def _first(metrics: dict[str, Any], *keys: str) -> Any:

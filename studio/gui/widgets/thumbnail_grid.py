@@ -26,7 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from studio.core.project import ClassInfo, ImageRecord
+from studio.core.project.store import ClassInfo, ImageRecord
 from studio.gui.thumbnails import ThumbnailCache
 
 IMAGE_IDS_MIME = "application/x-edge-studio-image-ids"

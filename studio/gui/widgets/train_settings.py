@@ -28,9 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.arch_cards import Recommendation, card, cards
-from studio.core.data_warnings import DataWarning
-from studio.core.project import Project
+from studio.core.project.data_warnings import DataWarning
+from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESET_TITLES,
     AUGMENT_PRESETS,
@@ -46,6 +45,7 @@ from studio.core.specs import (
     augment_epochs,
     flip_warning,
 )
+from studio.core.training.arch_cards import Recommendation, card, cards
 from studio.gui.widgets.spin_box import number_field
 
 FORM_KEY = "train_form"

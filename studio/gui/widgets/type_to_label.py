@@ -9,7 +9,7 @@ from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
-from studio.core.project import ClassInfo
+from studio.core.project.store import ClassInfo
 
 
 class TypeToLabel(QLineEdit):

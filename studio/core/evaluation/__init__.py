@@ -1,0 +1,1 @@
+"""Evaluation of a run: the report, predictions, the 'not sure' rule."""

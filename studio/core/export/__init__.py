@@ -1,0 +1,1 @@
+"""Export: the targets (TF.js, TFLite, ...), the bundle folder, the web page, the preview server."""

@@ -1,0 +1,42 @@
+"""`edge-studio export --estimate`: the size and the test accuracy of each quantization of a run, measured on
+what would ship.
+
+For each quantization the run is exported (the real bundle, into a temporary folder that is removed), then
+the target loads **the weights the bundle holds** (dequantized from its own weight files) and classifies the
+test split (:func:`studio.core.export.targets.base.measure`). Nothing is written into the project or beside it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from studio.core import events
+from studio.core.events import QuantizationEstimate, Reporter
+from studio.core.export.exporter import export_bundle, read_run
+from studio.core.export.targets import ExportTarget, get_target
+from studio.core.export.targets.base import measure
+from studio.core.project.store import Project
+from studio.core.specs import ExportOptions
+
+
+def estimate(project: Project, run_id: str | None, reporter: Reporter = events.ignore,
+             target: ExportTarget | None = None) -> list[QuantizationEstimate]:
+    """One :class:`QuantizationEstimate` per quantization of the target, each reported as it is measured."""
+    target = target or get_target()
+    run = project.resolve_run(run_id)
+    _config, labels = read_run(project, run)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="studio-estimate-") as tmp:
+        for quantization in target.quantizations:
+            # A fixed "not sure" threshold: the estimate is about size and accuracy, and deriving the
+            # threshold would cost a validation pass per quantization.
+            bundle = export_bundle(project, run.id, Path(tmp) / quantization,
+                                   ExportOptions(quantization=quantization, unsure_threshold=0.0), target=target)
+            measured = measure(target, bundle.out / target.model_dir, project, labels)
+            row = QuantizationEstimate(run=run.id, quantization=quantization, bytes=bundle.bytes,
+                                       model_bytes=bundle.model_bytes, test_accuracy=measured["accuracy"],
+                                       macro_f1=measured["macro_f1"])
+            rows.append(row)
+            reporter(row)
+    return rows

@@ -1,0 +1,226 @@
+"""A finished run -> a self-contained web bundle (model + page + metadata + vendored runtime): orchestration.
+
+The steps are here; the model format is a target (:mod:`studio.core.export.targets`, TF.js by default) and the
+folder on disk (staging, the atomic swap, what ``--force`` may replace, permissions) is
+:mod:`studio.core.export.bundle_folder`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio import __version__
+from studio.core import events
+from studio.core.evaluation import unsure
+from studio.core.events import ExportStep, Reporter
+from studio.core.export import bundle_folder, web_app, web_runtime
+from studio.core.export.bundle_folder import BUNDLE_FORMAT, METADATA, ExportError
+from studio.core.export.targets import ExportTarget, get_target
+from studio.core.export.targets.tfjs import INPUT_NAME, OUTPUT_NAME
+from studio.core.project.runs import RunStatus, train_config
+from studio.core.project.store import Project, RunRecord
+from studio.core.specs import ExportOptions, TrainConfig
+
+VENDOR_DIR = "vendor"
+__all__ = ["METADATA", "ExportError", "ExportResult", "ExportStep", "export_bundle", "read_run"]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: Path
+    run: str
+    quantization: str
+    bytes: int
+    model_bytes: int
+    files: list[str]
+    seconds: float
+    zip_path: Path | None = None
+    hashes: dict[str, str] = field(default_factory=dict)
+    format: str = "tfjs"
+    unsure_threshold: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"out": str(self.out), "run": self.run, "quantization": self.quantization, "bytes": self.bytes,
+                "model_bytes": self.model_bytes, "files": self.files, "seconds": round(self.seconds, 3),
+                "zip": str(self.zip_path) if self.zip_path else None, "format": self.format,
+                "unsure_threshold": self.unsure_threshold}
+
+
+_STEPS = ("check", "model", "page", "runtime", "metadata", "finish")
+
+
+def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, options: ExportOptions,
+                  reporter: Reporter = events.ignore, target: ExportTarget | None = None) -> ExportResult:
+    """Write the web bundle of ``run_id`` (None = latest finished run) to ``out_dir``."""
+    start = time.monotonic()
+    out = Path(out_dir).expanduser().absolute()
+    target = target or get_target()
+    step = _stepper(reporter)
+
+    step("check")
+    run = project.resolve_run(run_id)
+    config, labels = read_run(project, run)
+    if options.quantization not in target.quantizations:
+        raise ExportError(f"{target.name} quantization must be one of {', '.join(target.quantizations)} "
+                          f"(got {options.quantization})")
+    web = target.web_page  # the page, runtime and app files; other formats are the model + metadata
+    page = web_runtime.page_files() if web else []
+    runtime = web_runtime.runtime_files() if web else []
+    icons = web_runtime.icon_files() if web else []
+    sw_template = web_runtime.service_worker_template() if web else None
+    bundle_folder.remove_stale_partials(out)
+    bundle_folder.check_target(out, options.force)
+    if options.zip:
+        bundle_folder.check_target(bundle_folder.zip_path(out), options.force, zip_file=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = bundle_folder.stage(out)
+    except OSError as exc:
+        raise ExportError(f"cannot write the bundle beside {out}: {exc.strerror or exc}") from None
+
+    zip_path = None
+    try:
+        step("model")
+        target.prepare(project, run)
+        target.write_model(project.run_folder(run).model_path, config, tmp / target.model_dir,
+                           options.quantization)
+        unsure_choice = unsure.choose(project, run, options.unsure_threshold)
+        step("page")
+        title = options.title or project.name
+        if web:
+            _write_page(page, tmp, title, labels)
+            web_app.write_manifest(tmp, title, icons)
+        step("runtime")
+        if web:
+            (tmp / VENDOR_DIR).mkdir()
+            for f in runtime:
+                shutil.copyfile(f.source, tmp / VENDOR_DIR / f.name)
+        step("metadata")
+        hashes = _hash_files(tmp)
+        meta = _metadata(project, run, config, labels, title, options, runtime, hashes, target)
+        meta["unsure"] = unsure_choice.to_json()
+        if web:
+            meta["app"] = {"manifest": web_app.MANIFEST, "service_worker": web_app.SERVICE_WORKER}
+            # sw.js carries the version of everything else, then is hashed like every other file.
+            web_app.write_service_worker(tmp, meta, sw_template)
+            meta["files"] = hashes = _hash_files(tmp)
+        (tmp / METADATA).write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        step("finish")
+        zip_part = bundle_folder.write_zip(tmp, out) if options.zip else None
+        bundle_folder.sync(tmp)
+        bundle_folder.replace(tmp, out)
+        if zip_part is not None:
+            zip_path = bundle_folder.finish_zip(zip_part, out)
+    except OSError as exc:
+        bundle_folder.discard(tmp, out)
+        raise ExportError(f"cannot write the bundle to {out}: {exc.strerror or exc}") from None
+    except BaseException:
+        bundle_folder.discard(tmp, out)
+        raise
+
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    total = sum((out / f).stat().st_size for f in files)
+    model_bytes = sum(p.stat().st_size for p in (out / target.model_dir).rglob("*") if p.is_file())
+    return ExportResult(out=out, run=run.id, quantization=options.quantization, bytes=total,
+                        model_bytes=model_bytes, files=files, seconds=time.monotonic() - start,
+                        zip_path=zip_path, hashes=hashes, format=target.name,
+                        unsure_threshold=unsure_choice.threshold)
+
+
+# ----- steps -----------------------------------------------------------------------------------------
+def _stepper(reporter: Reporter):
+    def step(name: str) -> None:
+        reporter(ExportStep(step=name, done=_STEPS.index(name), total=len(_STEPS)))
+    return step
+
+
+def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
+    """The config and labels of a run that can be exported (finished, with its model)."""
+    if run.status != RunStatus.FINISHED:
+        raise ExportError(f"run {run.id} is {run.status}; only a finished run can be exported")
+    folder = project.run_folder(run)
+    if not folder.has_model():
+        raise ExportError(f"run {run.id} has no saved model ({folder.model_path} is missing)")
+    config = train_config(run)
+    labels = folder.labels()
+    if len(labels) < 2:
+        raise ExportError(f"run {run.id} has fewer than two labels")
+    return config, labels
+
+
+def _write_page(page: list[Path], tmp: Path, title: str, labels: list[str]) -> None:
+    for src in page:
+        text = src.read_text(encoding="utf-8")
+        if src.name == "index.html":
+            # Static title and labels, so the page reads right before (and without) JavaScript.
+            text = text.replace("{{TITLE}}", html.escape(title)).replace(
+                "{{LABELS}}", html.escape(", ".join(labels)))
+        (tmp / src.name).write_text(text, encoding="utf-8")
+
+
+def _hash_files(root: Path) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h = hashlib.sha256()
+            with p.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            hashes[p.relative_to(root).as_posix()] = h.hexdigest()
+    return hashes
+
+
+def _metadata(project: Project, run: RunRecord, config: TrainConfig, labels: list[str], title: str,
+              options: ExportOptions, runtime: list[web_runtime.RuntimeFile],
+              hashes: dict[str, str], target: ExportTarget) -> dict[str, Any]:
+    spec = config.preprocess
+    report = project.run_folder(run).report()
+    training = {k: v for k, v in run.metrics.items() if isinstance(v, (int, float, str))}
+    return {
+        "format": BUNDLE_FORMAT,
+        "title": title,
+        "project": project.name,
+        "labels": labels,
+        "model": {"path": f"{target.model_dir}/{target.model_entry}", "format": target.model_format, "run": run.id,
+                  "architecture": config.arch, "quantization": options.quantization,
+                  "created_at": run.created_at, "finished_at": run.finished_at},
+        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": [1, None, None, 3],
+                  "description": "RGB pixels 0..255 of any size (e.g. tf.browser.fromPixels(...).toFloat())"},
+        "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": [1, len(labels)],
+                   "description": "softmax probabilities in the order of labels"},
+        "preprocessing": {**spec.to_dict(), "in_model": True,
+                          "steps": [f"bilinear resize to {spec.image_size}x{spec.image_size} "
+                                    "(half-pixel centres, no antialiasing)",
+                                    "ITU-R 601 luma" if spec.color == "gray" else "keep RGB",
+                                    "divide by 255"]},
+        "metrics": _test_metrics(training, report),
+        "training": {k: v for k, v in training.items() if k not in _TEST_KEYS},
+        "versions": {"studio": __version__, **({"tfjs": runtime[0].version,
+                                                 "tfjs_packages": {f.package: f.version for f in runtime}}
+                                                if runtime else {})},
+        "runtime": [f"{VENDOR_DIR}/{f.name}" for f in runtime],
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": hashes,
+    }
+
+
+_TEST_KEYS = ("test_accuracy", "macro_f1", "n_test")
+
+
+def _test_metrics(run_metrics: dict[str, Any], report: Any) -> dict[str, Any]:
+    """Test-split metrics: the run's summary numbers plus, when evaluation wrote one, the report's details."""
+    metrics = {k: run_metrics[k] for k in _TEST_KEYS if k in run_metrics}
+    if isinstance(report, dict):
+        if "accuracy" in report:
+            metrics.setdefault("test_accuracy", report["accuracy"])
+        for key in ("macro_f1", "per_class", "confusion_matrix", "labels"):
+            if key in report:
+                metrics.setdefault(key, report[key])
+    return metrics

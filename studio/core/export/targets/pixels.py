@@ -1,0 +1,49 @@
+"""The run's network with the studio's preprocessing in front: RGB pixels 0..255 of any size -> probabilities.
+
+One graph for the formats that carry a TensorFlow graph (TFLite, SavedModel): the same
+:func:`studio.core.preprocess.preprocess` as training runs inside it, so what they predict is what the
+studio predicts.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from studio.core.export.bundle_folder import ExportError
+from studio.core.specs import TrainConfig
+
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+
+
+def load_network(model_file: Path) -> Any:
+    import keras
+
+    try:
+        return keras.saving.load_model(model_file, compile=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
+
+
+def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1) -> Any:
+    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any)."""
+    import tensorflow as tf
+
+    from studio.core.preprocess import preprocess
+
+    network = load_network(model_file)
+    spec = config.preprocess
+
+    class PixelClassifier(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = network
+
+        @tf.function(input_signature=[tf.TensorSpec([batch, None, None, 3], tf.float32, name=INPUT_NAME)],
+                     autograph=False)
+        def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {OUTPUT_NAME: self.network(preprocess(pixels, spec), training=False)}
+
+    return PixelClassifier()

@@ -1,0 +1,238 @@
+"""The TF.js graph-model target: the browser bundle's model.
+
+The exported graph takes raw RGB pixels (0..255, any size, exactly what ``tf.browser.fromPixels`` gives)
+and runs the same :func:`studio.core.preprocess.preprocess` as training before the Keras model, so the
+browser predicts what Python predicts. Route: a ``tf.Module`` -> SavedModel -> TF.js converter -> graph
+model (Keras 3 layers-model JSON does not load in TF.js 4.22; see ../shared/FACTS.md).
+
+:meth:`TfjsTarget.load_written` rebuilds that graph from ``model.json`` and the weight shards (quantized
+weights dequantized by the converter's own reader, the same arithmetic as tfjs-core) and runs it with
+TensorFlow: what is measured is the graph and the weights the browser gets.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from studio.core.export.bundle_folder import ExportError
+from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.specs import TrainConfig
+
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "probabilities"
+# Everything under this name scope is the trained network; only it is quantized, never preprocessing.
+NETWORK_SCOPE = "network"
+QUANTIZE_MIN_ELEMENTS = 1024
+MODEL_JSON = "model.json"
+
+
+class TfjsTarget(ExportTarget):
+    name: ClassVar[str] = "tfjs"
+    model_dir: ClassVar[str] = "model"
+    model_format: ClassVar[str] = "tfjs-graph-model"
+    model_entry: ClassVar[str] = MODEL_JSON
+    web_page: ClassVar[bool] = True
+
+    def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
+        import keras
+        import tensorflow as tf
+
+        from studio.core.preprocess import preprocess
+
+        try:
+            model = keras.saving.load_model(model_file, compile=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
+        spec = config.preprocess
+
+        class WebClassifier(tf.Module):
+            def __init__(self, network: keras.Model) -> None:
+                super().__init__()
+                self.network = network
+
+            # No AutoGraph: the body has no Python control flow on tensors, and AutoGraph cannot convert a
+            # method defined in a function (it warns "closure mismatch" and runs it as-is anyway).
+            @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name=INPUT_NAME)],
+                         autograph=False)
+            def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
+                x = preprocess(pixels, spec)
+                with tf.name_scope(NETWORK_SCOPE):
+                    probabilities = self.network(x, training=False)
+                return {OUTPUT_NAME: probabilities}
+
+        module = WebClassifier(model)
+        converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
+        with tempfile.TemporaryDirectory(prefix="studio-savedmodel-", dir=dest.parent) as saved:
+            try:
+                tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
+
+                def convert(dtype_map: dict[str, list[str]] | None) -> None:
+                    converter.convert_tf_saved_model(saved, str(dest), signature_def="serving_default",
+                                                     saved_model_tags="serve", quantization_dtype_map=dtype_map)
+
+                convert(None)
+                if quantization != "none":
+                    # Weight names exist only after freezing, so the first (float32) pass names them.
+                    names = weights_to_quantize(dest / MODEL_JSON)
+                    shutil.rmtree(dest)
+                    convert({quantization: [_fnmatch_literal(n) for n in names]} if names else None)
+            except tf.errors.OpError as exc:
+                # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
+                reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
+                raise ExportError(f"the model could not be written to {dest.parent}: {reason}") from None
+        if not (dest / MODEL_JSON).is_file():
+            raise ExportError("the TF.js converter wrote no model.json")
+
+    def load_written(self, dest: Path) -> Classifier:
+        import tensorflow as tf
+        from google.protobuf import json_format
+        from tensorflow.core.framework import graph_pb2
+
+        model = json.loads((dest / MODEL_JSON).read_text(encoding="utf-8"))
+        read_weights = _tfjs_module("read_weights")
+        weights = {w["name"]: w["data"] for w in read_weights.read_weights(model["weightsManifest"], str(dest),
+                                                                           flatten=True)}
+        graph_def = json_format.ParseDict(model["modelTopology"], graph_pb2.GraphDef(), ignore_unknown_fields=True)
+        nodes = []
+        for node in graph_def.node:
+            if node.name in weights:
+                node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.asarray(weights[node.name])))
+            nodes.extend(_unfuse(node))
+        del graph_def.node[:]
+        graph_def.node.extend(nodes)
+        signature = model.get("signature") or model.get("userDefinedMetadata", {}).get("signature", {})
+        inputs = {name: v["name"] for name, v in signature.get("inputs", {}).items()}
+        outputs = {name: v["name"] for name, v in signature.get("outputs", {}).items()}
+        input_tensor = inputs.get(INPUT_NAME, INPUT_NAME + ":0")
+        output_tensor = outputs.get(OUTPUT_NAME, next(iter(outputs.values()), OUTPUT_NAME))
+
+        def imported() -> Any:
+            tf.graph_util.import_graph_def(graph_def, name="")
+
+        wrapped = tf.compat.v1.wrap_function(imported, [])
+        graph = wrapped.graph
+        run = wrapped.prune(graph.get_tensor_by_name(_tensor_name(input_tensor)),
+                            graph.get_tensor_by_name(_tensor_name(output_tensor)))
+
+        def classify(pixels: np.ndarray) -> np.ndarray:
+            return np.asarray(run(tf.constant(pixels[None].astype(np.float32))))[0]
+        return classify
+
+
+def _tensor_name(name: str) -> str:
+    return name if ":" in name else name + ":0"
+
+
+# TF.js's converter fuses ops into ones TensorFlow may not have (FusedDepthwiseConv2dNative) or only has as
+# internal kernels; they are spelled out again as the plain ops they stand for.
+_FUSED_BASE = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
+               "_FusedMatMul": "MatMul"}
+_BASE_ATTRS = {"Conv2D": ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings",
+                          "use_cudnn_on_gpu"),
+               "DepthwiseConv2dNative": ("T", "strides", "padding", "data_format", "dilations", "explicit_paddings"),
+               "MatMul": ("T", "transpose_a", "transpose_b")}
+_ACTIVATIONS = {"Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "Selu", "Softplus"}
+
+
+def _unfuse(node: Any) -> list[Any]:
+    from tensorflow.core.framework import node_def_pb2
+
+    if node.op not in _FUSED_BASE:
+        if node.op == "Prelu":  # TF.js only: max(x, 0) + alpha * min(x, 0)
+            raise ExportError("the exported graph uses Prelu, which the estimate cannot run")
+        return [node]
+    base_op = _FUSED_BASE[node.op]
+    fused = [f.decode() if isinstance(f, bytes) else f for f in node.attr["fused_ops"].list.s]
+    inputs = list(node.input)
+    out = []
+    base = node_def_pb2.NodeDef(name=node.name + "/base", op=base_op, input=inputs[:2])
+    for key in _BASE_ATTRS[base_op]:
+        if key in node.attr:
+            base.attr[key].CopyFrom(node.attr[key])
+    out.append(base)
+    last, extra = base.name, inputs[2:]
+    for i, op in enumerate(fused):
+        step = node_def_pb2.NodeDef(name=f"{node.name}/fused_{i}", op=op)
+        step.attr["T"].CopyFrom(node.attr["T"])
+        if op == "BiasAdd":
+            step.input.extend([last, extra.pop(0)])
+            if "data_format" in node.attr and base_op != "MatMul":
+                step.attr["data_format"].CopyFrom(node.attr["data_format"])
+        elif op == "LeakyRelu":
+            step.input.append(last)
+            step.attr["alpha"].f = node.attr["leakyrelu_alpha"].f
+        elif op in _ACTIVATIONS:
+            step.input.append(last)
+        else:
+            raise ExportError(f"the exported graph fuses {op!r} into {node.op}, which the estimate cannot run")
+        out.append(step)
+        last = step.name
+    out.append(node_def_pb2.NodeDef(name=node.name, op="Identity", input=[last], attr={"T": node.attr["T"]}))
+    return out
+
+
+def weights_to_quantize(model_json: Path) -> list[str]:
+    """The network's large float32 tensors (kernels); biases, batch-norm shifts and other small tensors stay
+    float32. Per-tensor uint8 on those moved whole activations (a compact CNN's top-1 agreement with Keras
+    fell to 91%), while they are a small share of the bytes."""
+    manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
+    names = []
+    for group in manifest:
+        for w in group["weights"]:
+            size = 1
+            for d in w["shape"]:
+                size *= int(d)
+            if w["dtype"] == "float32" and f"/{NETWORK_SCOPE}/" in w["name"] and size >= QUANTIZE_MIN_ELEMENTS:
+                names.append(w["name"])
+    return names
+
+
+def _fnmatch_literal(name: str) -> str:
+    """The converter matches names as fnmatch patterns; escape the pattern characters."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)
+
+
+def _tfjs_module(name: str) -> Any:
+    """``tensorflowjs.<name>`` without what the export never uses.
+
+    ``import tensorflowjs`` runs its package ``__init__``, which imports every converter (JAX, Keras h5, the
+    wizard), and the SavedModel converter imports tensorflow_decision_forests (native ops that break frozen
+    apps) and tensorflow_hub at module level, only for TF-DF and TF-Hub models. So the two packages are
+    entered as bare namespaces and the two unused imports get empty placeholders for the time of the
+    import; all are removed again so a later real ``import tensorflowjs`` still works.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    full = f"tensorflowjs.{name}"
+    if full in sys.modules:
+        return sys.modules[full]
+    added: list[str] = []
+    for package_name in ("tensorflowjs", "tensorflowjs.converters"):
+        if package_name not in sys.modules:
+            spec = importlib.util.find_spec(package_name)
+            if spec is None or spec.submodule_search_locations is None:
+                raise ExportError("the TensorFlow.js converter (Python package tensorflowjs) is not installed")
+            package = types.ModuleType(package_name)
+            package.__path__ = list(spec.submodule_search_locations)
+            package.__spec__ = spec
+            sys.modules[package_name] = package
+            added.append(package_name)
+    for stub in ("tensorflow_decision_forests", "tensorflow_hub"):
+        if stub not in sys.modules:
+            sys.modules[stub] = types.ModuleType(stub)
+            added.append(stub)
+    try:
+        return importlib.import_module(full)
+    finally:
+        for added_name in added:
+            sys.modules.pop(added_name, None)

@@ -1,0 +1,136 @@
+"""The TensorFlow Lite target: one ``model.tflite`` for phones, Raspberry Pis and other edge runtimes.
+
+The model takes RGB pixels 0..255 of any size (``[1, H, W, 3]``; resize the input tensor, then allocate) and
+runs the studio's preprocessing inside, like the web bundle's graph. Quantizations:
+
+- ``none``: float32 throughout;
+- ``float16``: float16 weights, float32 arithmetic (half the size);
+- ``int8``: full-integer: int8 weights, activations, input and output (the input's scale is 1 and its zero
+  point -128, so pixel values map exactly; the output is probabilities in steps of 1/256). Activation ranges
+  are calibrated on images of the run's train split (:meth:`TfliteTarget.prepare`).
+
+:meth:`load_written` runs the written file with the TFLite interpreter, so what is measured is what ships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from studio.core.export.bundle_folder import ExportError
+from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.specs import TFLITE_QUANTIZATIONS, TrainConfig
+
+if TYPE_CHECKING:
+    from studio.core.project.store import Project, RunRecord
+
+MODEL_FILE = "model.tflite"
+QUANTIZATIONS = TFLITE_QUANTIZATIONS
+REPRESENTATIVE_IMAGES = 200  # calibration images, spread evenly over the train split
+TRAIN_SPLIT = "train"
+
+
+class TfliteTarget(ExportTarget):
+    name: ClassVar[str] = "tflite"
+    model_dir: ClassVar[str] = "model"
+    model_format: ClassVar[str] = "tflite"
+    model_entry: ClassVar[str] = MODEL_FILE
+    quantizations: ClassVar[tuple[str, ...]] = QUANTIZATIONS
+
+    def __init__(self) -> None:
+        self.representative: list[Path] = []
+
+    def prepare(self, project: Project, run: RunRecord) -> None:
+        """Pick the calibration images for int8: up to :data:`REPRESENTATIVE_IMAGES` of the train split."""
+        paths, _classes, _names = project.labelled_split(TRAIN_SPLIT)
+        step = max(1, len(paths) // REPRESENTATIVE_IMAGES)
+        self.representative = [Path(p) for p in paths[::step][:REPRESENTATIVE_IMAGES]]
+
+    def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
+        if quantization not in QUANTIZATIONS:
+            raise ExportError(f"TFLite quantization must be one of {', '.join(QUANTIZATIONS)} (got {quantization})")
+        if quantization == "int8" and not self.representative:
+            raise ExportError("int8 needs calibration images from the train split, and it has none")
+        data = convert(model_file, config, quantization, self.representative)
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / MODEL_FILE).write_bytes(data)
+
+    def load_written(self, dest: Path) -> Classifier:
+        return interpreter_classifier(dest / MODEL_FILE)
+
+
+def convert(model_file: Path, config: TrainConfig, quantization: str, representative: Sequence[Path]) -> bytes:
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    from studio.core.export.targets.pixels import pixel_module
+
+    module = pixel_module(model_file, config, batch=1)
+    # Frozen first: converted with its variables, the model would read them at run time (READ_VARIABLE).
+    frozen = convert_variables_to_constants_v2(module.serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    if quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: _calibration(representative)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    try:
+        return bytes(converter.convert())
+    except Exception as exc:  # the converter raises ConverterError and plain RuntimeErrors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"the TFLite converter failed ({quantization}): {first}") from None
+
+
+def _calibration(paths: Sequence[Path]) -> Iterator[list[np.ndarray]]:
+    from studio.core.images.imaging import ImageRejected, load_rgb
+
+    for path in paths:
+        try:
+            pixels = load_rgb(path).astype(np.float32)
+        except (ImageRejected, OSError):
+            continue  # a damaged train image only costs one calibration sample
+        yield [pixels[None]]
+
+
+def interpreter_classifier(model_path: Path) -> Classifier:
+    """RGB pixels ``(H, W, 3)`` 0..255 -> probabilities, with the TFLite interpreter on ``model_path``."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=str(model_path))
+    source = interpreter.get_input_details()[0]
+    target = interpreter.get_output_details()[0]
+    shape: list[tuple[int, ...]] = [()]
+
+    def classify(pixels: np.ndarray) -> np.ndarray:
+        x = np.asarray(pixels, dtype=np.float32)[None]
+        if x.shape != shape[0]:
+            interpreter.resize_tensor_input(source["index"], list(x.shape))
+            interpreter.allocate_tensors()
+            shape[0] = x.shape
+        interpreter.set_tensor(source["index"], _to_input(x, source))
+        interpreter.invoke()
+        return _from_output(interpreter.get_tensor(target["index"]), target)[0]
+
+    return classify
+
+
+def _to_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    if detail["dtype"] == np.float32:
+        return x
+    scale, zero = detail["quantization"]
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+
+
+def _from_output(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    if detail["dtype"] == np.float32:
+        return y
+    scale, zero = detail["quantization"]
+    return (y.astype(np.float32) - zero) * scale

@@ -1,0 +1,1 @@
+"""Data health: likely mislabels, near-duplicates and leaks, outliers."""

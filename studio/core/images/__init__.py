@@ -1,0 +1,1 @@
+"""Images in: decoding and validation, hashing, thumbnails, and the importer."""

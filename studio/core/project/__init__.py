@@ -1,0 +1,1 @@
+"""The project store: the folder, its SQLite database, runs, settings and the demo."""

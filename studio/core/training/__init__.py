@@ -1,0 +1,1 @@
+"""Training: architectures, augmentation, data pipelines, the loop, the pretrained backbone."""

@@ -1,0 +1,161 @@
+"""Pretrained-backbone features per image, computed once and cached beside the project.
+
+``image_features(project)`` gives one 1280-number EfficientNet-Lite0 vector per image (global average pooled,
+ImageNet weights, see :mod:`studio.core.training.backbone`) for the studio's own preprocessing of that image at
+``image_size``. Vectors are cached in ``<project>/features/`` in one file per backbone, input size and colour
+mode, keyed by the image's sha256: an image whose file changes has a new hash (images are content-addressed),
+so it is computed again; another size reads another file. Only missing vectors are computed; the file is
+rewritten atomically and keeps only hashes the project still has. TensorFlow is imported lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from studio.core.events import CancelToken
+from studio.core.project.store import ImageRecord, Project, ProjectError
+from studio.core.specs import PreprocessSpec
+from studio.core.training import backbone
+
+if TYPE_CHECKING:
+    import keras
+
+FEATURES_DIR = "features"
+BATCH = 32
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    ids: np.ndarray      # int64, shape (n,)
+    vectors: np.ndarray  # float32, shape (n, D)
+
+
+class FeaturesCancelled(Exception):
+    """``cancel`` was set; vectors computed so far are kept in the cache."""
+
+
+def cache_file(project: Project, image_size: int, color: str = "rgb") -> Path:
+    return (project.root / FEATURES_DIR
+            / f"{backbone.NAME}-{backbone.WEIGHTS_SHA256[:12]}-{int(image_size)}-{color}.npz")
+
+
+def image_features(project: Project, image_ids: Sequence[int] | None = None, *, image_size: int | None = None,
+                   progress: Progress | None = None, cancel: CancelToken | None = None,
+                   color: str = "rgb") -> FeatureSet:
+    """Vectors of ``image_ids`` in that order (None = every image not in the trash, in id order).
+
+    ``image_size`` None = :data:`studio.core.training.backbone.DEFAULT_IMAGE_SIZE`; ``color`` "gray" gives the vectors
+    of the gray image widened to three channels (what a gray project's pretrained model sees).
+    ``progress(done, total)``; raises :class:`FeaturesCancelled` when ``cancel`` is set.
+    """
+    spec = PreprocessSpec(image_size=int(image_size or backbone.DEFAULT_IMAGE_SIZE), color=color)
+    records = _records(project, image_ids)
+    report = progress or (lambda _d, _t: None)
+    path = cache_file(project, spec.image_size, color)
+    cached = _read(path)
+    missing = [r for r in records if r.sha256 not in cached]
+    total = len(records)
+    report(total - len(missing), total)
+    if missing:
+        try:
+            for done, (shas, vectors) in enumerate(_compute(project, missing, spec, cancel), start=1):
+                cached.update(zip(shas, vectors))
+                report(total - len(missing) + min(done * BATCH, len(missing)), total)
+        finally:
+            _write(path, cached, project.known_hashes())
+    ids = np.asarray([r.id for r in records], dtype=np.int64)
+    vectors = (np.stack([cached[r.sha256] for r in records]).astype(np.float32) if records
+               else np.zeros((0, backbone.FEATURE_DIM), np.float32))
+    return FeatureSet(ids=ids, vectors=vectors)
+
+
+def _records(project: Project, image_ids: Sequence[int] | None) -> list[ImageRecord]:
+    if image_ids is None:
+        return project.images()
+    wanted = [int(i) for i in image_ids]
+    found = {r.id: r for r in project.images(ids=wanted) + project.images(ids=wanted, trashed=True)}
+    unknown = [i for i in wanted if i not in found]
+    if unknown:
+        raise ProjectError(f"no image with id {unknown[0]}" + (f" (and {len(unknown) - 1} more)"
+                                                               if len(unknown) > 1 else ""))
+    return [found[i] for i in wanted]
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """The cached vectors by sha256; a missing or damaged file reads as empty (and is rewritten)."""
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            shas, vectors = npz["sha256"], npz["vectors"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {}
+    if vectors.ndim != 2 or vectors.shape != (len(shas), backbone.FEATURE_DIM):
+        return {}
+    return {str(s): v for s, v in zip(shas, vectors)}
+
+
+def _write(path: Path, vectors: dict[str, np.ndarray], keep: set[str]) -> None:
+    shas = sorted(s for s in vectors if s in keep)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, sha256=np.asarray(shas, dtype="U64"),
+                         vectors=np.stack([vectors[s] for s in shas]).astype(np.float32) if shas
+                         else np.zeros((0, backbone.FEATURE_DIM), np.float32))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a read-only project still gets its features, only not cached
+
+
+_MODELS: dict[int, Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def feature_model(image_size: int) -> keras.Model:
+    """The backbone (features, RGB 0..1 input) at ``image_size``, built once per process and size."""
+    with _MODELS_LOCK:
+        if image_size not in _MODELS:
+            _MODELS[image_size] = backbone.build((image_size, image_size, 3))
+        return _MODELS[image_size]
+
+
+def _compute(project: Project, records: list[ImageRecord], spec: PreprocessSpec, cancel: CancelToken | None):
+    """Yields ``(sha256s, vectors)`` per batch: files decoded and preprocessed in parallel by tf.data."""
+    import tensorflow as tf
+
+    from studio.core.preprocess import preprocess
+    from studio.core.training.data import _decode
+
+    model = feature_model(spec.image_size)
+
+    def load(path: tf.Tensor) -> tf.Tensor:
+        rgb = tf.numpy_function(_decode, [path], tf.uint8, stateful=False)
+        rgb.set_shape([None, None, 3])
+        x = preprocess(rgb, spec)
+        return tf.image.grayscale_to_rgb(x) if spec.color == "gray" else x
+
+    paths = [str(project.image_path(r)) for r in records]
+    ds = tf.data.Dataset.from_tensor_slices(paths).map(load, num_parallel_calls=tf.data.AUTOTUNE,
+                                                       deterministic=True)
+    ds = ds.batch(BATCH).prefetch(2)
+    for i, x in enumerate(ds):
+        if cancel is not None and cancel.cancelled:
+            raise FeaturesCancelled("feature extraction cancelled")
+        vectors = np.asarray(model.predict_on_batch(x), dtype=np.float32)
+        yield [r.sha256 for r in records[i * BATCH:(i + 1) * BATCH]], vectors
