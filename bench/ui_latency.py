@@ -333,7 +333,7 @@ def measure_import_and_scroll(n_images: int, scroll_images: int, images_page_onl
             if tracer:
                 tracer.report("train")
         window.close()
-        from studio.gui.workers import cancel_all_and_wait
+        from studio.gui.jobs.workers import cancel_all_and_wait
 
         cancel_all_and_wait()
     return results

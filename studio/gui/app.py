@@ -65,8 +65,8 @@ def _close_on_sigint(window) -> None:  # noqa: ANN001
 
 def run_gui(project_path: str | None) -> int:
     app = create_application()
+    from studio.gui.jobs.workers import cancel_all_and_wait
     from studio.gui.main_window import MainWindow
-    from studio.gui.workers import cancel_all_and_wait
 
     window = MainWindow()
     window.show()

@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 from studio import APP_NAME, __version__
 from studio.core.project.store import Project, ProjectError
 from studio.gui.icons import app_icon, icon
+from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.session import Session
 from studio.gui.widgets.page_scroll import scrollable
 from studio.gui.widgets.welcome import WelcomeView
-from studio.gui.workers import Worker, start_worker
 
 MAX_RECENT = 8
 

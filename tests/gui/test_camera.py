@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from studio.gui.camera import CameraFeed, list_cameras
-from studio.gui.widgets.camera_widget import CameraWidget
+from studio.gui.parts.camera_widget import CameraWidget
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 
 from studio.core.project.store import Project
 from studio.gui.pages.evaluate_page import COMPARE_HEADERS, EvaluatePage
+from studio.gui.parts.report_table import report_rows
 from studio.gui.session import Session
-from studio.gui.widgets.report_table import report_rows
 
 from .helpers import trained_demo
 
@@ -183,7 +183,7 @@ def test_compare_runs_side_by_side(page: EvaluatePage, project: Project, qtbot, 
 
 
 def test_run_picker_follows_new_runs_until_the_user_picks(qtbot, tmp_path: Path) -> None:
-    from studio.gui.widgets.run_picker import RunPicker
+    from studio.gui.parts.run_picker import RunPicker
 
     project = Project.create(tmp_path / "p")
     picker = RunPicker()

@@ -121,7 +121,7 @@ def test_window_is_shown_before_tensorflow_then_tensorflow_warms_up(tmp_path: Pa
         w.tensorflow_ready.connect(lambda v: (print("tensorflow", v, flush=True), app.quit()))
         w.show()
         app.exec()
-        from studio.gui.workers import cancel_all_and_wait
+        from studio.gui.jobs.workers import cancel_all_and_wait
         cancel_all_and_wait()
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

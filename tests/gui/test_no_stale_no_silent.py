@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, Q
 
 from studio.core.project.store import Project
 from studio.gui.main_window import MainWindow
-from studio.gui.widgets.camera_widget import CameraWidget
+from studio.gui.parts.camera_widget import CameraWidget
 from tests.gui.conftest import write_images
 
 
@@ -72,7 +72,7 @@ def test_import_and_capture_without_a_project_say_so(qtbot) -> None:  # noqa: AN
 
 
 def test_capture_with_no_camera_says_what_to_do(window: MainWindow, qtbot, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("studio.gui.widgets.camera_widget.list_cameras", lambda: [])
+    monkeypatch.setattr("studio.gui.parts.camera_widget.list_cameras", lambda: [])
     camera = CameraWidget(window.session)
     qtbot.addWidget(camera)
     camera.capture_one()

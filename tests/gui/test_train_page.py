@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt, QTimer
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
 from studio.gui.pages.train_page import BENCHMARK_ARCHS, COLUMNS, TrainPage
+from studio.gui.parts.curves import METRICS
 from studio.gui.session import Session
-from studio.gui.widgets.curves import METRICS
 
 pytestmark = pytest.mark.slow  # each run starts a TensorFlow child process
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from studio.core.events import ImportProgress
-from studio.gui.workers import Worker, active_workers, start_worker
+from studio.gui.jobs.workers import Worker, active_workers, start_worker
 
 
 def _count(n: int, progress, cancel) -> str:  # noqa: ANN001

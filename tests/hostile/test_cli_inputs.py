@@ -61,7 +61,7 @@ def test_terminal_and_csv_escaping_rules() -> None:
 
 
 def test_report_csv_writes_formula_labels_as_text(tmp_path: Path) -> None:
-    from studio.gui.widgets.report_files import write_csv
+    from studio.gui.parts.report_files import write_csv
 
     labels = ['=HYPERLINK("http://evil","x")', "ok"]
     report = {"labels": labels, "accuracy": 1.0, "macro_f1": 1.0, "confusion_matrix": [[1, 0], [0, 1]],

@@ -37,9 +37,9 @@ from studio.core.specs import (
     SpecError,
     flip_warning,
 )
+from studio.gui.parts.augment_controls import AugmentControls
+from studio.gui.parts.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
 from studio.gui.session import Session
-from studio.gui.widgets.augment_controls import AugmentControls
-from studio.gui.widgets.augment_grid import AugmentGrid, array_to_qimage, pixmap_for
 from studio.gui.widgets.page_scroll import VerticalScroll
 
 GRID_COUNT = 16

@@ -38,18 +38,18 @@ from studio.core.images.imaging import load_rgb, thumbnail
 from studio.core.project.data_warnings import result_warnings
 from studio.core.project.runs import saved_history
 from studio.core.project.store import Project, ProjectError
+from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
+from studio.gui.jobs.workers import start_worker
+from studio.gui.parts.augment_grid import array_to_qimage
+from studio.gui.parts.confusion import ConfusionMatrixWidget
+from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.report_files import write_csv, write_html, write_json
+from studio.gui.parts.report_table import ReportTable
+from studio.gui.parts.review_items import health_notes
+from studio.gui.parts.run_picker import RunPicker
+from studio.gui.parts.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
 from studio.gui.session import Session
-from studio.gui.training_process import CliProcess, ProcessOutcome
 from studio.gui.undo_commands import LabelImages
-from studio.gui.widgets.augment_grid import array_to_qimage
-from studio.gui.widgets.confusion import ConfusionMatrixWidget
-from studio.gui.widgets.curves import CurvesWidget
-from studio.gui.widgets.report_files import write_csv, write_html, write_json
-from studio.gui.widgets.report_table import ReportTable
-from studio.gui.widgets.review_items import health_notes
-from studio.gui.widgets.run_picker import RunPicker
-from studio.gui.widgets.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
-from studio.gui.workers import start_worker
 
 THUMB_SIZE = 96
 COMPARE_HEADERS = ("Run", "Architecture", "Augmentation", "Status", "Best val acc", "Test acc", "Macro F1",

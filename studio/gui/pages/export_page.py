@@ -37,10 +37,10 @@ from studio.commands.protocol import estimate_argv, export_argv
 from studio.core.events import Event, QuantizationEstimate
 from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.core.project.store import Project, ProjectError
+from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
+from studio.gui.parts.run_picker import RunPicker
+from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
-from studio.gui.training_process import CliProcess, ProcessOutcome
-from studio.gui.widgets.run_picker import RunPicker
-from studio.gui.widgets.run_summary import format_bytes, format_fraction
 
 QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
               "uint8": "uint8 (a quarter of the size)", "int8": "int8, full-integer (a quarter of the size)"}

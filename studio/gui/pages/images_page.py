@@ -31,18 +31,18 @@ from studio.core.images.importer import ImportReport
 from studio.core.project.store import SPLITS, ProjectError
 from studio.gui import undo_commands as cmd
 from studio.gui.icons import icon
-from studio.gui.import_process import ImportJob
+from studio.gui.jobs.import_process import ImportJob
+from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.label_keys import class_keys, plain_text, starts_typing
+from studio.gui.parts.class_panel import ClassPanel
+from studio.gui.parts.import_report import ImportReportDialog, summary_text
+from studio.gui.parts.review_view import ReviewView
+from studio.gui.parts.type_to_label import TypeToLabel
 from studio.gui.session import Session
 from studio.gui.thumbnails import ThumbnailCache
-from studio.gui.widgets.class_panel import ClassPanel
 from studio.gui.widgets.empty_state import EmptyState
-from studio.gui.widgets.import_report import ImportReportDialog, summary_text
 from studio.gui.widgets.progress_strip import ProgressStrip
-from studio.gui.widgets.review_view import ReviewView
 from studio.gui.widgets.thumbnail_grid import THUMB_BOX, ImageListModel, ThumbnailView
-from studio.gui.widgets.type_to_label import TypeToLabel
-from studio.gui.workers import Worker, start_worker
 
 APPEND_EVERY_S = 1.0  # how often an import in progress shows its new images
 IMPORT_FILTER = "Images, zips and CSV lists (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif *.zip *.csv)"
@@ -551,7 +551,7 @@ class ImagesPage(QWidget):
             self.import_paths([path])
 
     def import_paths(self, paths: Sequence[str], label: str | None = None) -> ImportJob | None:
-        """Import in a child process (see ``studio.gui.import_process``); progress and the report come back
+        """Import in a child process (see ``studio.gui.jobs.import_process``); progress and the report come back
         as signals. Returns the job, or None when there is no project or an import is running."""
         project = self.session.project
         if project is None:
@@ -648,7 +648,7 @@ class ImagesPage(QWidget):
         self.preview_dialog.show()
 
     def open_camera(self, source: int | str | None = None) -> None:
-        from studio.gui.widgets.camera_widget import CameraDialog
+        from studio.gui.parts.camera_widget import CameraDialog
 
         if not self._need_project("Capturing from a camera"):
             return

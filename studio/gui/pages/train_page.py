@@ -1,7 +1,7 @@
 """The Train page: queue runs, watch live loss/accuracy curves of every run, compare them in a table.
 
 Each run trains in its own child process (``edge-studio train ... --json``, see
-:mod:`studio.gui.training_process`), so the window stays responsive and survives a crash of the trainer.
+:mod:`studio.gui.jobs.training_process`), so the window stays responsive and survives a crash of the trainer.
 """
 
 from __future__ import annotations
@@ -33,20 +33,20 @@ from studio.core.project.data_warnings import data_warnings
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.specs import augment_epochs
 from studio.core.training.arch_cards import cards, recommend
-from studio.gui.session import Session
-from studio.gui.training_process import QueuedRun, RunEnded, TrainingQueue
-from studio.gui.widgets import run_actions
-from studio.gui.widgets.curves import CurvesWidget
-from studio.gui.widgets.page_scroll import VerticalScroll
-from studio.gui.widgets.run_summary import (
+from studio.gui.jobs.training_process import QueuedRun, RunEnded, TrainingQueue
+from studio.gui.jobs.workers import start_worker
+from studio.gui.parts import run_actions
+from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.run_summary import (
     RunSummary,
     format_bytes,
     format_count,
     format_duration,
     format_fraction,
 )
-from studio.gui.widgets.train_settings import TrainSettings
-from studio.gui.workers import start_worker
+from studio.gui.parts.train_settings import TrainSettings
+from studio.gui.session import Session
+from studio.gui.widgets.page_scroll import VerticalScroll
 
 # The benchmark this product comes from: three architectures, each with and without augmentation.
 BENCHMARK_ARCHS = ("dense", "cnn", "cnn_dropout")

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QPushBu
 
 from studio.core.images.imaging import load_bgr
 from studio.core.project.store import ImageRecord, Project, ProjectError
+from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.label_keys import class_keys, plain_text, starts_typing
+from studio.gui.parts.type_to_label import TypeToLabel
 from studio.gui.session import Session
 from studio.gui.thumbnails import bgr_to_qimage
-from studio.gui.widgets.type_to_label import TypeToLabel
-from studio.gui.workers import Worker, start_worker
 
 
 def _load(project: Project, record: ImageRecord, progress=None, cancel=None) -> tuple[int, QImage]:  # noqa: ANN001

@@ -28,12 +28,12 @@ from studio.core.health.report import HealthReport
 from studio.core.images.imaging import load_rgb, thumbnail
 from studio.core.project.store import Project
 from studio.gui import undo_commands as cmd
+from studio.gui.jobs.review_job import HealthJob
+from studio.gui.jobs.workers import start_worker
+from studio.gui.parts.augment_grid import array_to_qimage
+from studio.gui.parts.review_items import SECTIONS, ReviewItem, class_problem_counts, is_open, items_from_report
 from studio.gui.session import Session
-from studio.gui.widgets.augment_grid import array_to_qimage
 from studio.gui.widgets.progress_strip import ProgressStrip
-from studio.gui.widgets.review_items import SECTIONS, ReviewItem, class_problem_counts, is_open, items_from_report
-from studio.gui.widgets.review_job import HealthJob
-from studio.gui.workers import start_worker
 
 ICON = 72
 ItemRole = Qt.ItemDataRole.UserRole + 7

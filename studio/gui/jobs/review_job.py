@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from studio.commands.protocol import health_argv
 from studio.core.events import HealthProgress
 from studio.core.health.report import HealthReport
-from studio.gui.training_process import CliProcess, ProcessOutcome
+from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 
 
 class HealthJob(QObject):

@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from studio.core.project.store import Project
-from studio.gui.widgets.run_summary import RunSummary
+from studio.gui.parts.run_summary import RunSummary
 
 
 class RunPicker(QComboBox):

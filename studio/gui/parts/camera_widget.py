@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 
 from studio.core.images.importer import ImportReport
 from studio.gui.camera import CameraFeed, import_frames, list_cameras
+from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.session import Session
-from studio.gui.workers import Worker, start_worker
 
 FLUSH_EVERY = 10  # a long burst is imported in chunks, so a crash mid-burst loses at most this many
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.safe_text import csv_cell
-from studio.gui.widgets.report_table import HEADERS, report_rows
+from studio.gui.parts.report_table import HEADERS, report_rows
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:

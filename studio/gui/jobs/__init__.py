@@ -1,0 +1,1 @@
+"""Long work for the window: thread-pool workers and the CLI child processes (train, export, health)."""

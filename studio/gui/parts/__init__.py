@@ -1,0 +1,1 @@
+"""Pieces of one page each (the Train page's settings, the Evaluate page's matrix, ...)."""
