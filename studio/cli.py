@@ -16,25 +16,49 @@ from typing import NoReturn
 
 from studio import APP_NAME, __version__
 from studio.commands.protocol import ExitCode, UserError, error_object, lower_priority_if_asked
-from studio.core.export.targets import DEFAULT_TARGET, TARGETS
-from studio.core.specs import EXPORT_QUANTIZATIONS, TrainConfig
+from studio.core.export.targets import DEFAULT_TARGET, TARGETS, all_quantizations, target_class
+from studio.core.specs import COLOR_MODES, PREPROCESS_RANGES, TRAIN_RANGES, Range, TrainConfig
+from studio.core.training import architectures
 
 __all__ = ["UserError", "build_parser", "main"]
 _TRAIN = TrainConfig()  # the training defaults (one definition, in core)
 
 
-def _number(kind: Callable[[str], float], low: float, high: float, what: str) -> Callable[[str], float]:
-    """An argparse type: a finite number in [low, high]; anything else is a usage error (exit 2)."""
+def _in_range(kind: Callable[[str], float], allowed: Range, flag: str) -> Callable[[str], float]:
+    """An argparse type checking the spec's own range (:data:`studio.core.specs.TRAIN_RANGES` and the like)."""
     def parse(text: str) -> float:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}, not {text}")
+        if not math.isfinite(value) or not allowed.contains(value):
+            raise argparse.ArgumentTypeError(f"{flag} must be {allowed.text()}, not {text}")
         return value
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    parse.__name__ = kind.__name__
     return parse
+
+
+def _number(kind: Callable[[str], float], low: float, high: float, what: str) -> Callable[[str], float]:
+    """An argparse type: a finite number in [low, high]; anything else is a usage error (exit 2)."""
+    return _in_range(kind, Range(low, high), what)
+
+
+def _arch_help() -> str:
+    archs = architectures.all_architectures()
+    return "; ".join(f"{a.name}: {a.title}" for a in archs) + f" (default {_TRAIN.arch})"
+
+
+def _epochs_help() -> str:
+    budgets = ", ".join(f"{a.name} {a.epoch_budget(False)}" for a in architectures.all_architectures())
+    return (f"epochs (default: the architecture's budget, {budgets}; more with --augment, ended early when "
+            "validation stops improving)")
+
+
+def _quantize_help() -> str:
+    formats = "; ".join(f"{n}: {'|'.join(target_class(n).quantizations)}" for n in TARGETS)
+    preferred = ", ".join(f"{'/'.join(a.export_quantization)} for {a.name} runs"
+                          for a in architectures.all_architectures() if a.export_quantization)
+    return f"{formats} (default: {preferred + ' where the format has it, ' if preferred else ''}else the format's own)"
 
 
 def _positive_megapixels(text: str) -> float:
@@ -77,19 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model; prints the run id")
     p.add_argument("project")
-    p.add_argument("--arch", default="cnn", help="pretrained | dense | cnn | cnn_dropout | compact")
+    p.add_argument("--arch", default=_TRAIN.arch, choices=architectures.names(), metavar="ARCH",
+                   help=_arch_help())
     p.add_argument("--augment", action="store_true", help="use the project's augmentation settings "
                    "(the gentle preset when none are saved)")
-    p.add_argument("--epochs", type=_number(int, 1, 100_000, "--epochs"), default=None,
-                   help="epochs (default 10; with --augment 20, ended early when validation stops improving)")
-    p.add_argument("--batch-size", type=_number(int, 1, 65_536, "--batch-size"), default=_TRAIN.batch_size)
-    p.add_argument("--lr", type=_number(float, 1e-12, 10, "--lr"), default=_TRAIN.learning_rate)
-    p.add_argument("--image-size", type=_number(int, 8, 1024, "--image-size"), default=None)
-    p.add_argument("--color", choices=["gray", "rgb"], default=None)
-    p.add_argument("--patience", type=_number(int, 0, 100_000, "--patience"), default=None,
+    p.add_argument("--epochs", type=_in_range(int, TRAIN_RANGES["epochs"], "--epochs"), default=None,
+                   help=_epochs_help())
+    p.add_argument("--batch-size", type=_in_range(int, TRAIN_RANGES["batch_size"], "--batch-size"), default=None,
+                   help=f"images per step (default {_TRAIN.batch_size})")
+    p.add_argument("--lr", type=_in_range(float, TRAIN_RANGES["learning_rate"], "--lr"), default=None,
+                   help=f"learning rate (default {_TRAIN.learning_rate:g})")
+    p.add_argument("--image-size", type=_in_range(int, PREPROCESS_RANGES["image_size"], "--image-size"),
+                   default=None, help="input size in pixels (default: the architecture's, else the project's)")
+    p.add_argument("--color", choices=list(COLOR_MODES), default=None,
+                   help="default: the project's, else the architecture's, else rgb when the images have colour")
+    p.add_argument("--patience", type=_in_range(int, TRAIN_RANGES["early_stopping_patience"], "--patience"),
+                   default=None,
                    help="early stopping patience in epochs (0 = off; default off, 5 with --augment)")
     p.add_argument("--class-weights", action="store_true", help="weight classes by inverse frequency")
-    p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=_TRAIN.seed)
+    p.add_argument("--seed", type=_number(int, 0, 2**31 - 1, "--seed"), default=None,
+                   help=f"random seed (default {_TRAIN.seed})")
     p.add_argument("--fine-tune", action="store_true", help="pretrained only: after the head, also train the "
                    "backbone's last blocks at a low learning rate, with augmentation")
     _add_json(p)
@@ -113,10 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
     p.add_argument("--format", choices=list(TARGETS), default=DEFAULT_TARGET,
-                   help="tfjs: the web bundle (default); tflite, keras or saved_model: the model + metadata.json")
-    p.add_argument("--quantize", choices=list(EXPORT_QUANTIZATIONS), default=None,
-                   help="tfjs: none|float16|uint8; tflite: none|float16|int8; keras, saved_model: none "
-                        "(default: float16 for pretrained runs where the format has it, none otherwise)")
+                   help=f"{DEFAULT_TARGET}: the web bundle (default); the others: the model + metadata.json")
+    p.add_argument("--quantize", choices=list(all_quantizations()), default=None, help=_quantize_help())
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
@@ -167,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = display_problem()
         if problem:
             print(f"edge-studio: {problem}", file=sys.stderr)
-            return 1
+            return ExitCode.ERROR
         from studio.gui.app import run_gui
 
         return run_gui(getattr(args, "project", None))
@@ -192,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.ERROR
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
-        return 141
+        return ExitCode.BROKEN_PIPE
     except OSError as exc:  # the file system said no (full, read-only, gone) somewhere we did not expect it
         where = f": {exc.filename}" if exc.filename else ""
         from studio.core.limits import os_reason

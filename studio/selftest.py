@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from studio.commands.protocol import TrainJob, health_argv, import_argv, train_argv
+from studio.commands.protocol import ExitCode, TrainJob, health_argv, import_argv, train_argv
 
 DEMO_IMAGES = 300
 IMPORT_IMAGES = 12
@@ -161,16 +161,16 @@ def step_pretrained(work: Path, state: dict[str, Any]) -> str:
     """The pretrained backbone ships in the app: a 1-epoch pretrained run (child process), then its export."""
     from studio.core.export.exporter import export_bundle
     from studio.core.project.store import Project
-    from studio.core.specs import ExportOptions
-    from studio.core.training.architectures import default_quantization
+    from studio.core.resolve.export import ExportChoices, resolve_export
 
     cmd = child_command(*train_argv(state["project"], TrainJob("pretrained", False, epochs=1,
-                                                               extra=("--image-size", str(PRETRAINED_IMAGE_SIZE)))))
+                                                               image_size=PRETRAINED_IMAGE_SIZE)))
     _, finished = _train_child(cmd, "pretrained training")
     run_id = finished[-1]["run"]
-    quantization = default_quantization("pretrained")
     with Project.open(state["project"]) as project:
-        result = export_bundle(project, run_id, work / "bundle-pretrained", ExportOptions(quantization=quantization))
+        plan = resolve_export(project, run_id, ExportChoices())  # the defaults, as `edge-studio export` decides
+        quantization = plan.quantization
+        result = export_bundle(project, run_id, work / "bundle-pretrained", plan.options)
     if "model/model.json" not in result.files:
         raise SelfTestFailure("the pretrained bundle has no model/model.json")
     return (f"run {run_id}: val accuracy {finished[-1]['best_val_accuracy']:.3f}; {quantization} bundle "
@@ -213,7 +213,7 @@ def main() -> int:
                 detail = step(Path(tmp), state)
             except Exception as exc:  # noqa: BLE001 - any failure is reported as this step's failure
                 _say(f"[{i}/{len(STEPS)}] {name}: FAILED: {type(exc).__name__}: {exc}")
-                return 1
+                return ExitCode.ERROR
             _say(f"[{i}/{len(STEPS)}] {name}: ok ({time.monotonic() - t:.1f} s) {detail}")
     _say(f"passed ({time.monotonic() - start:.1f} s)")
-    return 0
+    return ExitCode.OK

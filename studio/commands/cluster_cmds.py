@@ -21,4 +21,4 @@ def cluster_spec(args: argparse.Namespace) -> int:
         emit_json(config)
     else:
         print(f"export {ENV}={shlex.quote(json.dumps(config, separators=(',', ':')))}")
-    return 0
+    return ExitCode.OK

@@ -42,9 +42,9 @@ def health(args: argparse.Namespace) -> int:
             bar.close()
             if args.json:
                 emit_json(report.to_json(), out)
-                return 0
+                return ExitCode.OK
     _print_summary(report)
-    return 0
+    return ExitCode.OK
 
 
 def _print_summary(report) -> None:  # noqa: ANN001 - a HealthReport

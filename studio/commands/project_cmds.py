@@ -49,7 +49,7 @@ def demo(args: argparse.Namespace) -> int:
     else:
         print(f"demo project at {project.root}: {len(report.added)} images in {len(project.classes())} classes")
     project.close()
-    return 0
+    return ExitCode.OK
 
 
 def _import_paths_arg(args: argparse.Namespace) -> list[str]:
@@ -113,7 +113,7 @@ def import_(args: argparse.Namespace) -> int:
         print(f"import cancelled; {len(report.added)} images imported before the cancel are kept, "
               "run the same import again to finish", file=sys.stderr)
         return ExitCode.CANCELLED
-    return 0
+    return ExitCode.OK
 
 
 def info(args: argparse.Namespace) -> int:
@@ -126,14 +126,14 @@ def info(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"name": project.name, "classes": classes, "splits": splits, "images": total,
                        "unlabelled": unlabelled, "runs": len(project.runs())})
-            return 0
+            return ExitCode.OK
         print(f"{project.name}  ({project.root})")
         print(f"{total} images, {len(classes)} classes, {unlabelled} unlabelled, {len(project.runs())} runs\n")
         rows = [[name, *(counts.get(name, {}).get(s, 0) for s in SPLITS), classes[name]] for name in classes]
         if unlabelled:
             rows.append(["(unlabelled)", *(counts[None][s] for s in SPLITS), unlabelled])  # type: ignore[index]
         table(["class", *SPLITS, "total"], rows)
-    return 0
+    return ExitCode.OK
 
 
 class _NullTTY:
@@ -141,7 +141,7 @@ class _NullTTY:
         return False
 
     def write(self, _s: str) -> int:
-        return 0
+        return ExitCode.OK
 
     def flush(self) -> None:
         pass

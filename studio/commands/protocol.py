@@ -36,6 +36,7 @@ class ExitCode(IntEnum):
     ERROR = 1        # a user or data error: one line on stderr (and a JobError object with --json)
     USAGE = 2        # argparse's own code for a bad command line
     CANCELLED = 130  # Ctrl+C / SIGTERM: stopped cleanly, what was done is kept (128 + SIGINT)
+    BROKEN_PIPE = 141  # the reader of stdout went away (`| head`): stop quietly, as other tools do (128 + SIGPIPE)
 
 
 @dataclass(frozen=True)

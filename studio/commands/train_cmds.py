@@ -17,20 +17,24 @@ from typing import Any
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
 from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
-from studio.core.project import settings
 from studio.core.project.store import Project
+from studio.core.resolve.train import TrainChoices, resolve_train
 from studio.core.specs import TrainConfig
 
 
+def train_choices(args: argparse.Namespace) -> TrainChoices:
+    """What the command line said (None where a flag was not given: the resolver decides)."""
+    return TrainChoices(arch=args.arch, augment=bool(args.augment), epochs=args.epochs, batch_size=args.batch_size,
+                        learning_rate=args.lr, patience=args.patience, image_size=args.image_size, color=args.color,
+                        class_weights=bool(args.class_weights), seed=args.seed,
+                        fine_tune=bool(getattr(args, "fine_tune", False)))
+
+
 def train_config(project: Project, args: argparse.Namespace) -> tuple[TrainConfig, str]:
-    """The run's config from the command line over the project's settings, and a note saying where the
-    augmentation came from."""
-    return settings.train_config(project, arch=args.arch, use_augment=bool(args.augment),
-                                 image_size=args.image_size, color=args.color, epochs=args.epochs,
-                                 batch_size=args.batch_size, learning_rate=args.lr,
-                                 early_stopping_patience=args.patience, class_weights=args.class_weights,
-                                 seed=args.seed,
-                                 fine_tune=bool(getattr(args, "fine_tune", False)))
+    """The run's config as the resolver decides it from the command line and the project, and a note saying
+    where the augmentation came from."""
+    plan = resolve_train(project, train_choices(args))
+    return plan.config, plan.augment_note
 
 
 def train(args: argparse.Namespace) -> int:
@@ -59,14 +63,14 @@ def train(args: argparse.Namespace) -> int:
         if run.status != "finished":
             print(f"edge-studio train: error: run {run.id} failed: {run.error}", file=sys.stderr)
             if task is not None:
-                _exit_now(1)
-            return 1
+                _exit_now(ExitCode.ERROR)
+            return ExitCode.ERROR
         if not args.json:
             m = run.metrics
             print(f"finished: best val accuracy {m.get('best_val_accuracy', 0):.4f}, test accuracy "
                   f"{_num(m.get('test_accuracy'))}, macro F1 {_num(m.get('macro_f1'))}", file=sys.stderr)
             print(run.id)
-    return 0
+    return ExitCode.OK
 
 
 def _cluster_task() -> Any:
@@ -89,12 +93,12 @@ def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, ta
             status = train_worker(project, config, cancel)
         except ClusterError as exc:
             print(f"edge-studio train: error: {exc}", file=sys.stderr)
-            _exit_now(1)
+            _exit_now(ExitCode.ERROR)
     if status == "cancelled":
         print("worker cancelled", file=sys.stderr)
         return ExitCode.CANCELLED
     print("worker finished; the chief holds the run", file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def _exit_now(code: int) -> None:
@@ -146,17 +150,17 @@ def runs(args: argparse.Namespace) -> int:
         rows = compare_runs(project)
     if args.json:
         emit_json({"runs": rows})
-        return 0
+        return ExitCode.OK
     if not rows:
         print("no runs yet; train one with: edge-studio train PROJECT --arch cnn")
-        return 0
+        return ExitCode.OK
     table(["run", "arch", "augment", "status", "params", "weights KB", "best val acc", "test acc", "macro F1",
            "train s", "epochs"],
           [[r["run"], r["arch"], "yes" if r["augment"] else "no", r["status"], r["params"],
             None if r["weight_bytes"] is None else round(r["weight_bytes"] / 1024),
             r["best_val_accuracy"], r["test_accuracy"], r["macro_f1"],
             None if r["train_seconds"] is None else f"{r['train_seconds']:.1f}", r["epochs_run"]] for r in rows])
-    return 0
+    return ExitCode.OK
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -167,7 +171,7 @@ def evaluate(args: argparse.Namespace) -> int:
         report = evaluate_run(project, args.run)
         if args.json:
             emit_json(report, out)
-            return 0
+            return ExitCode.OK
     labels = report["labels"]
     print(f"run {report['run']}: {report['n']} test images, accuracy {report['accuracy']:.4f}, "
           f"macro F1 {report['macro_f1']:.4f}\n")
@@ -181,7 +185,7 @@ def evaluate(args: argparse.Namespace) -> int:
     print(f"\n{len(report['misclassified'])} misclassified test images")
     if report.get("saved") is False:
         print("the project is read-only: this report was not saved", file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def predict(args: argparse.Namespace) -> int:
@@ -200,10 +204,10 @@ def predict(args: argparse.Namespace) -> int:
         predictions = predict_files(project, run, items)
         if args.json:
             emit_json({"run": run.id, "predictions": predictions}, out)
-            return 0
+            return ExitCode.OK
     print(f"run {run.id} ({run.arch}), {len(predictions)} images in {time.monotonic() - started:.1f}s")
     for p in predictions:
         probs = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
         print(f"{p['path']}: {p['label']} ({probs[0][1]:.4f})  "
               + "  ".join(f"{name}={value:.4f}" for name, value in probs))
-    return 0
+    return ExitCode.OK

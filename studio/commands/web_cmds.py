@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from studio.commands.output import ProgressBar, emit_json, json_stdout, table
+from studio.commands.protocol import ExitCode
 from studio.core.events import Event
 from studio.core.project.store import Project
-from studio.core.specs import ExportOptions
-from studio.core.training.architectures import default_quantization
+from studio.core.resolve.export import ExportChoices, resolve_export
 
 
 def export(args: argparse.Namespace) -> int:
@@ -27,20 +27,15 @@ def export(args: argparse.Namespace) -> int:
 
     from studio.core.export.targets import get_target
 
-    target = get_target(args.format)
     with Project.open(args.project) as project:
-        # Without --quantize, the run's architecture decides (pretrained: float16) where the format has it.
-        quantization = args.quantize or default_quantization(project.resolve_run(args.run).arch)
-        if args.quantize is None and quantization not in target.quantizations:
-            quantization = "none"
-        options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force,
-                                unsure_threshold=args.unsure_threshold)
-        result = export_bundle(project, args.run, args.out, options, reporter=report, target=target)
+        plan = resolve_export(project, args.run, export_choices(args))
+        target = get_target(plan.format)
+        result = export_bundle(project, args.run, args.out, plan.options, reporter=report, target=target)
     bar.update(1, 1, "done", force=True)
     bar.close()
     if args.json:
         emit_json(result.to_json())
-        return 0
+        return ExitCode.OK
     kind = "web bundle" if target.web_page else f"{target.name} model"
     print(f"{kind} of run {result.run} ({result.quantization}) at {result.out}: "
           f"{len(result.files)} files, {result.bytes / 1e6:.2f} MB (model {result.model_bytes / 1e3:.1f} kB)")
@@ -48,7 +43,13 @@ def export(args: argparse.Namespace) -> int:
         print(f"zip: {result.zip_path}")
     if target.web_page:
         print(f"preview: edge-studio serve {result.out}")
-    return 0
+    return ExitCode.OK
+
+
+def export_choices(args: argparse.Namespace) -> ExportChoices:
+    """What the command line said (None where a flag was not given: the resolver decides)."""
+    return ExportChoices(format=args.format, quantization=args.quantize, unsure_threshold=args.unsure_threshold,
+                         zip=bool(args.zip), force=bool(args.force))
 
 
 def estimate(args: argparse.Namespace) -> int:
@@ -72,12 +73,12 @@ def estimate(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"run": rows[0].run if rows else args.run,
                        "estimates": [r.to_dict() for r in rows]}, out)
-            return 0
+            return ExitCode.OK
     print(f"run {rows[0].run}: each quantization exported and its own weights tested on the test split")
     table(["quantization", "bundle", "model", "test accuracy", "macro F1"],
           [[r.quantization, f"{r.bytes / 1e6:.2f} MB", f"{r.model_bytes / 1e3:.1f} kB", r.test_accuracy, r.macro_f1]
            for r in rows])
-    return 0
+    return ExitCode.OK
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -103,4 +104,4 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
-    return 0
+    return ExitCode.OK

@@ -46,8 +46,10 @@ def initial_project(project_path: str | None) -> tuple[str | None, bool]:
     """(path, create) to open at start: the given one (created when missing), else the last one used."""
     if project_path:
         return str(Path(project_path).expanduser()), True
+    from studio.core.project.db import DB_NAME
+
     last = QSettings().value("last_project")
-    if isinstance(last, str) and (Path(last) / "project.db").is_file():
+    if isinstance(last, str) and (Path(last) / DB_NAME).is_file():
         return last, False
     return None, False
 

@@ -14,7 +14,7 @@ from studio.cli import main
 from studio.core.health.check import cached_report, check_project
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
-from tests.core.health_helpers import add_leaked_copies, flip_labels
+from bench.health_faults import add_leaked_copies, flip_labels
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from studio.core.health.report import DuplicateEntry, HealthReport, MislabelEntry
 from studio.gui.main_window import MainWindow
-from tests.core.health_helpers import flip_labels
+from bench.health_faults import flip_labels
 
 
 @pytest.mark.slow  # the real check in a child process: the backbone over 200 images (~1 min on a quiet machine)

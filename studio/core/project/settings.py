@@ -1,27 +1,16 @@
 """Project settings: what a run trains with when the user gave nothing else (the Augment page's choices).
 
-The window writes them (:func:`save`), the CLI and the window read them (:func:`load`), and
-:func:`train_config` turns them plus the user's explicit choices into a :class:`TrainConfig`. The settings keys
-and the rule "``--augment`` with no saved augmentation means the default preset (a larger epoch budget that early
-stopping ends)" live here only.
+The window writes them (:func:`save`), the CLI and the window read them (:func:`load`); the resolver
+(:mod:`studio.core.resolve.train`) turns them plus the user's explicit choices into a :class:`TrainConfig`. The
+settings keys and the rule "``--augment`` with no saved augmentation means the default preset" live here only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from studio.core.specs import (
-    AUGMENT_PRESETS,
-    DEFAULT_AUGMENT,
-    DEFAULT_PATIENCE,
-    AugmentSpec,
-    PreprocessSpec,
-    SpecError,
-    TrainConfig,
-    augment_epochs,
-)
-from studio.core.training import architectures
+from studio.core.specs import AUGMENT_PRESETS, DEFAULT_AUGMENT, AugmentSpec, PreprocessSpec, SpecError
 
 if TYPE_CHECKING:
     from studio.core.project.store import Project
@@ -58,29 +47,3 @@ def training_augment(settings: ProjectSettings) -> tuple[AugmentSpec, str]:
     if settings.augment.enabled:
         return settings.augment, "augmentation: the project's saved settings"
     return AUGMENT_PRESETS[FALLBACK_AUGMENT_PRESET], f"augmentation: the {FALLBACK_AUGMENT_PRESET.lower()} preset"
-
-
-def train_config(project: Project, *, arch: str, use_augment: bool, image_size: int | None = None,
-                 color: str | None = None, **choices: Any) -> tuple[TrainConfig, str]:
-    """The run's config: the user's explicit choices (``choices`` are :class:`TrainConfig` fields; None =
-    not given) over the project's settings over the defaults; plus a note on the augmentation's source."""
-    settings = load(project)
-    pre = settings.preprocess
-    # An architecture may bring its own input size (pretrained: the measured default) and then wants colour
-    # unless the project chose gray; explicit choices always win.
-    arch_size = architectures.default_image_size(arch)
-    saved_color = (project.get_setting(PREPROCESS_KEY) or {}).get("color", "rgb") if arch_size else pre.color
-    pre = PreprocessSpec(image_size=image_size if image_size is not None else arch_size or pre.image_size,
-                         color=color or saved_color)
-    augment, note = training_augment(settings) if use_augment else (AugmentSpec(), "no augmentation")
-    arch_epochs = architectures.default_epochs(arch)
-    base_epochs = arch_epochs or TrainConfig().epochs
-    if use_augment:  # augmented images are harder to fit: a larger budget, ended by early stopping
-        base_epochs = augment_epochs(base_epochs)
-    if choices.get("epochs") is None and (use_augment or arch_epochs):
-        choices["epochs"] = base_epochs
-    if choices.get("early_stopping_patience") is None and (use_augment or arch_epochs):
-        choices["early_stopping_patience"] = DEFAULT_PATIENCE
-    config = replace(TrainConfig(), arch=arch, preprocess=pre, augment=augment, use_augment=bool(use_augment),
-                     **{k: v for k, v in choices.items() if v is not None})
-    return config, note

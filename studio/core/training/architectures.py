@@ -1,4 +1,13 @@
-"""Architecture registry: one factory per model, ``build(name, input_shape, n_classes) -> keras.Model``.
+"""Architecture registry: one :class:`Architecture` descriptor per model, registered once.
+
+A descriptor holds everything the studio knows about an architecture: its builder
+(``builder(input_shape, n_classes) -> keras.Model``), what a person reads about it (title, card text, what it is
+good for), its defaults (input size and colour, epoch budget and the augmentation rule, the export quantization
+it prefers) and whether it trains on cached features. The Train page's cards, the CLI's ``--arch`` choices and
+help, training, the resolver of defaults (:mod:`studio.core.resolve`) and export all read it.
+
+Adding an architecture is one module that calls :func:`register` (the built-in ones live in
+:mod:`studio.core.training.models`, listed in :data:`BUILTIN_MODULES` and imported on first use).
 
 Models hold inference layers only (no preprocessing, no augmentation), so the exported web model is exactly
 the trained network; preprocessing is :func:`studio.core.preprocess.preprocess`, augmentation lives in the
@@ -7,178 +16,106 @@ input pipeline. Convolutions use ``same`` padding so every allowed input size (8
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from studio.core.specs import AUGMENTED_EPOCH_FACTOR, DEFAULT_EPOCHS, TRAIN_RANGES
 
 if TYPE_CHECKING:
     import keras
 
 PRETRAINED = "pretrained"
-PRETRAINED_DROPOUT = 0.2
 Factory = Callable[[tuple[int, int, int], int], "keras.Model"]
+BUILTIN_MODULES = (
+    "studio.core.training.models.pretrained",
+    "studio.core.training.models.compact",
+    "studio.core.training.models.classic",
+)
 
 
-def _dense(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
-    from keras import layers
+@dataclass(frozen=True)
+class Architecture:
+    """One architecture, all its facts. Only ``name``, ``builder``, ``title`` and ``summary`` are required."""
 
-    return _sequential("dense", input_shape, [
-        layers.Flatten(),
-        layers.Dense(150, activation="relu"),
-        layers.Dense(150, activation="relu"),
-        layers.Dense(n_classes, activation="softmax"),
-    ])
+    name: str                       # what --arch takes and runs store
+    builder: Factory                # (input_shape, n_classes) -> a fresh, uncompiled keras.Model
+    title: str                      # what the studio shows
+    summary: str                    # the card: one or two plain sentences
+    good_for: str = ""
+    speed: str = ""                 # training and in-browser speed, in words
+    description: str = ""           # the technical one-liner (CLI help)
+    image_size: int | None = None   # its own input size (wins over the project's); None: the project's
+    color: str | None = None        # colour when the project chose none; None: from the images
+    cached_features: bool = False   # its head trains on cached backbone features (training/pretrained.py)
+    epochs: int = DEFAULT_EPOCHS    # the epoch budget without augmentation
+    augment_factor: int = AUGMENTED_EPOCH_FACTOR  # with augmentation the budget grows by this; early stopping ends it
+    augments_small_data: bool = True  # the recommendation turns augmentation on for small classes
+    export_quantization: tuple[str, ...] = ()  # preferred export quantizations, first offered by a format wins
+    rank: int = 100                 # place on the Train page and in lists, lower first
 
+    def epoch_budget(self, augment: bool) -> int:
+        """The one rule: augmented images are harder to fit, so the budget grows (early stopping ends it)."""
+        epochs = self.epochs * (self.augment_factor if augment else 1)
+        return int(min(epochs, TRAIN_RANGES["epochs"].high))
 
-def _conv_stack() -> list[Any]:
-    from keras import layers
+    def own_budget(self) -> bool:
+        """It brings an epoch budget of its own (then early stopping is on even without augmentation)."""
+        return self.epochs != DEFAULT_EPOCHS
 
-    out: list[Any] = []
-    for filters in (32, 64, 128):
-        out += [layers.Conv2D(filters, 3, padding="same", activation="relu"), layers.MaxPooling2D(2)]
-    return out
-
-
-def _cnn(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
-    from keras import layers
-
-    return _sequential("cnn", input_shape, [
-        *_conv_stack(),
-        layers.Flatten(),
-        layers.Dense(100, activation="relu"),
-        layers.Dense(n_classes, activation="softmax"),
-    ])
-
-
-def _cnn_dropout(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
-    from keras import layers
-
-    # As in the original notebook: the conv stack, Dropout 0.5, then Dense 250 in place of Dense 100.
-    return _sequential("cnn_dropout", input_shape, [
-        *_conv_stack(),
-        layers.Dropout(0.5),
-        layers.Flatten(),
-        layers.Dense(250, activation="relu"),
-        layers.Dense(n_classes, activation="softmax"),
-    ])
+    def quantization_for(self, offered: Sequence[str], fallback: str) -> str:
+        """The export quantization for a format that offers ``offered`` (its default ``fallback``)."""
+        return next((q for q in self.export_quantization if q in offered), fallback)
 
 
-def _compact(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
-    """Browser-first: depthwise-separable convolutions with batch normalisation and global average pooling,
-    so the parameter count does not grow with the input size (no Flatten -> Dense)."""
-    from keras import layers
-
-    def block(filters: int, separable: bool = True) -> list[Any]:
-        conv = layers.SeparableConv2D if separable else layers.Conv2D
-        # Momentum 0.9: the moving statistics settle within an epoch or two on small projects (0.99 left
-        # validation at chance for ~10 epochs on the demo).
-        return [conv(filters, 3, padding="same", use_bias=False), layers.BatchNormalization(momentum=0.9),
-                layers.ReLU()]
-
-    return _sequential("compact", input_shape, [
-        *block(24, separable=False), layers.MaxPooling2D(2),
-        *block(48), layers.MaxPooling2D(2),
-        *block(96), layers.MaxPooling2D(2),
-        *block(128),
-        layers.GlobalAveragePooling2D(),
-        layers.Dropout(0.2),
-        layers.Dense(n_classes, activation="softmax"),
-    ])
+_REGISTRY: dict[str, Architecture] = {}
+_loaded = False
 
 
-def _pretrained(input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
-    """ImageNet EfficientNet-Lite0 (frozen, its own input scaling inside, see :mod:`studio.core.training.backbone`),
-    global average pooling, Dropout 0.2, a softmax head. Gray input is widened to three channels first."""
-    import keras
-    from keras import layers
-
-    from studio.core.training import backbone
-
-    inputs = keras.Input(shape=tuple(input_shape))
-    x = inputs
-    if input_shape[-1] == 1:
-        x = layers.Concatenate(name="gray_to_rgb")([inputs, inputs, inputs])
-    features = backbone.build((input_shape[0], input_shape[1], 3))
-    features.trainable = False
-    x = features(x)
-    x = layers.Dropout(PRETRAINED_DROPOUT, name="head_dropout")(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="head")(x)
-    return keras.Model(inputs, outputs, name=PRETRAINED)
+def register(arch: Architecture) -> Architecture:
+    """Add (or replace) ``arch``; returns it. Called once per architecture, by the module that defines it."""
+    _REGISTRY[arch.name] = arch
+    return arch
 
 
-def head(n_classes: int, l2: float = 0.0) -> keras.Model:
-    """The trainable part of ``pretrained`` alone, on backbone feature vectors (trained on cached features):
-    a softmax layer with an L2 penalty ``l2`` on its weights, i.e. a regularised logistic regression."""
-    import keras
-    from keras import layers
-
-    from studio.core.training.backbone import FEATURE_DIM
-
-    inputs = keras.Input(shape=(FEATURE_DIM,))
-    regulariser = keras.regularizers.L2(l2) if l2 > 0 else None
-    outputs = layers.Dense(n_classes, activation="softmax", name="head", kernel_regularizer=regulariser)(inputs)
-    return keras.Model(inputs, outputs, name="pretrained_head")
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
 
 
-def _sequential(name: str, input_shape: tuple[int, int, int], stack: list[Any]) -> keras.Model:
-    import keras
-
-    return keras.Sequential([keras.Input(shape=tuple(input_shape)), *stack], name=name)
-
-
-_FACTORIES: dict[str, Factory] = {
-    PRETRAINED: _pretrained,
-    "dense": _dense,
-    "cnn": _cnn,
-    "cnn_dropout": _cnn_dropout,
-    "compact": _compact,
-}
-
-ARCHITECTURES: tuple[str, ...] = tuple(_FACTORIES)
-
-DESCRIPTIONS: dict[str, str] = {
-    PRETRAINED: "Pretrained EfficientNet-Lite0 (ImageNet, frozen) with a new softmax head: best for few images",
-    "dense": "Dense network: Flatten, Dense 150, Dense 150 (ReLU), softmax",
-    "cnn": "CNN: Conv 32/64/128 (3x3, ReLU) each with 2x2 max-pool, Dense 100, softmax",
-    "cnn_dropout": "CNN with Dropout 0.5 and Dense 250 before the softmax",
-    "compact": "Compact browser-first CNN: separable convolutions, batch norm, global average pooling",
-}
+def _load() -> dict[str, Architecture]:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+    return _REGISTRY
 
 
-# Weight quantization an export uses unless asked otherwise: uint8 moved a confident pretrained prediction by 0.3.
-DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "float16"}
+def all_architectures() -> list[Architecture]:
+    """Every registered architecture, recommended ones first (by ``rank``, then registration order)."""
+    items = list(_load().values())
+    return sorted(items, key=lambda a: (a.rank, items.index(a)))
 
 
-# Epochs an architecture trains for unless asked otherwise. The pretrained head trains on cached features, one
-# full-batch step per epoch (milliseconds): 100 steps bring its regularised objective to convergence
-# (studio/core/training/pretrained.py; measured in bench/few_shot.py).
-DEFAULT_EPOCHS_BY_ARCH: dict[str, int] = {PRETRAINED: 100}
+def names() -> tuple[str, ...]:
+    return tuple(a.name for a in all_architectures())
 
 
-def default_epochs(name: str) -> int | None:
-    """The epoch budget an architecture brings (None: the general default)."""
-    return DEFAULT_EPOCHS_BY_ARCH.get(name)
-
-
-def default_quantization(name: str) -> str:
-    return DEFAULT_QUANTIZATION.get(name, "none")
-
-
-def default_image_size(name: str) -> int | None:
-    """The input size an architecture is trained at unless asked otherwise (None: the project's setting)."""
-    if name == PRETRAINED:
-        from studio.core.training.backbone import DEFAULT_IMAGE_SIZE
-
-        return DEFAULT_IMAGE_SIZE
-    return None
+def get(name: str) -> Architecture:
+    """The descriptor; raises ``ValueError`` naming the choices for an unknown name."""
+    registry = _load()
+    if name not in registry:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(names())}")
+    return registry[name]
 
 
 def build(name: str, input_shape: tuple[int, int, int], n_classes: int) -> keras.Model:
     """A fresh, uncompiled model; raises ``ValueError`` for an unknown name or fewer than 2 classes."""
-    if name not in _FACTORIES:
-        raise ValueError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+    arch = get(name)
     if n_classes < 2:
         raise ValueError("a classifier needs at least 2 classes")
-    return _FACTORIES[name](tuple(int(d) for d in input_shape), int(n_classes))  # type: ignore[arg-type]
+    return arch.builder(tuple(int(d) for d in input_shape), int(n_classes))  # type: ignore[arg-type]
 
 
 def describe(model: keras.Model) -> dict[str, int]:

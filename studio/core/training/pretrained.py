@@ -19,6 +19,7 @@ from studio.core.events import CancelToken, FeatureProgress, Reporter
 from studio.core.project.store import Project
 from studio.core.specs import AUGMENT_PRESETS, TrainConfig
 from studio.core.training import architectures, backbone
+from studio.core.training.models.pretrained import head as head_model
 from studio.core.training.data import SplitItems, eval_dataset, train_dataset
 from studio.core.training.features import image_features
 
@@ -52,7 +53,7 @@ class Prepared:
     def compose(self, config: TrainConfig, n_classes: int, strategy: tf.distribute.Strategy) -> keras.Model:
         """Backbone + the trained head as one model on the studio's preprocessed input."""
         with strategy.scope():
-            model = architectures.build(architectures.PRETRAINED, config.preprocess.input_shape, n_classes)
+            model = architectures.build(config.arch, config.preprocess.input_shape, n_classes)
         model.get_layer("head").set_weights(self.head.get_layer("head").get_weights())
         return model
 
@@ -82,7 +83,7 @@ def prepare(project: Project, run_id: str, config: TrainConfig, splits: dict[str
                 .batch(batch).repeat())
     val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch)
     with strategy.scope():
-        head = architectures.head(n_classes, l2=1.0 / (2 * max(1, n_train)))
+        head = head_model(n_classes, l2=1.0 / (2 * max(1, n_train)))
         head.compile(optimizer=keras.optimizers.Adam(HEAD_LEARNING_RATE),
                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return Prepared(head, _finish(train_ds), _finish(val_ds), time.monotonic() - started, -(-n_train // batch))

@@ -110,8 +110,10 @@ def train_worker(project: Project, config: TrainConfig, cancel: CancelToken | No
 
 
 def _checked_splits(project: Project, config: TrainConfig) -> tuple[list[str], dict[str, SplitItems]]:
-    if config.arch not in architectures.ARCHITECTURES:
-        raise SpecError(f"unknown architecture {config.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
+    try:
+        architectures.get(config.arch)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
     labels = project.class_names()
     splits = {s: split_items(project, s, labels) for s in ("train", "val", "test")}
     _check_data(labels, splits)
@@ -179,7 +181,7 @@ def _train_run(project: Project, run: RunRecord, config: TrainConfig, labels: li
     steps = steps_per_epoch(len(train_items), config.batch_size)
     augment = config.augment if config.use_augment else None
     pretrained = None
-    if config.arch == architectures.PRETRAINED:
+    if architectures.get(config.arch).cached_features:
         # The head trains on cached backbone features; the run's model is composed after the fit.
         from studio.core.training import pretrained as pretrained_training
         from studio.core.training.features import FeaturesCancelled

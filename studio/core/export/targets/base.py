@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from studio.core.specs import QUANTIZATIONS
-
 if TYPE_CHECKING:
     from studio.core.project.store import Project
     from studio.core.specs import TrainConfig
@@ -24,15 +22,31 @@ if TYPE_CHECKING:
 Classifier = Callable[[np.ndarray], np.ndarray]
 
 
+REQUIRED = ("name", "model_dir", "model_format", "model_entry", "quantizations", "default_quantization")
+
+
 class ExportTarget(ABC):
-    """One model format. Subclasses set the class attributes and implement the two methods."""
+    """One model format. Subclasses set every class attribute of :data:`REQUIRED` (there are no defaults: a
+    target that forgets one fails when its class is defined) and implement the two methods."""
 
     name: ClassVar[str]                                # "tfjs" (the --format value)
     model_dir: ClassVar[str]                           # the folder the model is written to inside a bundle
     model_format: ClassVar[str]                        # metadata's model.format, e.g. "tfjs-graph-model"
     model_entry: ClassVar[str]                         # the file a runtime opens, relative to model_dir
-    quantizations: ClassVar[tuple[str, ...]] = QUANTIZATIONS
+    quantizations: ClassVar[tuple[str, ...]]           # the --quantize values it writes, e.g. ("none", "int8")
+    default_quantization: ClassVar[str]                # what it writes when nobody chose (one of quantizations)
     web_page: ClassVar[bool] = False                   # the bundle carries the page, runtime and app files
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if any(getattr(getattr(cls, n, None), "__isabstractmethod__", False) for n in dir(cls)):
+            return  # still abstract (ABCMeta sets __abstractmethods__ only after this hook)
+        missing = [n for n in REQUIRED if not hasattr(cls, n)]
+        if missing:
+            raise TypeError(f"export target {cls.__name__} must declare {', '.join(missing)}")
+        if cls.default_quantization not in cls.quantizations:
+            raise TypeError(f"export target {cls.__name__}: default_quantization {cls.default_quantization!r} "
+                            f"is not one of its quantizations {cls.quantizations}")
 
     def prepare(self, project: Project, run: Any) -> None:  # noqa: B027 (an optional hook)
         """Called before :meth:`write_model` with the run's project (e.g. TFLite's int8 calibration images)."""

@@ -29,6 +29,7 @@ class KerasFileTarget(ExportTarget):
     model_format: ClassVar[str] = "keras"
     model_entry: ClassVar[str] = MODEL_FILE
     quantizations: ClassVar[tuple[str, ...]] = ("none",)
+    default_quantization: ClassVar[str] = "none"
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import keras

@@ -26,6 +26,7 @@ class SavedModelTarget(ExportTarget):
     model_format: ClassVar[str] = "tf-saved-model"
     model_entry: ClassVar[str] = "saved_model.pb"
     quantizations: ClassVar[tuple[str, ...]] = ("none",)
+    default_quantization: ClassVar[str] = "none"
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import tensorflow as tf

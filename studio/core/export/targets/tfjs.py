@@ -38,6 +38,8 @@ class TfjsTarget(ExportTarget):
     model_dir: ClassVar[str] = "model"
     model_format: ClassVar[str] = "tfjs-graph-model"
     model_entry: ClassVar[str] = MODEL_JSON
+    quantizations: ClassVar[tuple[str, ...]] = ("none", "float16", "uint8")  # TF.js weight quantization
+    default_quantization: ClassVar[str] = "none"
     web_page: ClassVar[bool] = True
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:

@@ -22,13 +22,13 @@ import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
 from studio.core.export.targets.base import Classifier, ExportTarget
-from studio.core.specs import TFLITE_QUANTIZATIONS, TrainConfig
+from studio.core.specs import TrainConfig
 
 if TYPE_CHECKING:
     from studio.core.project.store import Project, RunRecord
 
 MODEL_FILE = "model.tflite"
-QUANTIZATIONS = TFLITE_QUANTIZATIONS
+QUANTIZATIONS = ("none", "float16", "int8")  # float32, float16 weights, full-integer int8
 REPRESENTATIVE_IMAGES = 200  # calibration images, spread evenly over the train split
 TRAIN_SPLIT = "train"
 
@@ -39,6 +39,7 @@ class TfliteTarget(ExportTarget):
     model_format: ClassVar[str] = "tflite"
     model_entry: ClassVar[str] = MODEL_FILE
     quantizations: ClassVar[tuple[str, ...]] = QUANTIZATIONS
+    default_quantization: ClassVar[str] = "none"
 
     def __init__(self) -> None:
         self.representative: list[Path] = []

@@ -1,4 +1,4 @@
-"""Helpers for the data-health tests and benchmark: labels flipped on purpose, altered copies of images."""
+"""Faults planted on purpose for the data-health benchmark and tests: flipped labels, altered copies of images."""
 
 from __future__ import annotations
 
