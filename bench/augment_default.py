@@ -31,7 +31,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from studio.core.images.importer import import_paths  # noqa: E402
 from studio.core.project.demo import create_demo_project  # noqa: E402
 from studio.core.project.store import Project  # noqa: E402
-from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig, augment_epochs  # noqa: E402
+from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, TrainConfig  # noqa: E402
+from studio.core.training.architectures import get as architecture  # noqa: E402
 
 # (photo, x0, y0, x1, y1) regions of scikit-learn's sample photos (china.jpg and flower.jpg are 427x640).
 PHOTO_REGIONS = {
@@ -42,6 +43,11 @@ PHOTO_REGIONS = {
     "centre": ("flower.jpg", 250, 210, 350, 300),
     "leaves": ("flower.jpg", 480, 0, 640, 200),
 }
+
+
+def augmented(epochs: int) -> int:
+    """The budget an augmented run gets (the architectures' one rule)."""
+    return architecture("cnn").epoch_budget(True) * epochs // architecture("cnn").epochs
 
 
 def photo_set(folder: Path, per_class: int, seed: int = 0) -> Path:
@@ -92,7 +98,7 @@ def main() -> None:
                 for seed in range(args.seeds):
                     on = spec.enabled
                     config = TrainConfig(arch=args.arch, preprocess=pre, augment=spec, use_augment=on,
-                                         epochs=augment_epochs(args.epochs) if on else args.epochs,
+                                         epochs=augmented(args.epochs) if on else args.epochs,
                                          early_stopping_patience=5, seed=seed)
                     started = time.monotonic()
                     run = train(project, config)
@@ -106,7 +112,7 @@ def main() -> None:
         for project, _ in projects.values():
             project.close()
     print(f"\narch {args.arch}, {args.seeds} seeds, base {args.epochs} epochs (augmented: "
-          f"{augment_epochs(args.epochs)}), early stopping patience 5")
+          f"{augmented(args.epochs)}), early stopping patience 5")
     print(f"{'data':8} {'test n':>6}  {'preset':22} {'test acc':>8} {'min':>6} {'max':>6} {'macro F1':>8} "
           f"{'epochs':>6} {'s/run':>6}")
     for data, n, preset, acc, lo, hi, f1, ep, s in rows:

@@ -62,10 +62,10 @@ def make_project(root: Path, pool: dict[str, dict[str, list[Path]]], k: int) -> 
 
 
 def run_one(project: Project, arch: str, size: int, color: str) -> dict[str, float]:
-    from studio.core.training.architectures import default_epochs
+    from studio.core.training.architectures import get as architecture
     from studio.core.training.run import train
 
-    extra = {"epochs": default_epochs(arch)} if arch == "pretrained" else SCRATCH
+    extra = {"epochs": architecture(arch).epochs} if arch == "pretrained" else SCRATCH
     config = TrainConfig(arch=arch, preprocess=PreprocessSpec(size, color), batch_size=16, seed=0,
                          **extra)  # type: ignore[arg-type]
     started = time.monotonic()

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.few_shot_data import photo_crops  # noqa: E402
+from bench.health_faults import add_leaked_copies, flip_labels  # noqa: E402
 from studio.core.health.check import check_project  # noqa: E402
 from studio.core.images.importer import import_paths  # noqa: E402
 from studio.core.project.demo import create_demo_project  # noqa: E402
 from studio.core.project.store import Project  # noqa: E402
-from bench.health_faults import add_leaked_copies, flip_labels  # noqa: E402
 
 FRACTIONS = (0.02, 0.05, 0.10)
 

@@ -34,14 +34,15 @@ sys.path.insert(0, str(ROOT))
 
 from studio.core.export.exporter import export_bundle  # noqa: E402
 from studio.core.export.serve import PreviewServer  # noqa: E402
+from studio.core.export.targets.tfjs import TfjsTarget  # noqa: E402
 from studio.core.project.demo import create_demo_project  # noqa: E402
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig  # noqa: E402
-from studio.core.training.architectures import ARCHITECTURES  # noqa: E402
+from studio.core.training.architectures import names as architecture_names  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-QUANTIZATIONS = ("none", "float16", "uint8")
+QUANTIZATIONS = TfjsTarget.quantizations
 BACKENDS = ("wasm", "webgl", "cpu")
 MODEL_BUDGET = 100_000
 MS_BUDGET = 3.0
@@ -121,7 +122,7 @@ def keras_ms(project: Any, run: Any, frame_shape: tuple[int, int]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--arch", action="append", choices=list(ARCHITECTURES), help="default: all")
+    parser.add_argument("--arch", action="append", choices=list(architecture_names()), help="default: all")
     parser.add_argument("--quant", action="append", choices=list(QUANTIZATIONS), help="default: all")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=600, help="demo digits used (of 1797)")
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     from studio.core.evaluation.predict import predict_files, run_labels
     from studio.core.training.run import train
 
-    archs = args.arch or list(ARCHITECTURES)
+    archs = args.arch or list(architecture_names())
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp_name:
         tmp = Path(tmp_name)

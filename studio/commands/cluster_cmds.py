@@ -10,7 +10,7 @@ from studio.commands.output import emit_json
 
 
 def cluster_spec(args: argparse.Namespace) -> int:
-    from studio.commands.protocol import UserError
+    from studio.commands.protocol import ExitCode, UserError
     from studio.core.training.cluster import ENV, ClusterSpecError, tf_config
 
     try:

@@ -41,8 +41,9 @@ class ExitCode(IntEnum):
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One `edge-studio train` run as the window queues it. Preprocessing and augmentation settings come from
-    the project (:mod:`studio.core.project.settings`) when the child starts."""
+    """One `edge-studio train` run as the window queues it: the spec the resolver decided
+    (:func:`studio.core.resolve.train.resolve_train`, see :meth:`from_config`), spelled out flag by flag, so the
+    child trains exactly what the window showed. The augmentation itself comes from the project's settings."""
 
     arch: str
     augment: bool
@@ -51,6 +52,14 @@ class TrainJob:
     learning_rate: float = _TRAIN_DEFAULTS.learning_rate
     patience: int = _TRAIN_DEFAULTS.early_stopping_patience
     extra: tuple[str, ...] = field(default=())  # further flags another lane may add (e.g. --fine-tune)
+    image_size: int | None = None  # None: the child decides (the architecture's, else the project's)
+    color: str | None = None
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, extra: tuple[str, ...] = ()) -> TrainJob:
+        return cls(config.arch, config.use_augment, epochs=config.epochs, batch_size=config.batch_size,
+                   learning_rate=config.learning_rate, patience=config.early_stopping_patience, extra=extra,
+                   image_size=config.preprocess.image_size, color=config.preprocess.color)
 
     @property
     def label(self) -> str:
@@ -64,6 +73,10 @@ def train_argv(project_root: Path | str, job: TrainJob) -> list[str]:
     args = ["train", str(project_root), "--arch", job.arch, "--epochs", str(job.epochs),
             "--batch-size", str(job.batch_size), "--lr", repr(float(job.learning_rate)),
             "--patience", str(job.patience), *job.extra, "--json"]
+    if job.image_size is not None:
+        args += ["--image-size", str(job.image_size)]
+    if job.color is not None:
+        args += ["--color", job.color]
     if job.augment:
         args.append("--augment")
     return args

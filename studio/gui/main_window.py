@@ -33,6 +33,7 @@ from studio import APP_NAME, __version__
 from studio.core.project.store import Project, ProjectError
 from studio.gui.icons import app_icon, icon
 from studio.gui.jobs.workers import Worker, start_worker
+from studio.gui.page_list import PAGES, PageSpec
 from studio.gui.session import Session
 from studio.gui.widgets.page_scroll import scrollable
 from studio.gui.widgets.welcome import WelcomeView
@@ -83,26 +84,20 @@ def _import_tensorflow(progress, cancel) -> str:  # noqa: ANN001
     return str(tf.__version__)
 
 
-def _build_page(cls, session: Session) -> QWidget:  # noqa: ANN001
+def _build_page(spec: PageSpec, session: Session) -> QWidget:
     # Pages are written by different people; one that fails to build must not stop the studio opening.
     try:
-        return cls(session)
+        return spec.page_class()(session)
     except Exception:
         traceback.print_exc()
-        label = QLabel(f"<h3>{getattr(cls, 'title', 'This page')} could not be opened</h3>"
+        label = QLabel(f"<h3>{spec.title} could not be opened</h3>"
                        f"<pre>{traceback.format_exc(limit=3)}</pre>")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return label
 
 
-class Pages(NamedTuple):
-    """The five pages in sidebar order, found by name (``window.pages.train``), never by index."""
-
-    images: QWidget
-    augment: QWidget
-    train: QWidget
-    evaluate: QWidget
-    export: QWidget
+# The pages in sidebar order, found by name (``window.pages.train``), never by index; declared in page_list.
+Pages = NamedTuple("Pages", [(p.name, QWidget) for p in PAGES])  # type: ignore[misc]
 
 
 class MainWindow(QMainWindow):
@@ -111,12 +106,6 @@ class MainWindow(QMainWindow):
 
     def __init__(self, session: Session | None = None, *, warm_up: bool | None = None) -> None:
         super().__init__()
-        from studio.gui.pages.augment_page import AugmentPage
-        from studio.gui.pages.evaluate_page import EvaluatePage
-        from studio.gui.pages.export_page import ExportPage
-        from studio.gui.pages.images_page import ImagesPage
-        from studio.gui.pages.train_page import TrainPage
-
         self.setObjectName("mainWindow")
         self.session = session or Session(self)
         self.settings = QSettings()
@@ -129,17 +118,16 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
-        self.images_page = ImagesPage(self.session)
-        self.pages = Pages(self.images_page, *(_build_page(cls, self.session)
-                                               for cls in (AugmentPage, TrainPage, EvaluatePage, ExportPage)))
+        self.pages = Pages(*(_build_page(spec, self.session) for spec in PAGES))
+        self.images_page = self.pages.images
         self.page_stack = QStackedWidget()
         self.page_stack.setObjectName("pageStack")
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(22, 22))
-        for page, name in zip(self.pages, Pages._fields):
+        for page, spec in zip(self.pages, PAGES):
             self.page_stack.addWidget(scrollable(page))
-            QListWidgetItem(icon(name), getattr(page, "title", name.title()), self.sidebar)
+            QListWidgetItem(icon(spec.name), spec.title, self.sidebar)
         self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
         self.sidebar.setMinimumWidth(120)
         self.sidebar.setCurrentRow(0)
@@ -234,9 +222,8 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "Select &All Images", self._select_all)
 
         view_menu = bar.addMenu("&View")
-        for i, page in enumerate(self.pages):
-            self._action(view_menu, getattr(page, "title", f"Page {i + 1}"),
-                         lambda _=False, row=i: self.show_page(row), f"Ctrl+{i + 1}")
+        for i, spec in enumerate(PAGES):
+            self._action(view_menu, spec.title, lambda _=False, row=i: self.show_page(row), spec.shortcut)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Getting Started", self.show_guide, "F1")

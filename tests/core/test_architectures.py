@@ -8,7 +8,7 @@ import pytest
 from studio.core.training import architectures
 
 
-@pytest.mark.parametrize("name", architectures.ARCHITECTURES)
+@pytest.mark.parametrize("name", architectures.names())
 @pytest.mark.parametrize("shape", [(32, 32, 1), (8, 8, 3), (64, 64, 3)])
 def test_output_shape_is_one_softmax_per_image(name: str, shape: tuple[int, int, int]) -> None:
     model = architectures.build(name, shape, 7)
@@ -48,7 +48,7 @@ def test_describe_counts_every_weight() -> None:
 def test_models_hold_inference_layers_only() -> None:
     from keras import layers
 
-    for name in architectures.ARCHITECTURES:
+    for name in architectures.names():
         model = architectures.build(name, (16, 16, 1), 3)
         for layer in model.layers:
             assert not isinstance(layer, (layers.Rescaling, layers.Resizing, layers.RandomFlip,

@@ -18,12 +18,11 @@ from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESETS,
     DEFAULT_AUGMENT,
-    DEFAULT_EPOCHS,
     DEFAULT_PATIENCE,
     AugmentSpec,
     PreprocessSpec,
-    augment_epochs,
 )
+from studio.core.training import architectures
 
 FAST = ["--image-size", "16", "--batch-size", "16"]
 
@@ -145,10 +144,10 @@ def test_augment_and_preprocess_come_from_the_project_settings(tmp_path: Path) -
     assert config.epochs == 1 and config.early_stopping_patience == 0  # what the user gave is kept
     unset = argparse.Namespace(**{**vars(args), "epochs": None, "patience": None})
     config, _ = train_config(project, unset)  # augmenting with nothing chosen: a larger budget, early stopping
-    assert config.epochs == augment_epochs(DEFAULT_EPOCHS) > DEFAULT_EPOCHS
+    assert config.epochs == architectures.get("cnn").epoch_budget(True) > architectures.get("cnn").epochs
     assert config.early_stopping_patience == DEFAULT_PATIENCE > 0
     plain, _ = train_config(project, argparse.Namespace(**{**vars(unset), "augment": False}))
-    assert plain.epochs == DEFAULT_EPOCHS and plain.early_stopping_patience == 0 and not plain.use_augment
+    assert plain.epochs == architectures.get("cnn").epochs and plain.early_stopping_patience == 0 and not plain.use_augment
     assert config.preprocess == PreprocessSpec()
     saved = AugmentSpec(rotation=5, brightness=0.2)
     project.set_setting("augment", saved.to_dict())

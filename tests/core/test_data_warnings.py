@@ -8,9 +8,10 @@ import pytest
 
 from studio.core.project.data_warnings import data_warnings, result_warnings, score_uncertainty, wilson_interval
 from studio.core.project.demo import create_demo_project
-from studio.core.specs import AUGMENT_PRESETS, DEFAULT_AUGMENT, DEFAULT_EPOCHS, augment_epochs, flip_warning
+from studio.core.resolve.recommend import BEST_SMALL, SMALL_DATA_ARCH, recommend
+from studio.core.specs import AUGMENT_PRESETS, DEFAULT_AUGMENT, flip_warning
 from studio.core.training import architectures
-from studio.core.training.arch_cards import BEST_SMALL, PRETRAINED, SMALL_DATA_ARCH, card, cards, recommend
+from studio.core.training.architectures import PRETRAINED
 
 
 def _counts(**classes: tuple[int, int, int]) -> dict:
@@ -46,22 +47,20 @@ def test_result_warnings_explain_a_shaky_score() -> None:
 
 
 def test_every_registered_architecture_has_a_plain_card() -> None:
-    shown = [c.name for c in cards()]
-    assert sorted(shown) == sorted(architectures.ARCHITECTURES)
-    for c in cards():
-        assert c.title and c.summary and "_" not in c.title
-    assert card("no_such").title == "No such"  # a newly registered one without a card still reads as words
-    assert (PRETRAINED in shown) == (PRETRAINED in architectures.ARCHITECTURES)
-    assert shown[0] == (PRETRAINED if PRETRAINED in architectures.ARCHITECTURES else BEST_SMALL)
+    shown = [c.name for c in architectures.all_architectures()]
+    assert sorted(shown) == sorted(architectures.names())
+    for c in architectures.all_architectures():
+        assert c.title and c.summary and c.description and "_" not in c.title
+    assert shown[0] == (PRETRAINED if PRETRAINED in architectures.names() else BEST_SMALL)
 
 
 def test_recommendation_follows_the_data(tmp_path: Path) -> None:
     project, _ = create_demo_project(tmp_path / "demo", limit=60)
     rec = recommend(project)  # 60 images: too few for the compact net's batch normalisation to settle
-    assert rec.arch == (PRETRAINED if PRETRAINED in architectures.ARCHITECTURES else SMALL_DATA_ARCH)
+    assert rec.arch == (PRETRAINED if PRETRAINED in architectures.names() else SMALL_DATA_ARCH)
     assert rec.patience > 0 and rec.reasons
     if rec.arch != PRETRAINED:
-        assert rec.color == "gray" and rec.augment and rec.epochs == augment_epochs(DEFAULT_EPOCHS)
+        assert rec.color == "gray" and rec.augment and rec.epochs == architectures.get(rec.arch).epoch_budget(True)
     project.close()
 
 

@@ -10,11 +10,11 @@ import shutil
 
 import pytest
 
+from bench.health_faults import add_leaked_copies, flip_labels
 from studio.cli import main
 from studio.core.health.check import cached_report, check_project
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
-from bench.health_faults import add_leaked_copies, flip_labels
 
 pytestmark = pytest.mark.slow
 

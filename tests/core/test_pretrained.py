@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from studio.core.events import CancelToken, EpochEnd, Event, FeatureProgress, RunCancelled, RunFinished, RunStarted
+from studio.core.export.targets import get_target
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
+from studio.core.resolve.export import default_quantization
 from studio.core.specs import PreprocessSpec, TrainConfig
 from studio.core.training import architectures, backbone, features
+from studio.core.training.models.pretrained import head as head_model
 from studio.core.training.run import train
 
 SPEC = PreprocessSpec(image_size=32, color="gray")
@@ -32,8 +35,9 @@ def test_model_layout() -> None:
     assert not inner.trainable and isinstance(inner.layers[1], keras.layers.Rescaling)
     assert model.output_shape == (None, 3)
     assert architectures.describe(model)["params"] > 3_000_000
-    assert architectures.default_quantization("pretrained") == "float16"
-    assert architectures.default_quantization("cnn") == "none"
+    tfjs = get_target("tfjs")
+    assert default_quantization("pretrained", tfjs) == "float16"
+    assert default_quantization("cnn", tfjs) == "none"
 
 
 def test_head_on_cached_features_then_fine_tune(project: Project) -> None:
@@ -66,7 +70,7 @@ def test_composed_model_equals_head_on_cached_features(project: Project) -> None
     model = load_run_model(project, run)
     ids = [im.id for im in project.images(split="train")][:5]
     cached = features.image_features(project, ids, image_size=32, color="gray")
-    head = architectures.head(model.output_shape[-1])
+    head = head_model(model.output_shape[-1])
     head.get_layer("head").set_weights(model.get_layer("head").get_weights())
     from studio.core.images.imaging import load_rgb
     from studio.core.preprocess import preprocess

@@ -8,6 +8,7 @@ import pytest
 
 from studio.core.project import settings
 from studio.core.project.store import Project
+from studio.core.resolve.train import TrainChoices, resolve_train
 from studio.core.specs import (
     AUGMENT_PRESETS,
     AUGMENT_RANGES,
@@ -18,19 +19,26 @@ from studio.core.specs import (
     PreprocessSpec,
     SpecError,
     TrainConfig,
-    augment_epochs,
 )
+from studio.core.training import architectures
+
+
+def train_config(project: Project, *, arch: str, use_augment: bool, early_stopping_patience: int | None = None,
+                 **choices: object) -> tuple[TrainConfig, str]:
+    plan = resolve_train(project, TrainChoices(arch=arch, augment=use_augment, patience=early_stopping_patience,
+                                               **choices))  # type: ignore[arg-type]
+    return plan.config, plan.augment_note
 
 
 def test_augment_without_saved_settings_means_the_measured_default(tmp_path: Path) -> None:
     with Project.create(tmp_path / "p") as project:
-        config, note = settings.train_config(project, arch="cnn", use_augment=True)
+        config, note = train_config(project, arch="cnn", use_augment=True)
         assert config.augment == AUGMENT_PRESETS[DEFAULT_AUGMENT] and DEFAULT_AUGMENT.lower() in note
         # A larger budget that early stopping ends, unless the user chose the epochs and patience.
-        assert config.epochs == augment_epochs(TrainConfig().epochs) and config.early_stopping_patience > 0
-        chosen, _ = settings.train_config(project, arch="cnn", use_augment=True, epochs=3, early_stopping_patience=0)
+        assert config.epochs == architectures.get("cnn").epoch_budget(True) and config.early_stopping_patience > 0
+        chosen, _ = train_config(project, arch="cnn", use_augment=True, epochs=3, early_stopping_patience=0)
         assert (chosen.epochs, chosen.early_stopping_patience) == (3, 0)
-        plain, note = settings.train_config(project, arch="cnn", use_augment=False)
+        plain, note = train_config(project, arch="cnn", use_augment=False)
         assert not plain.augment.enabled and note == "no augmentation"
         assert (plain.epochs, plain.batch_size, plain.learning_rate) == (TrainConfig().epochs, TrainConfig().batch_size,
                                                                           TrainConfig().learning_rate)
@@ -41,7 +49,7 @@ def test_saved_settings_then_explicit_choices_win(tmp_path: Path) -> None:
         light = AUGMENT_PRESETS["Light"]
         settings.save(project, settings.ProjectSettings(PreprocessSpec(24, "rgb"), light))
         assert settings.load(project) == settings.ProjectSettings(PreprocessSpec(24, "rgb"), light)
-        config, note = settings.train_config(project, arch="dense", use_augment=True, image_size=40, epochs=3,
+        config, note = train_config(project, arch="dense", use_augment=True, image_size=40, epochs=3,
                                              seed=None)
         assert config.augment == light and "saved settings" in note
         assert config.preprocess == PreprocessSpec(40, "rgb") and config.epochs == 3 and config.seed == 0
@@ -74,14 +82,12 @@ def test_each_declared_range_is_what_the_spec_enforces(ranges: dict, cls: type) 
 
 
 def test_an_architecture_brings_its_epoch_budget_and_explicit_choices_win(tmp_path: Path) -> None:
-    from studio.core.training import architectures
-
     with Project.create(tmp_path / "p") as project:
-        config, _ = settings.train_config(project, arch=architectures.PRETRAINED, use_augment=False)
-        assert config.epochs == architectures.default_epochs(architectures.PRETRAINED) > TrainConfig().epochs
+        config, _ = train_config(project, arch=architectures.PRETRAINED, use_augment=False)
+        assert config.epochs == architectures.get(architectures.PRETRAINED).epochs > TrainConfig().epochs
         assert config.early_stopping_patience > 0  # the larger budget is ended by early stopping
-        given, _ = settings.train_config(project, arch=architectures.PRETRAINED, use_augment=False, epochs=3,
+        given, _ = train_config(project, arch=architectures.PRETRAINED, use_augment=False, epochs=3,
                                          early_stopping_patience=0)
         assert (given.epochs, given.early_stopping_patience) == (3, 0)
-        plain, _ = settings.train_config(project, arch="cnn", use_augment=False)
+        plain, _ = train_config(project, arch="cnn", use_augment=False)
         assert (plain.epochs, plain.early_stopping_patience) == (TrainConfig().epochs, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunCancel
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project, ProjectError
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, SpecError, TrainConfig
+from studio.core.training import architectures
 from studio.core.training.run import train
 
 SMALL = PreprocessSpec(image_size=16, color="gray")
@@ -120,14 +122,13 @@ def test_cancel_in_epoch_two_ends_cancelled_quickly_and_keeps_earlier_runs(proje
 
 
 def test_failure_marks_the_run_failed_and_keeps_earlier_runs(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from studio.core.training import architectures
 
     before = {r.id: r for r in project.runs()}
 
     def boom(*_a: object) -> object:
         raise RuntimeError("simulated out-of-memory: OOM when allocating tensor")
 
-    monkeypatch.setitem(architectures._FACTORIES, "cnn", boom)
+    monkeypatch.setitem(architectures._REGISTRY, "cnn", dataclasses.replace(architectures.get("cnn"), builder=boom))
     run = train(project, _config())
     assert run.status == "failed"
     assert "out of memory" in (run.error or "")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QUrl
 
+from studio.core.export.targets.tfjs import TfjsTarget
 from studio.core.project.store import Project
-from studio.core.specs import QUANTIZATIONS
 from studio.gui.pages.export_page import ExportPage
 from studio.gui.session import Session
 
@@ -63,11 +63,11 @@ def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tm
     qtbot.waitUntil(page.is_measuring, timeout=5_000)
     qtbot.waitUntil(lambda: not page.is_measuring(), timeout=300_000)
     numbers = page.estimates[run.id]
-    assert set(numbers) == set(QUANTIZATIONS), page.estimate_status.text()
+    assert set(numbers) == set(TfjsTarget.quantizations), page.estimate_status.text()
     assert numbers["uint8"]["model_bytes"] < numbers["float16"]["model_bytes"] < numbers["none"]["model_bytes"]
     # Unquantized, the estimate is the run's own test accuracy.
     assert numbers["none"]["test_accuracy"] == pytest.approx(run.metrics["test_accuracy"])
-    for r, q in enumerate(QUANTIZATIONS):
+    for r, q in enumerate(TfjsTarget.quantizations):
         assert page.quant_table.item(r, 1).text().endswith("B")
         assert page.quant_table.item(r, 3).text().startswith(f"{numbers[q]['test_accuracy']:.3f}")
 
@@ -138,4 +138,4 @@ def test_tflite_format_offers_its_quantizations_and_writes_a_model(page: ExportP
     assert "tflite model written" in page.result_text.text()
     assert not page.preview_button.isEnabled() and page.open_folder_button.isEnabled()
     page.set_format("tfjs")
-    assert page.quant_table.rowCount() == len(QUANTIZATIONS)
+    assert page.quant_table.rowCount() == len(TfjsTarget.quantizations)

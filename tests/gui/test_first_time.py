@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from studio.core.training.arch_cards import recommend
+from studio.core.resolve.recommend import recommend
 from studio.gui.main_window import MainWindow
 from tests.gui.helpers import catching_urls
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from bench.health_faults import flip_labels
 from studio.core.health.report import DuplicateEntry, HealthReport, MislabelEntry
 from studio.gui.main_window import MainWindow
-from bench.health_faults import flip_labels
 
 
 @pytest.mark.slow  # the real check in a child process: the backbone over 200 images (~1 min on a quiet machine)

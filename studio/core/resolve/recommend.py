@@ -35,6 +35,22 @@ class Recommendation:
     def card(self) -> Architecture:
         return architectures.get(self.arch)
 
+    @property
+    def epochs(self) -> int:
+        return self.plan.config.epochs
+
+    @property
+    def patience(self) -> int:
+        return self.plan.config.early_stopping_patience
+
+    @property
+    def image_size(self) -> int:
+        return self.plan.config.preprocess.image_size
+
+    @property
+    def color(self) -> str:
+        return self.plan.config.preprocess.color
+
 
 def recommend(project: Project) -> Recommendation:
     """The pretrained model when it is registered, else the best small one; augmentation while classes are

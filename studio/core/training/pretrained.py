@@ -19,9 +19,9 @@ from studio.core.events import CancelToken, FeatureProgress, Reporter
 from studio.core.project.store import Project
 from studio.core.specs import AUGMENT_PRESETS, TrainConfig
 from studio.core.training import architectures, backbone
-from studio.core.training.models.pretrained import head as head_model
 from studio.core.training.data import SplitItems, eval_dataset, train_dataset
 from studio.core.training.features import image_features
+from studio.core.training.models.pretrained import head as head_model
 
 if TYPE_CHECKING:
     import keras

@@ -107,7 +107,6 @@ class PreviewRunner(QObject):
 
 
 class AugmentPage(QWidget):
-    title = "Augment"
     preview_ready = Signal(float)  # milliseconds from the first unserved change to the painted grid
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:

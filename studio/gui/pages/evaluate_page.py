@@ -82,7 +82,6 @@ def _load_thumbnails(project: Project, image_ids: list[int], *, progress: Any = 
 
 
 class EvaluatePage(QWidget):
-    title = "Evaluate"
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -35,8 +35,11 @@ from PySide6.QtWidgets import (
 
 from studio.commands.protocol import estimate_argv, export_argv
 from studio.core.events import Event, QuantizationEstimate
+from studio.core.export.bundle_folder import ExportError
 from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.core.project.store import Project, ProjectError
+from studio.core.resolve.export import ExportChoices, ExportPlan, resolve_export
+from studio.core.specs import SpecError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
@@ -58,7 +61,6 @@ def _written_title(result: dict[str, Any]) -> str:
 
 
 class ExportPage(QWidget):
-    title = "Export"
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -232,7 +234,29 @@ class ExportPage(QWidget):
         for r, q in enumerate(quants):
             self.quant_table.setRowHeight(r, 34)
             self.quant_table.setItem(r, 0, QTableWidgetItem(QUANT_TEXT.get(q, q)))
-        self.quant_table.selectRow(0)
+        self._select_default_quantization()
+
+    def export_plan(self) -> ExportPlan | None:
+        """What `edge-studio export` decides for the selected run and format with no flags (None: no run)."""
+        project, run_id = self.session.project, self.run_picker.current_run_id()
+        if project is None or not run_id:
+            return None
+        try:
+            return resolve_export(project, run_id, ExportChoices(format=self.format()))
+        except (ProjectError, SpecError, ExportError):
+            return None
+
+    def _select_default_quantization(self) -> None:
+        """Select, and mark, the quantization the resolver decides for this run and format."""
+        plan = self.export_plan()
+        default = plan.quantization if plan is not None else get_target(self.format()).default_quantization
+        for r, q in enumerate(self.quantizations()):
+            text = QUANT_TEXT.get(q, q) + (" · default" if q == default else "")
+            item = self.quant_table.item(r, 0)
+            if item is not None:
+                item.setText(text)
+        if default in self.quantizations():
+            self.set_quantization(default)
 
     def _on_format_changed(self) -> None:
         self._fill_quantization_rows()
@@ -271,6 +295,7 @@ class ExportPage(QWidget):
         self._on_run_selected(self.run_picker.current_run_id())
 
     def _on_run_selected(self, run_id: str) -> None:
+        self._select_default_quantization()
         self._update_out_default()
         self._show_estimates()
         self.export_button.setEnabled(bool(run_id) and self._export_process is None)

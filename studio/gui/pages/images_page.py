@@ -90,7 +90,6 @@ def drag_badge(widget: QWidget, n: int) -> QPixmap:
 
 
 class ImagesPage(QWidget):
-    title = "Images"
     import_finished = Signal(object)  # the ImportReport
     refreshed = Signal()              # the grid shows the project's current state
 

@@ -7,6 +7,7 @@ Each run trains in its own child process (``edge-studio train ... --json``, see
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
@@ -31,8 +32,9 @@ from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import runs as run_store
 from studio.core.project.data_warnings import data_warnings
 from studio.core.project.store import Project, ProjectError, RunRecord
-from studio.core.specs import augment_epochs
-from studio.core.training.arch_cards import cards, recommend
+from studio.core.resolve.recommend import recommend
+from studio.core.specs import SpecError
+from studio.core.training import architectures
 from studio.gui.jobs.training_process import QueuedRun, RunEnded, TrainingQueue
 from studio.gui.jobs.workers import start_worker
 from studio.gui.parts import run_actions
@@ -58,7 +60,6 @@ COLUMNS = ("Show", "Status", "Architecture", "Augmentation", "Best val acc", "Te
 
 
 class TrainPage(QWidget):
-    title = "Train"
     training_state_changed = Signal(bool)  # True while a run trains
     analysed = Signal()                    # the recommendation and data warnings are shown
 
@@ -225,31 +226,35 @@ class TrainPage(QWidget):
         return self.run_dialog
 
     # ----- queueing ----------------------------------------------------------------------------
-    def _hyper(self) -> dict[str, Any]:
-        return self.settings.hyper()
-
     def set_arch(self, name: str) -> None:
         self.settings.set_arch(name)
 
     def selected_runs(self) -> list[QueuedRun]:
-        return [QueuedRun(self.settings.arch(), self.with_aug.isChecked(), **self._hyper())]
+        """The run the Train button starts: the form as the resolver completes it (see TrainSettings.job)."""
+        return [self.settings.job()]
 
     def queue_selected(self) -> None:
-        self._enqueue(self.selected_runs())
+        self._enqueue(self.selected_runs)
 
     def queue_compare(self) -> None:
-        self._enqueue([QueuedRun(c.name, self.with_aug.isChecked(), **self._hyper()) for c in cards()])
+        """Every model once, each with what the resolver decides for it (its own budget, size and colour)."""
+        aug = self.with_aug.isChecked()
+        self._enqueue(lambda: [QueuedRun.from_config(self.settings.plan(name, aug).config)
+                               for name in architectures.names()])
 
     def queue_benchmark(self) -> None:
-        hyper = self._hyper()
-        plain = {**hyper, "epochs": hyper["epochs"] // 2 if self.with_aug.isChecked() else hyper["epochs"]}
-        self._enqueue([QueuedRun(arch, aug, **({**plain, "epochs": augment_epochs(plain["epochs"])} if aug else plain))
-                       for arch in BENCHMARK_ARCHS for aug in (False, True)])
+        self._enqueue(lambda: [QueuedRun.from_config(self.settings.plan(arch, aug).config)
+                               for arch in BENCHMARK_ARCHS for aug in (False, True)])
 
-    def _enqueue(self, runs: list[QueuedRun]) -> None:
+    def _enqueue(self, make_runs: Callable[[], list[QueuedRun]]) -> None:
         project = self.session.project
         if project is None:
             self.session.status_message.emit("Open a project first.")
+            return
+        try:
+            runs = make_runs()
+        except SpecError as exc:
+            self.session.status_message.emit(f"Cannot train: {exc}")
             return
         if len([n for n in project.class_names() if project.counts().get(n, {}).get("train", 0)]) < 2:
             self.session.status_message.emit("Label images of at least two classes before training.")

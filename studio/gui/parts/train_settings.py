@@ -2,8 +2,11 @@
 warning when it flips images), what the data says (warnings), one Train button, and the advanced settings
 (model input size and colour, epochs, batch size, learning rate, early stopping) folded away.
 
-The form is saved with the project (``train_form``; input size and colour in ``preprocess``, which the
-Augment page previews), so it reads the same after the studio is closed and opened again.
+Every value the form shows is what the resolver (:func:`studio.core.resolve.train.resolve_train`) decided
+for the chosen model and augmentation: picking a model or turning augmentation on or off fills epochs, early
+stopping, input size and colour from it, and the run the page starts is that resolved spec (a value edited by
+hand is sent as the user's choice). The form is saved with the project (``train_form``; an input size or colour
+set by hand also in ``preprocess``, which the Augment page previews).
 """
 
 from __future__ import annotations
@@ -28,24 +31,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.commands.protocol import TrainJob
+from studio.core.project import settings as project_settings
 from studio.core.project.data_warnings import DataWarning
 from studio.core.project.store import Project
+from studio.core.resolve.recommend import Recommendation
+from studio.core.resolve.train import TrainChoices, TrainPlan, resolve_train
 from studio.core.specs import (
     AUGMENT_PRESET_TITLES,
     AUGMENT_PRESETS,
-    DEFAULT_AUGMENT,
-    DEFAULT_EPOCHS,
-    DEFAULT_PATIENCE,
     PREPROCESS_RANGES,
     TRAIN_RANGES,
     AugmentSpec,
     PreprocessSpec,
     SpecError,
     TrainConfig,
-    augment_epochs,
     flip_warning,
 )
-from studio.core.training.arch_cards import Recommendation, card, cards
+from studio.core.training import architectures
 from studio.gui.widgets.spin_box import number_field
 
 FORM_KEY = "train_form"
@@ -64,6 +67,7 @@ class TrainSettings(QWidget):
         self.project: Project | None = None
         self.recommendation: Recommendation | None = None
         self.user_chose = False  # the user changed the form (else it follows the recommendation)
+        self.input_edited = False  # the user set the input size or colour by hand (saved as the project's)
         self._loading = False
         self._save_timer = QTimer(self, singleShot=True, interval=200)
         self._save_timer.timeout.connect(self.save)
@@ -93,7 +97,9 @@ class TrainSettings(QWidget):
                        self.image_size.valueChanged, self.color.currentIndexChanged):
             signal.connect(self._changed)
         self.with_aug.toggled.connect(self._augment_toggled)
-        self.model_combo.currentIndexChanged.connect(self._show_card)
+        self.model_combo.currentIndexChanged.connect(self._arch_changed)
+        for signal in (self.image_size.valueChanged, self.color.currentIndexChanged):
+            signal.connect(self._input_changed)
 
     # ----- layout ------------------------------------------------------------------------------
     def _build_model_box(self) -> QWidget:
@@ -101,8 +107,8 @@ class TrainSettings(QWidget):
         layout = QVBoxLayout(box)
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Which network to train; the recommended one is chosen from your data")
-        for c in cards():
-            self.model_combo.addItem(c.title, c.name)
+        for arch in architectures.all_architectures():
+            self.model_combo.addItem(arch.title, arch.name)
         layout.addWidget(self.model_combo)
         self.card_text = QLabel("")
         self.card_text.setObjectName("archCard")
@@ -153,27 +159,33 @@ class TrainSettings(QWidget):
         self.image_size = QSpinBox()
         self.image_size.setRange(*_int_range(PREPROCESS_RANGES["image_size"]))
         self.image_size.setSuffix(" px")
-        self.image_size.setToolTip("Every image is resized to this square size before it reaches the model "
-                                   "(8-512 px). Larger sees more detail but trains slower.")
+        size = PREPROCESS_RANGES["image_size"]
+        self.image_size.setToolTip(f"Every image is resized to this square size before it reaches the model "
+                                   f"({size.widget_low:g}-{size.widget_high:g} px). Larger sees more detail but "
+                                   f"trains slower.")
         self.color = QComboBox()
         for key, text in COLOR_LABELS.items():
             self.color.addItem(text, key)
         self.color.setToolTip("Grayscale ignores colour (smaller, often enough); colour keeps it")
         self.epochs = QSpinBox()
         self.epochs.setRange(*_int_range(TRAIN_RANGES["epochs"]))
-        self.epochs.setToolTip("The most passes over the training images (1-10,000); early stopping may end "
-                               "sooner")
+        epochs = TRAIN_RANGES["epochs"]
+        self.epochs.setToolTip(f"The most passes over the training images ({epochs.widget_low:g}-"
+                               f"{epochs.widget_high:,.0f}); early stopping may end sooner")
         self.batch_size = QSpinBox()
         self.batch_size.setRange(*_int_range(TRAIN_RANGES["batch_size"]))
         self.batch_size.setValue(TrainConfig().batch_size)
-        self.batch_size.setToolTip("Images per training step (1-4,096); smaller uses less memory")
+        batch = TRAIN_RANGES["batch_size"]
+        self.batch_size.setToolTip(f"Images per training step ({batch.widget_low:g}-{batch.widget_high:,.0f}); "
+                                   f"smaller uses less memory")
         self.learning_rate = QDoubleSpinBox()
         self.learning_rate.setDecimals(5)
         lr = TRAIN_RANGES["learning_rate"]
         self.learning_rate.setRange(lr.widget_low, lr.widget_high)
         self.learning_rate.setSingleStep(0.0005)
         self.learning_rate.setValue(TrainConfig().learning_rate)
-        self.learning_rate.setToolTip("How big each learning step is (0.00001-1); 0.001 suits most projects")
+        self.learning_rate.setToolTip(f"How big each learning step is ({lr.widget_low:g}-{lr.widget_high:g}); "
+                                      f"{TrainConfig().learning_rate:g} suits most projects")
         self.patience = QSpinBox()
         self.patience.setRange(*_int_range(TRAIN_RANGES["early_stopping_patience"]))
         self.patience.setSpecialValueText("off")
@@ -212,15 +224,60 @@ class TrainSettings(QWidget):
         return not self.user_chose
 
     def form(self) -> dict[str, Any]:
-        return {"arch": self.arch(), "augment": self.with_aug.isChecked(), **self.hyper()}
+        return {"arch": self.arch(), "augment": self.with_aug.isChecked(), **self.hyper(),
+                **self.preprocess_spec().to_dict()}
+
+    def choices(self) -> TrainChoices:
+        """The form as the user's explicit choices (every value it shows)."""
+        pre = self.preprocess_spec()
+        return TrainChoices(arch=self.arch(), augment=self.with_aug.isChecked(), epochs=self.epochs.value(),
+                            batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
+                            patience=self.patience.value(), image_size=pre.image_size, color=pre.color)
+
+    def plan(self, arch: str | None = None, augment: bool | None = None) -> TrainPlan:
+        """What the resolver decides for ``arch`` / ``augment`` (default: the form's) with only the form's
+        batch size and learning rate as choices: what `edge-studio train --arch A [--augment]` would train."""
+        assert self.project is not None
+        return resolve_train(self.project, TrainChoices(
+            arch=arch or self.arch(), augment=self.with_aug.isChecked() if augment is None else augment,
+            batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value()))
+
+    def job(self) -> TrainJob:
+        """The run the Train button starts: the form, resolved, spelled out in full."""
+        assert self.project is not None
+        return TrainJob.from_config(resolve_train(self.project, self.choices()).config)
+
+    def _arch_changed(self) -> None:
+        self._show_card()
+        if not self._loading:  # a model brings its own budget, input size and colour: show them
+            self._apply_plan()
 
     def _augment_toggled(self, on: bool) -> None:
         if not self._loading:  # the budget grows with augmentation; early stopping ends the run
-            value = self.epochs.value()
-            self.epochs.setValue(augment_epochs(value) if on else max(1, value // 2))
-            if on and not self.patience.value():
-                self.patience.setValue(DEFAULT_PATIENCE)
+            self._apply_plan()
         self._show_augment_note()
+
+    def _input_changed(self, *_args: object) -> None:
+        if not self._loading:
+            self.input_edited = True
+
+    def _apply_plan(self, plan: TrainPlan | None = None) -> None:
+        """Show what the resolver decided for the chosen model and augmentation."""
+        if self.project is None:
+            return
+        try:
+            plan = plan or self.plan()
+        except SpecError as exc:
+            self.reasons.setText(f"⚠ {exc}")
+            return
+        loading, self._loading = self._loading, True
+        config = plan.config
+        self.epochs.setValue(config.epochs)
+        self.patience.setValue(config.early_stopping_patience)
+        self.image_size.setValue(config.preprocess.image_size)
+        self.color.setCurrentIndex(max(0, self.color.findData(config.preprocess.color)))
+        self.reasons.setText(" ".join(plan.reasons))
+        self._loading = loading
 
     def _show_augment_note(self) -> None:
         spec = self.augment_spec()
@@ -235,15 +292,14 @@ class TrainSettings(QWidget):
 
     def augment_spec(self) -> AugmentSpec:
         """What "with augmentation" trains with: the project's saved settings, else the default preset."""
-        saved = self.project.get_setting("augment") if self.project is not None else None
         try:
-            spec = AugmentSpec.from_dict(saved) if saved else AugmentSpec()
-        except (SpecError, TypeError):
-            spec = AugmentSpec()
-        return spec if spec.enabled else AUGMENT_PRESETS[DEFAULT_AUGMENT]
+            saved = project_settings.load(self.project) if self.project is not None else None
+        except SpecError:
+            saved = None
+        return project_settings.training_augment(saved or project_settings.ProjectSettings())[0]
 
     def _show_card(self) -> None:
-        c = card(self.arch())
+        c = architectures.get(self.arch())
         recommended = self.recommendation is not None and self.recommendation.arch == c.name
         lines = [c.summary]
         if c.good_for:
@@ -262,17 +318,15 @@ class TrainSettings(QWidget):
         self._save_timer.stop()
         if self.project is None:
             return
-        # Not chosen by the user: remember which input the recommendation wrote, so a later recommendation
-        # may replace it (but never an input size or colour the user set).
-        self.project.set_setting(FORM_KEY, {**self.form(), "user": True} if self.user_chose else
-                                 {"user": False, "preprocess": self.preprocess_spec().to_dict()})
-        saved = self.project.get_setting("preprocess") or {}
-        if saved != self.preprocess_spec().to_dict():
-            self.project.set_setting("preprocess", self.preprocess_spec().to_dict())
+        self.project.set_setting(FORM_KEY, {**self.form(), "user": True, "input_edited": self.input_edited}
+                                 if self.user_chose else {"user": False})
+        saved = self.project.get_setting(project_settings.PREPROCESS_KEY) or {}
+        if self.input_edited and saved != self.preprocess_spec().to_dict():
+            self.project.set_setting(project_settings.PREPROCESS_KEY, self.preprocess_spec().to_dict())
 
     # ----- project -----------------------------------------------------------------------------
     def load(self, project: Project | None, recommendation: Recommendation | None) -> None:
-        """Show the project's saved form; a project without one gets the recommendation."""
+        """Show the project's saved form; a project without one gets the recommendation, resolved."""
         if self._save_timer.isActive():
             self.save()
         self.project, self.recommendation = project, recommendation
@@ -281,37 +335,30 @@ class TrainSettings(QWidget):
         stored = stored if isinstance(stored, dict) else {}
         saved = stored if stored.get("user") else None
         self.user_chose = saved is not None
-        rec = recommendation
-        try:
-            pre = PreprocessSpec.from_dict(project.get_setting("preprocess") or {}) if project else PreprocessSpec()
-        except (SpecError, TypeError):
-            pre = PreprocessSpec()
-        if isinstance(saved, dict):
+        self.input_edited = bool(saved and saved.get("input_edited"))
+        defaults = TrainConfig()
+        if saved is not None:
             self.set_arch(str(saved.get("arch", "")))
             self.with_aug.setChecked(bool(saved.get("augment")))
-            self.epochs.setValue(int(saved.get("epochs", DEFAULT_EPOCHS)))
-            self.batch_size.setValue(int(saved.get("batch_size", 32)))
-            self.learning_rate.setValue(float(saved.get("learning_rate", 0.001)))
-            self.patience.setValue(int(saved.get("patience", DEFAULT_PATIENCE)))
-        elif rec is not None:
-            self.set_arch(rec.arch)
-            self.with_aug.setChecked(rec.augment)
-            self.epochs.setValue(rec.epochs)
-            self.patience.setValue(rec.patience)
-            current = project.get_setting("preprocess") if project is not None else None
-            if not current or current == stored.get("preprocess"):
-                pre = PreprocessSpec(rec.image_size, rec.color)
-        else:
-            self.epochs.setValue(DEFAULT_EPOCHS)
-            self.patience.setValue(DEFAULT_PATIENCE)
-        self.image_size.setValue(pre.image_size)
-        self.color.setCurrentIndex(max(0, self.color.findData(pre.color)))
-        self.reasons.setText(" ".join(rec.reasons[1:]) if rec is not None and saved is None else "")
+        elif recommendation is not None:
+            self.set_arch(recommendation.arch)
+            self.with_aug.setChecked(recommendation.augment)
+        self.batch_size.setValue(int(saved.get("batch_size", defaults.batch_size)) if saved else defaults.batch_size)
+        self.learning_rate.setValue(float(saved.get("learning_rate", defaults.learning_rate)) if saved
+                                    else defaults.learning_rate)
+        self._apply_plan(recommendation.plan if recommendation is not None and saved is None else None)
+        if saved is not None:
+            self.epochs.setValue(int(saved.get("epochs", self.epochs.value())))
+            self.patience.setValue(int(saved.get("patience", self.patience.value())))
+            if self.input_edited:
+                self.image_size.setValue(int(saved.get("image_size", self.image_size.value())))
+                self.color.setCurrentIndex(max(0, self.color.findData(saved.get("color"))))
+            self.reasons.setText("")
+        elif recommendation is not None:
+            self.reasons.setText(" ".join(recommendation.reasons[1:]))
         self._loading = False
         self._show_card()
         self._show_augment_note()
-        if project is not None and rec is not None and saved is None:
-            self.save()  # the recommended input size and colour are what the next run (a CLI child) reads
 
     def show_warnings(self, warnings: list[DataWarning]) -> None:
         self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))

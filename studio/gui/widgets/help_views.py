@@ -1,4 +1,4 @@
-"""Help inside the studio: the getting-started guide (the five steps, with the demo) and the shortcut sheet."""
+"""Help inside the studio: the getting-started guide (one step per page, with the demo) and the shortcut sheet."""
 
 from __future__ import annotations
 
@@ -15,25 +15,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-GUIDE = """
-<h2>Getting started: five steps to a model that runs in a web browser</h2>
-<p>Try it first with the <b>demo project</b> (handwritten digits): press <i>Open the demo project</i> below.</p>
-<ol>
-<li><p><b>Images.</b> Drop a folder onto the window (a folder with one subfolder per class is labelled by
-folder name), or use <i>Import</i> or the <i>Camera</i>. To label, select images and press the key shown beside
-a class, or just type the class name and press Enter (a new name adds the class). Drag images onto a class
-works too. Aim for 30 or more images per class.</p></li>
-<li><p><b>Augment</b> (optional). See how the training images are varied (small shifts, zoom, lighting) so the
-model copes with new pictures. The recommended preset is already chosen.</p></li>
-<li><p><b>Train.</b> Press <i>Train</i>. The model and settings are chosen from your images, and training stops
-by itself when it stops improving. Warnings tell you when there are too few images.</p></li>
-<li><p><b>Evaluate.</b> See how well the model does on test images it never trained on, which classes it
-confuses, and the images behind each mistake (fix a wrong label right there).</p></li>
-<li><p><b>Export.</b> Write the web bundle and press <i>Preview in browser</i>: the page classifies your
-webcam or pictures, entirely in the browser, offline.</p></li>
-</ol>
-<p>Press <b>Ctrl+/</b> for every keyboard shortcut, <b>F1</b> for this guide.</p>
-"""
+from studio.gui.page_list import PAGES, switch_shortcut_row
+
+
+def guide_html() -> str:
+    steps = "".join(f"<li><p><b>{p.title}.</b> {p.help}</p></li>\n" for p in PAGES)
+    return (f"<h2>Getting started: {len(PAGES)} steps to a model that runs in a web browser</h2>\n"
+            "<p>Try it first with the <b>demo project</b> (handwritten digits): press <i>Open the demo project</i> "
+            f"below.</p>\n<ol>\n{steps}</ol>\n"
+            "<p>Press <b>Ctrl+/</b> for every keyboard shortcut, <b>F1</b> for this guide.</p>\n")
+
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("The key beside a class", "Label the selected images with that class (Images page and preview)"),
@@ -44,7 +35,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Delete", "Move the selected images to the trash"),
     ("Ctrl+A", "Select all images"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
-    ("Ctrl+1 … Ctrl+5", "Images, Augment, Train, Evaluate, Export"),
+    switch_shortcut_row(),
     ("Ctrl+N / Ctrl+O", "New project / open a project"),
     ("Ctrl+I", "Import images"),
     ("F1", "Getting started"),
@@ -60,7 +51,7 @@ class GettingStartedDialog(QDialog):
         self.setObjectName("gettingStarted")
         self.setWindowTitle("Getting started")
         text = QTextBrowser()
-        text.setHtml(GUIDE)
+        text.setHtml(guide_html())
         text.setOpenExternalLinks(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.demo_button = QPushButton("Open the demo project")
