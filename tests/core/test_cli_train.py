@@ -147,7 +147,8 @@ def test_augment_and_preprocess_come_from_the_project_settings(tmp_path: Path) -
     assert config.epochs == architectures.get("cnn").epoch_budget(True) > architectures.get("cnn").epochs
     assert config.early_stopping_patience == DEFAULT_PATIENCE > 0
     plain, _ = train_config(project, argparse.Namespace(**{**vars(unset), "augment": False}))
-    assert plain.epochs == architectures.get("cnn").epochs and plain.early_stopping_patience == 0 and not plain.use_augment
+    assert plain.epochs == architectures.get("cnn").epochs and plain.early_stopping_patience == 0
+    assert not plain.use_augment
     assert config.preprocess == PreprocessSpec()
     saved = AugmentSpec(rotation=5, brightness=0.2)
     project.set_setting("augment", saved.to_dict())

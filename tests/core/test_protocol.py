@@ -25,10 +25,10 @@ def test_training_defaults_are_the_train_config_defaults() -> None:
     defaults = TrainConfig()
     cli = build_parser().parse_args(["train", "/p"])
     job = protocol.TrainJob("cnn", False)
-    # Epochs and patience left out on the command line are decided by core settings (augmentation and the
-    # architecture can raise them); the rest are the TrainConfig defaults themselves.
-    assert (cli.epochs, cli.patience) == (None, None)
-    assert (cli.batch_size, cli.lr, cli.seed) == (defaults.batch_size, defaults.learning_rate, defaults.seed)
+    # Every value left out on the command line is decided by the resolver (studio.core.resolve.train), whose
+    # fallbacks are the TrainConfig defaults themselves.
+    assert (cli.epochs, cli.patience, cli.batch_size, cli.lr, cli.seed) == (None,) * 5
+    assert cli.arch == defaults.arch
     assert (job.epochs, job.batch_size, job.learning_rate, job.patience) == (
         defaults.epochs, defaults.batch_size, defaults.learning_rate, defaults.early_stopping_patience)
 
@@ -73,4 +73,4 @@ def test_import_report_json_round_trip() -> None:
 
 
 def test_exit_codes() -> None:
-    assert [int(c) for c in protocol.ExitCode] == [0, 1, 2, 130]
+    assert [int(c) for c in protocol.ExitCode] == [0, 1, 2, 130, 141]

@@ -392,13 +392,20 @@ class ExportPage(QWidget):
                 self.quant_table.setItem(r, c, item)
 
     # ----- export ------------------------------------------------------------------------------
-    def export(self) -> None:
+    def export_args(self) -> list[str] | None:
+        """The `edge-studio export` command line the Export button runs (None: nothing to export)."""
         project, run_id = self.session.project, self.run_picker.current_run_id()
         out = self.out_edit.text().strip()
-        if project is None or not run_id or not out or self._export_process is not None:
-            return
-        args = export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
+        if project is None or not run_id or not out:
+            return None
+        return export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
                            force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format())
+
+    def export(self) -> None:
+        args = self.export_args()
+        out = self.out_edit.text().strip()
+        if args is None or self._export_process is not None:
+            return
         self.stop_preview()
         self.export_button.setEnabled(False)
         what = "the web bundle" if self.format() == DEFAULT_TARGET else f"the {self.format()} model"
