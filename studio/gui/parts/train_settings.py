@@ -235,12 +235,15 @@ class TrainSettings(QWidget):
                             patience=self.patience.value(), image_size=pre.image_size, color=pre.color)
 
     def plan(self, arch: str | None = None, augment: bool | None = None) -> TrainPlan:
-        """What the resolver decides for ``arch`` / ``augment`` (default: the form's) with only the form's
-        batch size and learning rate as choices: what `edge-studio train --arch A [--augment]` would train."""
+        """What the resolver decides for ``arch`` / ``augment`` (default: the form's) with the form's batch size
+        and learning rate (and an input size or colour set by hand) as choices: what `edge-studio train --arch A
+        [--augment]` with those flags would train."""
         assert self.project is not None
+        pre = self.preprocess_spec() if self.input_edited else None
         return resolve_train(self.project, TrainChoices(
             arch=arch or self.arch(), augment=self.with_aug.isChecked() if augment is None else augment,
-            batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value()))
+            batch_size=self.batch_size.value(), learning_rate=self.learning_rate.value(),
+            image_size=pre.image_size if pre else None, color=pre.color if pre else None))
 
     def job(self) -> TrainJob:
         """The run the Train button starts: the form, resolved, spelled out in full."""
