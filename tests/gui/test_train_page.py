@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
+from studio.core.training import architectures
 from studio.gui.pages.train_page import BENCHMARK_ARCHS, COLUMNS, TrainPage
 from studio.gui.parts.curves import METRICS
 from studio.gui.session import Session
@@ -79,7 +80,9 @@ def test_live_curves_progress_and_runs_table(page: TrainPage, project: Project, 
     page.queue.run_ended.connect(lambda e: ended.append((e.run_id, e.status, e.message)))
     with qtbot.waitSignal(page.queue.epoch_end, timeout=RUN_TIMEOUT_MS) as first_epoch:
         page.queue_button.click()
-        page.set_arch("cnn")
+        page.set_arch("cnn")  # a model picked by hand brings its own budget (resolved): shown in the form
+        assert page.epochs.value() == architectures.get("cnn").epoch_budget(False)
+        page.epochs.setValue(3)
         page.queue_button.click()
     assert [r.arch for r in page.queue.pending] == ["cnn"]  # dense trains first, cnn waits
     run_id = first_epoch.args[0].run
