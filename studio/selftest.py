@@ -108,7 +108,7 @@ def step_gui_modules(work: Path, state: dict[str, Any]) -> str:
 def step_train(work: Path, state: dict[str, Any]) -> str:
     # Exactly the window's job (TrainJob's argv), at a small image size.
     cmd = child_command(*train_argv(state["project"], TrainJob("cnn", False, epochs=1,
-                                                               extra=("--image-size", str(IMAGE_SIZE)))))
+                                                               image_size=IMAGE_SIZE)))
     events, finished = _train_child(cmd, "training")
     epochs = [e for e in events if e.get("event") == "epoch_end"]
     state["run"] = finished[-1]["run"]

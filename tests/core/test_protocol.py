@@ -11,7 +11,7 @@ from studio.cli import build_parser
 from studio.commands import protocol
 from studio.core import events
 from studio.core.images.importer import ImportReport
-from studio.core.specs import TrainConfig
+from studio.core.specs import PreprocessSpec, TrainConfig
 
 
 def test_train_argv_parses_back_to_the_same_values() -> None:
@@ -19,6 +19,15 @@ def test_train_argv_parses_back_to_the_same_values() -> None:
     args = build_parser().parse_args(protocol.train_argv(Path("/p"), job))
     assert (args.command, args.project, args.arch, args.augment, args.json) == ("train", "/p", "compact", True, True)
     assert (args.epochs, args.batch_size, args.lr, args.patience) == (7, 8, 3e-4, 2)
+    assert (args.image_size, args.color) == (None, None)  # left to the child's resolver
+
+
+def test_a_resolved_config_travels_whole() -> None:
+    config = TrainConfig(arch="dense", preprocess=PreprocessSpec(24, "rgb"), use_augment=True, epochs=12,
+                         batch_size=16, learning_rate=0.01, early_stopping_patience=4)
+    args = build_parser().parse_args(protocol.train_argv(Path("/p"), protocol.TrainJob.from_config(config)))
+    assert (args.arch, args.augment, args.epochs, args.batch_size, args.lr, args.patience, args.image_size,
+            args.color) == ("dense", True, 12, 16, 0.01, 4, 24, "rgb")
 
 
 def test_training_defaults_are_the_train_config_defaults() -> None:
