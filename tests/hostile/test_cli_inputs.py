@@ -19,11 +19,17 @@ from tests.core.helpers import make_class_folder, write_image
     ("train", "P", "--seed", "-1"),
     ("train", "P", "--epochs", "0"),
     ("train", "P", "--lr", "nan"),
+    # The spec's own ranges (studio.core.specs.TRAIN_RANGES / PREPROCESS_RANGES), checked by the parser.
+    ("train", "P", "--epochs", "20000"),
+    ("train", "P", "--batch-size", "5000"),
+    ("train", "P", "--image-size", "600"),
+    ("train", "P", "--arch", "no_such_net"),
     ("serve", "D", "--port", "70000"),
 ])
 def test_bad_numbers_are_usage_errors(cli, args) -> None:
     r = cli(*args)
     assert r.rc == 2 and "error: argument" in r.err
+    assert len([line for line in r.err.splitlines() if "error:" in line]) == 1, r.err
 
 
 def test_paths_from_problems_are_one_line(cli, tmp_path: Path) -> None:
