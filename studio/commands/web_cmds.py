@@ -32,7 +32,7 @@ def export(args: argparse.Namespace) -> int:
         # Without --quantize, the run's architecture decides (pretrained: float16) where the format has it.
         quantization = args.quantize or default_quantization(project.resolve_run(args.run).arch)
         if args.quantize is None and quantization not in target.quantizations:
-            quantization = "none"
+            quantization = getattr(target, "default_quantization", "none")  # arduino: int8 only
         options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force,
                                 unsure_threshold=args.unsure_threshold)
         result = export_bundle(project, args.run, args.out, options, reporter=report, target=target)

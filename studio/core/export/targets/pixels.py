@@ -27,8 +27,9 @@ def load_network(model_file: Path) -> Any:
         raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
 
 
-def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1) -> Any:
-    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any)."""
+def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1, size: int | None = None) -> Any:
+    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any;
+    ``size`` fixes the input to ``size`` x ``size`` pixels, as a board needs; the resize is then a no-op)."""
     import tensorflow as tf
 
     from studio.core.preprocess import preprocess
@@ -41,7 +42,7 @@ def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1) -
             super().__init__()
             self.network = network
 
-        @tf.function(input_signature=[tf.TensorSpec([batch, None, None, 3], tf.float32, name=INPUT_NAME)],
+        @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 3], tf.float32, name=INPUT_NAME)],
                      autograph=False)
         def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
             return {OUTPUT_NAME: self.network(preprocess(pixels, spec), training=False)}
