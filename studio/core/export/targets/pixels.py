@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.specs import TrainConfig
+from studio.core.specs import PreprocessSpec, TrainConfig
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
@@ -30,12 +30,14 @@ def load_network(model_file: Path) -> Any:
 def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1, size: int | None = None) -> Any:
     """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any;
     ``size`` fixes the input to ``size`` x ``size`` pixels, as a board needs; the resize is then a no-op)."""
+    return network_module(load_network(model_file), config.preprocess, batch, size)
+
+
+def network_module(network: Any, spec: PreprocessSpec, batch: int | None = 1, size: int | None = None) -> Any:
+    """:func:`pixel_module` around a Keras network already in memory."""
     import tensorflow as tf
 
     from studio.core.preprocess import preprocess
-
-    network = load_network(model_file)
-    spec = config.preprocess
 
     class PixelClassifier(tf.Module):
         def __init__(self) -> None:

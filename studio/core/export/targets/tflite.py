@@ -17,7 +17,7 @@ model.tflite`` lists ``labels.txt``; interpreters ignore it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -88,12 +88,18 @@ def calibration_images(project: Project, labels: Sequence[str]) -> list[Path]:
 def convert(model_file: Path, config: TrainConfig, quantization: str, representative: Sequence[Path],
             size: int | None = None) -> bytes:
     """The TFLite flatbuffer (``size``: a fixed ``size`` x ``size`` input, as a microcontroller needs)."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     from studio.core.export.targets.pixels import pixel_module
 
     module = pixel_module(model_file, config, batch=1, size=size)
+    return convert_module(module, quantization, lambda: _calibration(representative, size))
+
+
+def convert_module(module: Any, quantization: str, samples: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:
+    """A :func:`~studio.core.export.targets.pixels.pixel_module` -> TFLite bytes (``samples``: int8 calibration
+    inputs)."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
     # Frozen first: converted with its variables, the model would read them at run time (READ_VARIABLE).
     frozen = convert_variables_to_constants_v2(module.serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
@@ -102,7 +108,7 @@ def convert(model_file: Path, config: TrainConfig, quantization: str, representa
         converter.target_spec.supported_types = [tf.float16]
     elif quantization == "int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: _calibration(representative, size)
+        converter.representative_dataset = samples
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
