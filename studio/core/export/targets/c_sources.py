@@ -8,11 +8,9 @@ no more (flash) and no fewer (a model that does not run) than needed.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -116,7 +114,8 @@ constexpr int kTensorArenaSize = {m.arena_reserve};
 
 def sample_frame_header(frame: np.ndarray, label: str) -> str:
     data = np.asarray(frame, dtype=np.uint8).tobytes()
-    return f"""// One test image, already {frame.shape[1]}x{frame.shape[0]} RGB, labelled {c_string(label)} in the project.
+    size = f"{frame.shape[1]}x{frame.shape[0]}"
+    return f"""// One test image, already {size} RGB, labelled {c_string(label)} in the project.
 #ifndef EDGE_STUDIO_SAMPLE_FRAME_H_
 #define EDGE_STUDIO_SAMPLE_FRAME_H_
 
@@ -210,7 +209,3 @@ def model_ops(model: bytes) -> list[str]:
     parsed = schema.Model.GetRootAsModel(model, 0)
     return sorted({names[runtime.get_builtin_code_from_operator_code(parsed.OperatorCodes(i))]
                    for i in range(parsed.OperatorCodesLength())})
-
-
-def write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
