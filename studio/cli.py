@@ -113,10 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
     p.add_argument("--format", choices=list(TARGETS), default=DEFAULT_TARGET,
-                   help="tfjs: the web bundle (default); tflite, keras or saved_model: the model + metadata.json")
+                   help="tfjs: the web bundle (default); arduino: a TensorFlow Lite Micro sketch; raspberry_pi: "
+                        "model.tflite + classify.py; tflite, onnx, keras or saved_model: the model + metadata.json")
     p.add_argument("--quantize", choices=list(EXPORT_QUANTIZATIONS), default=None,
-                   help="tfjs: none|float16|uint8; tflite: none|float16|int8; keras, saved_model: none "
-                        "(default: float16 for pretrained runs where the format has it, none otherwise)")
+                   help="tfjs: none|float16|uint8; tflite, raspberry_pi: none|float16|int8; arduino: int8; keras, "
+                        "saved_model, onnx: none "
+                        "(default: float16 for pretrained runs where the format has it, none otherwise; arduino int8)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
     p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
