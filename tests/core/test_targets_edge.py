@@ -25,6 +25,7 @@ from tests.core.helpers import make_class_folder
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("targets_edge")]
 
 AGREEMENT = 0.99  # top-1 agreement with the reference on the test split
+TFLM_STUB = Path(__file__).with_name("tflm_stub")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ def test_arduino_c_array_in_tflite_micro_agrees_with_int8_tflite(demo: Demo, tmp
     sketch_text = (sketch / "edge_classifier.ino").read_text()
     assert "resolver.AddConv2D();" in sketch_text or "resolver.AddDepthwiseConv2D();" in sketch_text
     assert "AddResizeBilinear" not in sketch_text  # a fixed input at the model's size: no resize op
+    # Our own C++ in the sketch, against stand-ins of the Arduino core and the TFLM API it calls (the real
+    # library needs a board's toolchain): every resolver method named exists, and the code is well-formed.
+    compiled = subprocess.run(["g++", "-std=c++11", "-Wall", "-Werror", "-fsyntax-only", f"-I{TFLM_STUB}", "-x", "c++",
+                               "edge_classifier.ino"], cwd=sketch, capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
 
     # The board's runtime on the C array's bytes vs the full-integer TFLite model the tflite target writes.
     board = _probs(target.load_written(sketch), demo.test_paths)

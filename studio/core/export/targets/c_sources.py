@@ -21,6 +21,8 @@ SAMPLE_FRAME_H = "sample_frame.h"
 MODEL_ARRAY = "g_model_data"
 _BYTES_PER_LINE = 16
 _HEX = re.compile(r"0x([0-9a-fA-F]{2})")
+# Resolver methods whose names do not follow the operator's name word by word.
+_METHOD_NAMES = {"BATCH_MATMUL": "AddBatchMatMul"}
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,8 @@ static const unsigned char kSampleFrame[] = {{
 def resolver_calls(ops: Sequence[str]) -> list[str]:
     """``CONV_2D`` -> ``AddConv2D()``: the MicroMutableOpResolver method of each builtin operator."""
     def method(op: str) -> str:
+        if op in _METHOD_NAMES:
+            return _METHOD_NAMES[op]
         return "Add" + "".join(p.upper() if p[0].isdigit() else p.capitalize() for p in op.lower().split("_"))
     return [f"{method(op)}()" for op in sorted(set(ops))]
 
@@ -138,11 +142,13 @@ def resolver_calls(ops: Sequence[str]) -> list[str]:
 def sketch(name: str, m: BoardModel) -> str:
     calls = "\n".join(f"  resolver.{call};" for call in resolver_calls(m.ops))
     return f"""// {name}.ino: one inference on a frame buffer, then the label on the serial monitor (115200 baud).
-// Written by Edge AI Vision Studio. Needs the TensorFlow Lite Micro library for your board
-// (Arduino Library Manager: "Chirale_TensorFlowLite" for Arduino boards; ESP32: "esp-tflite-micro").
+// Written by Edge AI Vision Studio. Needs the TensorFlow Lite Micro library: in the Arduino Library Manager,
+// "Chirale_TensorFlowLite" (boards on the Mbed OS or ESP32 cores: Nano 33 BLE Sense, Nicla Vision, Raspberry
+// Pi Pico with the Mbed RP2040 core, ESP32-S3). With the older Arduino_TensorFlowLite library, include
+// <TensorFlowLite.h> instead of <Chirale_TensorFlowLite.h>.
 // The frame here is a test image ({SAMPLE_FRAME_H}); put your camera's frame, resized to
 // kInputWidth x kInputHeight RGB, into `frame` instead.
-#include <TensorFlowLite.h>
+#include <Chirale_TensorFlowLite.h>
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
