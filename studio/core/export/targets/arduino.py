@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets import boards, c_sources, micro
+from studio.core.export.targets import board_fit, boards, c_sources, micro
 from studio.core.export.targets.base import Classifier, ExportTarget
 from studio.core.export.targets.tflite import MODEL_FILE, calibration_images, convert, resize_pixels
 from studio.core.export.targets.tflite_labels import with_labels
@@ -160,9 +160,7 @@ def refusal(need: boards.Need, size: int, arch: str, color: str, n_classes: int)
     line = (f"the int8 model at {size}x{size} needs {boards.size_text(need.flash)} flash and "
             f"{boards.size_text(need.ram)} RAM, more than any board in the table has (the largest, {largest.name}: "
             f"{boards.size_text(largest.flash)} flash, {boards.size_text(largest.ram)} RAM)")
-    from studio.core.export.targets.board_fit import smallest_fit
-
-    found = smallest_fit(arch, size, color, n_classes, smallest)
+    found = board_fit.smallest_fit(arch, size, color, n_classes, smallest)
     if found is None:
         return line + f"; no architecture here fits the {smallest.name}"
     fit_arch, fit_size = found
