@@ -115,7 +115,7 @@ def test_arduino_c_array_in_tflite_micro_agrees_with_int8_tflite(demo: Demo, tmp
     assert agree_int8 >= AGREEMENT
 
 
-def test_arduino_refuses_an_input_no_board_can_hold_in_one_line(tmp_path: Path) -> None:
+def test_arduino_refuses_what_no_board_holds_and_warns_what_the_smallest_cannot(tmp_path: Path) -> None:
     from studio.core.images.importer import import_paths
     from studio.core.specs import PreprocessSpec, TrainConfig
     from studio.core.training.run import train
@@ -136,6 +136,17 @@ def test_arduino_refuses_an_input_no_board_can_hold_in_one_line(tmp_path: Path) 
     assert "256x256" in message and "more than any board" in message
     assert "would fit the Arduino Nano 33 BLE Sense" in message and "--image-size" in message
     assert not (tmp_path / "out").exists()
+
+    # Dense at 96x96 (1.4 MB of weights) fits the bigger boards: written, with a one-line note naming the rest.
+    run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=96, color="gray"),
+                                     epochs=1, seed=0))
+    result = export_bundle(project, run.id, tmp_path / "mid", ExportOptions(quantization="int8"),
+                           target=get_target("arduino"))
+    (note,) = result.notes
+    print(note)
+    assert "too big for the Arduino Nano 33 BLE Sense" in note and "it fits Raspberry Pi Pico" in note
+    assert "would fit the Arduino Nano 33 BLE Sense" in note and "\n" not in note
+    assert "| Arduino Nano 33 BLE Sense (nRF52840) |" in (result.out / "edge_classifier" / "BOARDS.md").read_text()
 
 
 # ----- labels inside every .tflite -----------------------------------------------------------------------

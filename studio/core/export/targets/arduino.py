@@ -82,10 +82,8 @@ class ArduinoTarget(ExportTarget):
         fits = boards.fitting(need)
         if not fits:
             raise ExportError(refusal(need, size, self.arch or config.arch, spec.color, len(self.labels)))
-        smallest = boards.BOARDS[0]
-        self._notes = [] if need.fits(smallest) else [
-            f"the model needs {boards.size_text(need.flash)} flash and {boards.size_text(need.ram)} RAM: too big "
-            f"for the {smallest.name}; it fits {', '.join(b.name for b in fits)} (see {SKETCH}/{BOARDS_FILE})"]
+        self._notes = [] if need.fits(boards.BOARDS[0]) else [
+            warning(need, fits, size, self.arch or config.arch, spec.color, len(self.labels))]
         micro_model = micro.interpreter(model)
         source, target = micro_model.get_input_details(0), micro_model.get_output_details(0)
         settings = c_sources.BoardModel(
@@ -153,16 +151,28 @@ def boards_page(need: boards.Need, m: c_sources.BoardModel) -> str:
             "(typical sizes, not measured).\n\n" + boards.table_text(need))
 
 
+def warning(need: boards.Need, fits: list[boards.Board], size: int, arch: str, color: str, n_classes: int) -> str:
+    """One line: the model fits some boards, not the smallest; what would fit that one."""
+    smallest = boards.BOARDS[0]
+    line = (f"the model needs {boards.size_text(need.flash)} flash and {boards.size_text(need.ram)} RAM: too big for "
+            f"the {smallest.name}; it fits {', '.join(b.name for b in fits)} (see {SKETCH}/{BOARDS_FILE})")
+    return line + _what_fits(size, arch, color, n_classes)
+
+
+def _what_fits(size: int, arch: str, color: str, n_classes: int) -> str:
+    smallest = boards.BOARDS[0]
+    found = board_fit.smallest_fit(arch, size, color, n_classes, smallest)
+    if found is None:
+        return f"; no architecture here fits the {smallest.name}"
+    fit_arch, fit_size = found
+    return (f"; {fit_arch} at {fit_size}x{fit_size} would fit the {smallest.name} "
+            f"(train again with --arch {fit_arch} --image-size {fit_size})")
+
+
 def refusal(need: boards.Need, size: int, arch: str, color: str, n_classes: int) -> str:
     """One line: what the model needs, that no board has it, and what would fit the smallest board."""
     largest = boards.BOARDS[-1]
-    smallest = boards.BOARDS[0]
     line = (f"the int8 model at {size}x{size} needs {boards.size_text(need.flash)} flash and "
             f"{boards.size_text(need.ram)} RAM, more than any board in the table has (the largest, {largest.name}: "
             f"{boards.size_text(largest.flash)} flash, {boards.size_text(largest.ram)} RAM)")
-    found = board_fit.smallest_fit(arch, size, color, n_classes, smallest)
-    if found is None:
-        return line + f"; no architecture here fits the {smallest.name}"
-    fit_arch, fit_size = found
-    return line + (f"; {fit_arch} at {fit_size}x{fit_size} would fit the {smallest.name} "
-                   f"(train again with --arch {fit_arch} --image-size {fit_size})")
+    return line + _what_fits(size, arch, color, n_classes)
