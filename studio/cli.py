@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?")
     p.add_argument("--out", help="the bundle folder to write (required unless --estimate)")
     p.add_argument("--format", choices=list(TARGETS), default=DEFAULT_TARGET,
-                   help=f"{DEFAULT_TARGET}: the web bundle (default); the others: the model + metadata.json")
+                   help=f"{DEFAULT_TARGET}: the web bundle (default); arduino: a TensorFlow Lite Micro sketch; "
+                        "raspberry_pi: model.tflite + classify.py; the others: the model + metadata.json")
     p.add_argument("--quantize", choices=list(all_quantizations()), default=None, help=_quantize_help())
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")

@@ -39,6 +39,8 @@ def export(args: argparse.Namespace) -> int:
     kind = "web bundle" if target.web_page else f"{target.name} model"
     print(f"{kind} of run {result.run} ({result.quantization}) at {result.out}: "
           f"{len(result.files)} files, {result.bytes / 1e6:.2f} MB (model {result.model_bytes / 1e3:.1f} kB)")
+    for note in result.notes:
+        print(f"note: {note}")
     if result.zip_path:
         print(f"zip: {result.zip_path}")
     if target.web_page:

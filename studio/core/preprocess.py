@@ -30,7 +30,8 @@ def preprocess(images: Any, spec: PreprocessSpec) -> tf.Tensor:
         x = x[tf.newaxis]
     x = tf.cast(x, tf.float32)
     size = int(spec.image_size)
-    x = tf.image.resize(x, (size, size), method="bilinear", antialias=False)
+    if tuple(x.shape[1:3]) != (size, size):  # at the size already, the resize is the identity (a board's
+        x = tf.image.resize(x, (size, size), method="bilinear", antialias=False)  # fixed input skips the op)
     if spec.color == "gray":
         x = tf.image.rgb_to_grayscale(x)
     x = x / 255.0

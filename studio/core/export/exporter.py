@@ -45,12 +45,13 @@ class ExportResult:
     hashes: dict[str, str] = field(default_factory=dict)
     format: str = "tfjs"
     unsure_threshold: float | None = None
+    notes: tuple[str, ...] = ()  # the target's remarks on what it wrote
 
     def to_json(self) -> dict[str, Any]:
         return {"out": str(self.out), "run": self.run, "quantization": self.quantization, "bytes": self.bytes,
                 "model_bytes": self.model_bytes, "files": self.files, "seconds": round(self.seconds, 3),
                 "zip": str(self.zip_path) if self.zip_path else None, "format": self.format,
-                "unsure_threshold": self.unsure_threshold}
+                "unsure_threshold": self.unsure_threshold, "notes": list(self.notes)}
 
 
 _STEPS = ("check", "model", "page", "runtime", "metadata", "finish")
@@ -127,11 +128,11 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
 
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     total = sum((out / f).stat().st_size for f in files)
-    model_bytes = sum(p.stat().st_size for p in (out / target.model_dir).rglob("*") if p.is_file())
+    model_bytes = target.model_bytes(out / target.model_dir)
     return ExportResult(out=out, run=run.id, quantization=options.quantization, bytes=total,
                         model_bytes=model_bytes, files=files, seconds=time.monotonic() - start,
                         zip_path=zip_path, hashes=hashes, format=target.name,
-                        unsure_threshold=unsure_choice.threshold)
+                        unsure_threshold=unsure_choice.threshold, notes=tuple(target.notes()))
 
 
 # ----- steps -----------------------------------------------------------------------------------------

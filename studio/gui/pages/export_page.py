@@ -41,16 +41,13 @@ from studio.core.project.store import Project, ProjectError
 from studio.core.resolve.export import ExportChoices, ExportPlan, resolve_export
 from studio.core.specs import SpecError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
+from studio.gui.parts import export_formats
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
 
 QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
               "uint8": "uint8 (a quarter of the size)", "int8": "int8, full-integer (a quarter of the size)"}
-FORMAT_TEXT = {"tfjs": "Web bundle (TF.js: page + model, runs in any browser, offline)",
-               "tflite": "TensorFlow Lite (.tflite for Android, iOS, Raspberry Pi)",
-               "keras": "Keras (.keras file, float32)",
-               "saved_model": "TensorFlow SavedModel (TF Serving, float32)"}
 QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "Macro F1")
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
@@ -97,8 +94,12 @@ class ExportPage(QWidget):
         self.format_box = QComboBox()
         self.format_box.setMinimumContentsLength(12)  # long format names never widen the page
         self.format_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        for name in TARGETS:
-            self.format_box.addItem(FORMAT_TEXT.get(name, name), name)
+        # Grouped by device, in the cards' order; a target without a card comes last under its own name.
+        listed = [c.name for c in export_formats.CARDS if c.name in TARGETS]
+        for name in listed + [n for n in TARGETS if n not in listed]:
+            card = export_formats.card(name)
+            self.format_box.addItem(export_formats.label(card), name)
+            self.format_box.setItemData(self.format_box.count() - 1, card.gets, Qt.ItemDataRole.ToolTipRole)
         self.format_box.currentIndexChanged.connect(self._on_format_changed)
         bar.addWidget(self.format_box, 1)
         root.addLayout(bar)
@@ -132,13 +133,16 @@ class ExportPage(QWidget):
         q_layout.addLayout(measure_row)
         root.addWidget(quant)
 
-        target = QGroupBox("Web bundle")
+        target = self.target_box = QGroupBox()
         t_layout = QVBoxLayout(target)
-        hint = QLabel("A folder with index.html, the model and the TF.js runtime: it works offline from any static "
-                      "web host, classifies webcam frames in the browser and sends nothing anywhere.")
-        hint.setStyleSheet("color:#555")
-        hint.setWordWrap(True)
-        t_layout.addWidget(hint)
+        self.format_hint = QLabel()  # what the chosen format writes
+        self.format_hint.setStyleSheet("color:#555")
+        self.format_hint.setWordWrap(True)
+        t_layout.addWidget(self.format_hint)
+        self.format_run = QLabel()  # one line: how to run it
+        self.format_run.setWordWrap(True)
+        self.format_run.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        t_layout.addWidget(self.format_run)
         out_row = QHBoxLayout()
         out_row.addWidget(QLabel("Folder"))
         self.out_edit = QLineEdit()
@@ -180,6 +184,7 @@ class ExportPage(QWidget):
         options.addWidget(self.export_button)
         t_layout.addLayout(options)
         root.addWidget(target)
+        self._show_format_card()
 
         self.result = QFrame()
         self.result.setObjectName("exportResult")
@@ -223,7 +228,14 @@ class ExportPage(QWidget):
             else DEFAULT_TARGET
 
     def set_format(self, name: str) -> None:
-        self.format_box.setCurrentIndex(list(TARGETS).index(name))
+        self.format_box.setCurrentIndex(self.format_box.findData(name))
+
+    def _show_format_card(self) -> None:
+        card = export_formats.card(self.format())
+        self.target_box.setTitle(export_formats.label(card))
+        self.format_hint.setText(card.gets)
+        self.format_run.setText(f"How to run it: {card.run}")
+        self.export_button.setText(card.button)
 
     def quantizations(self) -> tuple[str, ...]:
         return get_target(self.format()).quantizations
@@ -259,6 +271,7 @@ class ExportPage(QWidget):
             self.set_quantization(default)
 
     def _on_format_changed(self) -> None:
+        self._show_format_card()
         self._fill_quantization_rows()
         self.unsure_spin.setEnabled(get_target(self.format()).web_page)
         self._update_out_default()

@@ -20,6 +20,9 @@ TARGETS: dict[str, str | type[ExportTarget]] = {
     "tflite": "studio.core.export.targets.tflite:TfliteTarget",
     "keras": "studio.core.export.targets.keras_file:KerasFileTarget",
     "saved_model": "studio.core.export.targets.saved_model:SavedModelTarget",
+    "arduino": "studio.core.export.targets.arduino:ArduinoTarget",
+    "raspberry_pi": "studio.core.export.targets.raspberry_pi:RaspberryPiTarget",
+    "onnx": "studio.core.export.targets.onnx_model:OnnxTarget",
 }
 DEFAULT_TARGET = "tfjs"
 

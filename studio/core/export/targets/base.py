@@ -51,6 +51,14 @@ class ExportTarget(ABC):
     def prepare(self, project: Project, run: Any) -> None:  # noqa: B027 (an optional hook)
         """Called before :meth:`write_model` with the run's project (e.g. TFLite's int8 calibration images)."""
 
+    def model_bytes(self, dest: Path) -> int:
+        """The size of the model a device holds, of what :meth:`write_model` wrote to ``dest``."""
+        return sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
+
+    def notes(self) -> list[str]:
+        """After :meth:`write_model`: lines worth telling the user (e.g. the boards a model is too big for)."""
+        return []
+
     @abstractmethod
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         """Write the run's Keras model (``model_file``) with its preprocessing baked in, into ``dest``."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.specs import TrainConfig
+from studio.core.specs import PreprocessSpec, TrainConfig
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
@@ -27,21 +27,24 @@ def load_network(model_file: Path) -> Any:
         raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
 
 
-def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1) -> Any:
-    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any)."""
+def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1, size: int | None = None) -> Any:
+    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any;
+    ``size`` fixes the input to ``size`` x ``size`` pixels, as a board needs; the resize is then a no-op)."""
+    return network_module(load_network(model_file), config.preprocess, batch, size)
+
+
+def network_module(network: Any, spec: PreprocessSpec, batch: int | None = 1, size: int | None = None) -> Any:
+    """:func:`pixel_module` around a Keras network already in memory."""
     import tensorflow as tf
 
     from studio.core.preprocess import preprocess
-
-    network = load_network(model_file)
-    spec = config.preprocess
 
     class PixelClassifier(tf.Module):
         def __init__(self) -> None:
             super().__init__()
             self.network = network
 
-        @tf.function(input_signature=[tf.TensorSpec([batch, None, None, 3], tf.float32, name=INPUT_NAME)],
+        @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 3], tf.float32, name=INPUT_NAME)],
                      autograph=False)
         def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
             return {OUTPUT_NAME: self.network(preprocess(pixels, spec), training=False)}

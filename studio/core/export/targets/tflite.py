@@ -7,14 +7,17 @@ runs the studio's preprocessing inside, like the web bundle's graph. Quantizatio
 - ``float16``: float16 weights, float32 arithmetic (half the size);
 - ``int8``: full-integer: int8 weights, activations, input and output (the input's scale is 1 and its zero
   point -128, so pixel values map exactly; the output is probabilities in steps of 1/256). Activation ranges
-  are calibrated on images of the run's train split (:meth:`TfliteTarget.prepare`).
+  are calibrated on images of the run's train split, every class in turn (:meth:`TfliteTarget.prepare`).
+
+The run's labels are packed into the file (:mod:`studio.core.export.targets.tflite_labels`: ``unzip -l
+model.tflite`` lists ``labels.txt``; interpreters ignore it).
 
 :meth:`load_written` runs the written file with the TFLite interpreter, so what is measured is what ships.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +25,7 @@ import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
 from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.tflite_labels import with_labels
 from studio.core.specs import TrainConfig
 
 if TYPE_CHECKING:
@@ -43,12 +47,12 @@ class TfliteTarget(ExportTarget):
 
     def __init__(self) -> None:
         self.representative: list[Path] = []
+        self.labels: list[str] = []
 
     def prepare(self, project: Project, run: RunRecord) -> None:
-        """Pick the calibration images for int8: up to :data:`REPRESENTATIVE_IMAGES` of the train split."""
-        paths, _classes, _names = project.labelled_split(TRAIN_SPLIT)
-        step = max(1, len(paths) // REPRESENTATIVE_IMAGES)
-        self.representative = [Path(p) for p in paths[::step][:REPRESENTATIVE_IMAGES]]
+        """The run's labels, and the calibration images for int8 (:func:`calibration_images`)."""
+        self.labels = project.run_folder(run).labels()
+        self.representative = calibration_images(project, self.labels)
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         if quantization not in QUANTIZATIONS:
@@ -57,19 +61,46 @@ class TfliteTarget(ExportTarget):
             raise ExportError("int8 needs calibration images from the train split, and it has none")
         data = convert(model_file, config, quantization, self.representative)
         dest.mkdir(parents=True, exist_ok=True)
-        (dest / MODEL_FILE).write_bytes(data)
+        (dest / MODEL_FILE).write_bytes(with_labels(data, self.labels))
 
     def load_written(self, dest: Path) -> Classifier:
         return interpreter_classifier(dest / MODEL_FILE)
 
 
-def convert(model_file: Path, config: TrainConfig, quantization: str, representative: Sequence[Path]) -> bytes:
+def calibration_images(project: Project, labels: Sequence[str]) -> list[Path]:
+    """Up to :data:`REPRESENTATIVE_IMAGES` train images for int8 calibration, taken from every class in turn
+    (a calibration set of one class gives the other classes' activations ranges they never reach)."""
+    paths, classes, _names = project.labelled_split(TRAIN_SPLIT, list(labels))
+    by_class: dict[int, list[str]] = {}
+    for path, cls in zip(paths, classes, strict=True):
+        by_class.setdefault(int(cls), []).append(path)
+    queues = [iter(v) for _k, v in sorted(by_class.items())]
+    chosen: list[Path] = []
+    while queues and len(chosen) < REPRESENTATIVE_IMAGES:
+        for queue in list(queues):
+            path = next(queue, None)
+            if path is None:
+                queues.remove(queue)
+            elif len(chosen) < REPRESENTATIVE_IMAGES:
+                chosen.append(Path(path))
+    return chosen
+
+
+def convert(model_file: Path, config: TrainConfig, quantization: str, representative: Sequence[Path],
+            size: int | None = None) -> bytes:
+    """The TFLite flatbuffer (``size``: a fixed ``size`` x ``size`` input, as a microcontroller needs)."""
+    from studio.core.export.targets.pixels import pixel_module
+
+    module = pixel_module(model_file, config, batch=1, size=size)
+    return convert_module(module, quantization, lambda: _calibration(representative, size))
+
+
+def convert_module(module: Any, quantization: str, samples: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:
+    """A :func:`~studio.core.export.targets.pixels.pixel_module` -> TFLite bytes (``samples``: int8 calibration
+    inputs)."""
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from studio.core.export.targets.pixels import pixel_module
-
-    module = pixel_module(model_file, config, batch=1)
     # Frozen first: converted with its variables, the model would read them at run time (READ_VARIABLE).
     frozen = convert_variables_to_constants_v2(module.serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
@@ -78,7 +109,7 @@ def convert(model_file: Path, config: TrainConfig, quantization: str, representa
         converter.target_spec.supported_types = [tf.float16]
     elif quantization == "int8":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: _calibration(representative)
+        converter.representative_dataset = samples
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
@@ -89,7 +120,7 @@ def convert(model_file: Path, config: TrainConfig, quantization: str, representa
         raise ExportError(f"the TFLite converter failed ({quantization}): {first}") from None
 
 
-def _calibration(paths: Sequence[Path]) -> Iterator[list[np.ndarray]]:
+def _calibration(paths: Sequence[Path], size: int | None) -> Iterator[list[np.ndarray]]:
     from studio.core.images.imaging import ImageRejected, load_rgb
 
     for path in paths:
@@ -97,7 +128,16 @@ def _calibration(paths: Sequence[Path]) -> Iterator[list[np.ndarray]]:
             pixels = load_rgb(path).astype(np.float32)
         except (ImageRejected, OSError):
             continue  # a damaged train image only costs one calibration sample
-        yield [pixels[None]]
+        yield [(pixels if size is None else resize_pixels(pixels, size))[None]]
+
+
+def resize_pixels(pixels: np.ndarray, size: int) -> np.ndarray:
+    """RGB ``(H, W, 3)`` -> ``(size, size, 3)`` float32 0..255 with the studio's resize (bilinear, half-pixel
+    centres, no antialiasing), for a model whose input has a fixed size."""
+    import tensorflow as tf
+
+    return np.asarray(tf.image.resize(np.asarray(pixels, np.float32)[None], (size, size), method="bilinear",
+                                      antialias=False))[0]
 
 
 def interpreter_classifier(model_path: Path) -> Classifier:

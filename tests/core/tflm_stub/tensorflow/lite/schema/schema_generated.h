@@ -1,0 +1,2 @@
+#pragma once
+namespace tflite { struct Model; const Model* GetModel(const void* buffer); }
