@@ -245,6 +245,7 @@ class PhoneServer(PreviewServer):
         self.stop_reason = ""
         self._deadline = 0.0
         self._timer: threading.Timer | None = None
+        self._stopped = threading.Event()
 
     def _make_server(self) -> _BundleHTTPServer:
         self.certificate = certificate_for(self.host, self.cert_dir)
@@ -258,6 +259,7 @@ class PhoneServer(PreviewServer):
         if self.running:
             return self
         super().start()
+        self._stopped.clear()
         self.stop_reason = ""
         self._deadline = time.monotonic() + self.timeout_s
         self._timer = threading.Timer(self.timeout_s, self._time_up)
@@ -276,6 +278,12 @@ class PhoneServer(PreviewServer):
         if self.running and not self.stop_reason:
             self.stop_reason = "stopped"
         super().stop()
+        self._stopped.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the preview has stopped (listening socket closed), by :meth:`stop` or its time limit."""
+        if self._deadline:  # started once: wait for the end of stop(), wherever it runs
+            self._stopped.wait(timeout)
 
     @property
     def base_url(self) -> str:
