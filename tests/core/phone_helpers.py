@@ -40,8 +40,10 @@ def tls_context() -> ssl.SSLContext:
 
 
 def get(url_or_port: str | int, path: str = "/", cookie: str | None = None, host: str | None = None,
-        method: str = "GET", address: str = LAN) -> tuple[int, dict[str, str], bytes, str]:
-    """(status, headers, body, SHA-256 fingerprint of the certificate the server presented)."""
+        method: str = "GET", address: str = LAN, source: str | None = None
+        ) -> tuple[int, dict[str, str], bytes, str]:
+    """(status, headers, body, SHA-256 fingerprint of the certificate the server presented); ``source``: the
+    client's own loopback address (another "device")."""
     if isinstance(url_or_port, str):
         parts = urlsplit(url_or_port)
         port = int(parts.port or 443)
@@ -49,7 +51,8 @@ def get(url_or_port: str | int, path: str = "/", cookie: str | None = None, host
         address = parts.hostname or address
     else:
         port = url_or_port
-    conn = http.client.HTTPSConnection(address, port, context=tls_context(), timeout=10)
+    conn = http.client.HTTPSConnection(address, port, context=tls_context(), timeout=10,
+                                       source_address=(source, 0) if source else None)
     try:
         conn.putrequest(method, path, skip_host=host is not None, skip_accept_encoding=True)
         if host is not None:
