@@ -196,14 +196,20 @@ class _PhoneHandler(_BundleHandler):
         return path in ("/", "/index.html")
 
     def _send_index(self, send_body: bool) -> None:
-        """index.html with a note on the certificate warning after <body> (the file itself is never changed)."""
+        """index.html with a note on the certificate warning under its header, its manifest fetched with the cookie
+        (the file itself is never changed)."""
         try:
             html = (self.server.root / "index.html").read_bytes()
         except OSError:
             self._error(HTTPStatus.NOT_FOUND)
             return
-        at = html.find(b">", html.find(b"<body")) + 1
+        header = html.find(b"</header>")
+        at = header + len(b"</header>") if header >= 0 else html.find(b">", html.find(b"<body")) + 1
         body = html[:at] + self.server.notice + html[at:] if at > 0 else html
+        if b"use-credentials" not in body:
+            # Browsers fetch the manifest without cookies unless told to; without the cookie it would be 403 and
+            # the page could not be installed.
+            body = body.replace(b'<link rel="manifest"', b'<link rel="manifest" crossorigin="use-credentials"', 1)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -214,13 +220,13 @@ class _PhoneHandler(_BundleHandler):
 
 
 def page_notice(certificate: Certificate) -> bytes:
-    """The note the phone's page shows: why its browser warned, and how to keep the page."""
-    return ("\n  <div class=\"notice\" id=\"phone-notice\"><strong>Opened from Edge AI Vision Studio on your "
-            "computer.</strong> If your browser warned that this connection is not private, that was expected: "
-            "the studio made its own certificate, and no public authority vouches for an address on a home "
-            f"network (its fingerprint starts with {certificate.short_fingerprint}). The model runs on this "
-            "phone; what the camera sees is not sent anywhere. To keep the page, choose “Add to Home screen” "
-            "in the browser's menu.</div>\n").encode("utf-8")
+    """The note the phone's page shows under its title: one line, and why the browser warned when opened."""
+    return ("\n  <details class=\"notice\" id=\"phone-notice\"><summary><strong>Opened from Edge AI Vision Studio "
+            "on your computer.</strong> Did your browser warn “not private”? That was expected.</summary> The studio "
+            "made its own certificate on the computer, and no public authority vouches for an address on a home "
+            f"network; its fingerprint starts with {certificate.short_fingerprint}. The model runs on this phone: "
+            "what the camera sees is not sent anywhere. To keep the page, choose “Add to Home screen” in the "
+            "browser's menu.</details>\n").encode("utf-8")
 
 
 class PhoneServer(PreviewServer):
