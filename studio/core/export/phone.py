@@ -226,7 +226,7 @@ def page_notice(certificate: Certificate) -> bytes:
             "made its own certificate on the computer, and no public authority vouches for an address on a home "
             f"network; its fingerprint starts with {certificate.short_fingerprint}. The model runs on this phone: "
             "what the camera sees is not sent anywhere. To keep the page, choose “Add to Home screen” in the "
-            "browser's menu.</details>\n").encode("utf-8")
+            "browser's menu.</details>\n").encode()
 
 
 class PhoneServer(PreviewServer):
