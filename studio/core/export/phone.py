@@ -225,8 +225,8 @@ def page_notice(certificate: Certificate) -> bytes:
             "on your computer.</strong> Did your browser warn “not private”? That was expected.</summary> The studio "
             "made its own certificate on the computer, and no public authority vouches for an address on a home "
             f"network; its fingerprint starts with {certificate.short_fingerprint}. The model runs on this phone: "
-            "what the camera sees is not sent anywhere. To keep the page, choose “Add to Home screen” in the "
-            "browser's menu.</details>\n").encode()
+            "what the camera sees is not sent anywhere. “Add to Home screen” in the browser's menu puts it on "
+            "the phone; it opens while the preview runs on the computer.</details>\n").encode()
 
 
 class PhoneServer(PreviewServer):
