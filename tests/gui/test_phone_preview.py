@@ -98,13 +98,16 @@ def test_export_page_with_the_qr_screenshot(window, qtbot, tmp_path: Path, artif
     assert dialog.server is not None
     qtbot.waitUntil(lambda: dialog.qr.pixmap() is not None and not dialog.qr.pixmap().isNull(), timeout=5_000)
     assert dialog.width() <= 1024 and dialog.height() <= 640
-    # The window with its dialog on top, as the desktop shows it (offscreen Qt grabs each window alone).
-    shot = window.grab()
-    painter = QPainter(shot)
-    painter.drawPixmap(QPoint((shot.width() - dialog.width()) // 2, (shot.height() - dialog.height()) // 2),
-                       dialog.grab())
-    painter.end()
-    shot.save(str(artifacts_dir / "export_phone_qr_1024x640.png"))
+    for width, height in ((1024, 640), (1366, 768)):
+        window.resize(width, height)
+        qtbot.wait(50)
+        # The window with its dialog on top, as the desktop shows it (offscreen Qt grabs each window alone).
+        shot = window.grab()
+        painter = QPainter(shot)
+        painter.drawPixmap(QPoint((shot.width() - dialog.width()) // 2, (shot.height() - dialog.height()) // 2),
+                           dialog.grab())
+        painter.end()
+        shot.save(str(artifacts_dir / f"export_phone_qr_{width}x{height}.png"))
     dialog.grab().save(str(artifacts_dir / "phone_preview_dialog.png"))
     server = dialog.server
     page.shutdown()  # what quitting the studio runs (aboutToQuit): the phone preview stops with it

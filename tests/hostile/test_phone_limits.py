@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from studio.core.export.phone import PhoneServer
+from studio.core.export.serve import LISTEN_BACKLOG
 from tests.core.phone_helpers import LAN, get, make_bundle, open_with_token, tls_context
 
 PHONE, THIEF = "127.0.0.3", "127.0.0.4"
@@ -85,6 +86,7 @@ def test_other_sites_host_names_are_refused(bundle: Path, tmp_path: Path) -> Non
 
 def test_floods_of_connections_and_plain_http(bundle: Path, tmp_path: Path) -> None:
     with PhoneServer(bundle, host=LAN, cert_dir=tmp_path / "c", idle_timeout=0.5) as server:
+        assert server._server is not None and server._server.request_queue_size == LISTEN_BACKLOG
         cookie, _, _ = open_with_token(server.url)
         # Silent sockets (no TLS handshake) and a handshake that stops half-way: dropped, none blocks accept().
         silent = [socket.create_connection((LAN, server.port), timeout=5) for _ in range(50)]
