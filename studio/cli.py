@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", metavar="ADDR", help="with --phone: this computer's address to serve on (default: "
                    "the one of the default route)")
     p.add_argument("--timeout", type=_number(float, 0.01, 24 * 60, "--timeout"), default=None, metavar="MINUTES",
-                   help="with --phone: stop after this many minutes (default 30)")
+                   help="with --phone: stop after this many minutes (default 30)")  # phone.DEFAULT_TIMEOUT_MIN, kept
+    # out of the import so the parser (the GUI's start too) does not load the https server; a test compares them
     _add_json(p)
 
     p = sub.add_parser("cluster-spec", help="print the TF_CONFIG of one worker of a multi-machine training run")

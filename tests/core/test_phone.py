@@ -170,6 +170,14 @@ def test_cli_text_mode_shows_the_qr_and_fingerprint_and_times_out(bundle: Path, 
     assert "time is up" in done.stdout
 
 
+def test_cli_help_names_the_default_time_limit() -> None:
+    from studio.cli import build_parser
+    from studio.core.export.phone import DEFAULT_TIMEOUT_MIN
+
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    assert f"(default {DEFAULT_TIMEOUT_MIN})" in serve.format_help()
+
+
 @pytest.mark.parametrize("argv, code, message", [
     (["--host", LAN], 2, "--host and --timeout go with --phone"),
     (["--phone", "--open"], 2, "--open is for the plain preview"),

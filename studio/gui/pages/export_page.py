@@ -263,6 +263,7 @@ class ExportPage(QWidget):
         self.stop_preview()
         if self.phone_dialog is not None:
             self.phone_dialog.close()  # stops serving
+            self.phone_dialog.deleteLater()
             self.phone_dialog = None
         for process in (self._estimate_process, self._export_process):
             if process is not None:
@@ -465,6 +466,7 @@ class ExportPage(QWidget):
             return
         if self.phone_dialog is not None:
             self.phone_dialog.close()
+            self.phone_dialog.deleteLater()
         self.phone_dialog = PhonePreviewDialog(self.last_export["out"], self)
         self.phone_dialog.show()
 
