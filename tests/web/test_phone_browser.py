@@ -105,3 +105,25 @@ def test_phone_page_over_https_rear_camera_equals_python(setup: WebSetup, playwr
     # Another phone scanning the first (spent) code gets nothing; the code shown now still opens.
     assert get(first_url)[0] == 403
     assert get(phone_server.url)[0] == 303
+
+
+def test_after_only_clicking_through_the_warning(setup: WebSetup, playwright_instance: Any,
+                                                 phone_server: PhoneServer, tmp_path: Path) -> None:
+    """A browser told to continue past the warning (not made to trust the certificate) runs the page and the
+    model, and still offers to install it; it does not register the service worker (Chrome refuses it on a
+    certificate error), so there is no offline copy. The README says so."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=BASE_FLAGS, ignore_https_errors=True,
+        **PHONE)
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(phone_server.url)
+        wait_until(page, "window.edgeStudio && (window.edgeStudio.ready || window.edgeStudio.error)")
+        assert page.evaluate("window.edgeStudio.error") is None
+        wait_until(page, "['ready', 'failed', 'unsupported'].includes(window.edgeStudio.offline)")
+        offline = page.evaluate("window.edgeStudio.offline")
+        installability = context.new_cdp_session(page).send("Page.getInstallabilityErrors")["installabilityErrors"]
+        print(f"click-through: offline copy {offline}, installability errors {installability}")
+        assert offline == "failed" and installability == []
+    finally:
+        context.close()
