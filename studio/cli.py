@@ -156,10 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: derived from the validation split")
     _add_json(p)
 
-    p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview")
+    p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview (--phone: to phones on your "
+                       "network, over https, with a QR code)")
     p.add_argument("dir")
     p.add_argument("--port", type=_number(int, 0, 65535, "--port"), default=8000)
     p.add_argument("--open", action="store_true", help="open the system browser")
+    p.add_argument("--phone", action="store_true", help="serve to devices on your network over https, behind a "
+                   "one-time address shown as a QR code")
+    p.add_argument("--host", metavar="ADDR", help="with --phone: this computer's address to serve on (default: "
+                   "the one of the default route)")
+    p.add_argument("--timeout", type=_number(float, 0.01, 24 * 60, "--timeout"), default=None, metavar="MINUTES",
+                   help="with --phone: stop after this many minutes (default 30)")  # phone.DEFAULT_TIMEOUT_MIN, kept
+    # out of the import so the parser (the GUI's start too) does not load the https server; a test compares them
     _add_json(p)
 
     p = sub.add_parser("cluster-spec", help="print the TF_CONFIG of one worker of a multi-machine training run")
@@ -193,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "export" and not args.estimate and not args.out:
         parser.error("export: the following arguments are required: --out (or --estimate)")
+    if args.command == "serve" and not args.phone and (args.host is not None or args.timeout is not None):
+        parser.error("serve: --host and --timeout go with --phone (the plain preview is for this computer only)")
+    if args.command == "serve" and args.phone and args.open:
+        parser.error("serve: --open is for the plain preview; with --phone, scan the QR code")
     if args.command in (None, "gui"):
         problem = display_problem()
         if problem:

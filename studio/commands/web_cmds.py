@@ -86,6 +86,10 @@ def estimate(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     import signal
 
+    if args.phone:
+        from studio.commands.phone_cmd import serve_phone
+
+        return serve_phone(args)
     from studio.core.export.serve import PreviewServer
 
     server = PreviewServer(args.dir, port=args.port).start()

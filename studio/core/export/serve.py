@@ -53,10 +53,14 @@ class _BundleHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, root: Path, port: int, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
+    # Host names a request may carry (the phone preview adds its LAN address).
+    allowed_hosts: tuple[str, ...] = (*_LOCAL_HOSTS, "[::1]")
+
+    def __init__(self, root: Path, port: int, idle_timeout: float = IDLE_TIMEOUT_S, host: str = HOST,
+                 handler: type[BaseHTTPRequestHandler] | None = None) -> None:
         self.root = root
         self.idle_timeout = idle_timeout
-        super().__init__((HOST, port), _BundleHandler)
+        super().__init__((host, port), handler or _BundleHandler)
 
 
 class _BundleHandler(BaseHTTPRequestHandler):
@@ -109,7 +113,7 @@ class _BundleHandler(BaseHTTPRequestHandler):
         if not host:
             return True  # HTTP/1.0 clients may omit it; the socket is loopback-only anyway
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        return name in _LOCAL_HOSTS or name == "[::1]"
+        return name in self.server.allowed_hosts
 
     def _common_headers(self) -> None:
         self.send_header("Cache-Control", "no-store, no-cache, must-revalidate, max-age=0")
@@ -173,6 +177,8 @@ class PreviewServer:
     never blocks :meth:`stop` or the interpreter's exit.
     """
 
+    host = HOST
+
     def __init__(self, root: str | Path, port: int = 0, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.root = Path(root).expanduser().absolute()
         self.requested_port = port
@@ -190,14 +196,17 @@ class PreviewServer:
         if not 0 <= self.requested_port <= 65535:
             raise ServeError("port must be between 0 and 65535")
         try:
-            self._server = _BundleHTTPServer(self.root, self.requested_port, self.idle_timeout)
+            self._server = self._make_server()
         except OSError as exc:
-            raise ServeError(f"cannot listen on {HOST}:{self.requested_port}: {exc.strerror or exc}; "
+            raise ServeError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}; "
                              "try another port (--port 0 picks a free one)") from None
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name=f"preview-server-{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    def _make_server(self) -> _BundleHTTPServer:
+        return _BundleHTTPServer(self.root, self.requested_port, self.idle_timeout)
 
     @property
     def port(self) -> int:

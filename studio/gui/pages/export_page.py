@@ -202,11 +202,15 @@ class ExportPage(QWidget):
         self.stop_button.clicked.connect(self.stop_preview)
         self.open_folder_button = QPushButton("Open folder")
         self.open_folder_button.clicked.connect(self.open_folder)
+        self.phone_button = QPushButton("Try on your phone…")
+        self.phone_button.setToolTip("Open the page on a phone on the same network: https, a QR code, asks first")
+        self.phone_button.clicked.connect(self.open_phone_preview)
+        self.phone_dialog: Any = None
         self.url_label = QLabel("")
         self.url_label.setOpenExternalLinks(True)
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.url_label.setWordWrap(True)
-        for w in (self.preview_button, self.stop_button, self.open_folder_button):
+        for w in (self.preview_button, self.stop_button, self.phone_button, self.open_folder_button):
             actions.addWidget(w)
         actions.addSpacing(12)
         actions.addWidget(self.url_label, 1)
@@ -294,6 +298,10 @@ class ExportPage(QWidget):
 
     def _on_project_changed(self, project: Project | None) -> None:
         self.stop_preview()
+        if self.phone_dialog is not None:
+            self.phone_dialog.close()  # stops serving
+            self.phone_dialog.deleteLater()
+            self.phone_dialog = None
         for process in (self._estimate_process, self._export_process):
             if process is not None:
                 process.kill()
@@ -345,6 +353,7 @@ class ExportPage(QWidget):
         self.preview_button.setEnabled(web and self.server is None)
         self.stop_button.setEnabled(self.server is not None)
         self.open_folder_button.setEnabled(have_bundle)
+        self.phone_button.setEnabled(web)
 
     # ----- estimates ---------------------------------------------------------------------------
     def measure(self, force: bool = False) -> None:
@@ -493,6 +502,18 @@ class ExportPage(QWidget):
             self.server = None
             self.url_label.setText("Preview stopped.")
         self._update_actions()
+
+    def open_phone_preview(self) -> None:
+        """The phone preview window (:mod:`studio.gui.parts.phone_preview`); nothing is served until Start."""
+        from studio.gui.parts.phone_preview import PhonePreviewDialog
+
+        if self.last_export is None:
+            return
+        if self.phone_dialog is not None:
+            self.phone_dialog.close()
+            self.phone_dialog.deleteLater()
+        self.phone_dialog = PhonePreviewDialog(self.last_export["out"], self)
+        self.phone_dialog.show()
 
     def open_folder(self) -> None:
         if self.last_export is not None:
