@@ -186,6 +186,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.core.evaluation import unsure
     from studio.core.evaluation.predict import predict_files
 
     items = list(args.items)
@@ -198,12 +199,18 @@ def predict(args: argparse.Namespace) -> int:
         run = project.resolve_run(run_id)
         started = time.monotonic()
         predictions = predict_files(project, run, items)
+        # The exported page's own decision (same rule, same calibration; never the test split).
+        rule = unsure.calibrate(project, run, args.keep_known, args.unsure_threshold)
+        for p in predictions:
+            p["unsure"] = rule.unsure(p)
         if args.json:
-            emit_json({"run": run.id, "predictions": predictions}, out)
+            emit_json({"run": run.id, "predictions": predictions, "unsure": rule.to_json()}, out)
             return 0
     print(f"run {run.id} ({run.arch}), {len(predictions)} images in {time.monotonic() - started:.1f}s")
     for p in predictions:
         probs = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
-        print(f"{p['path']}: {p['label']} ({probs[0][1]:.4f})  "
+        answer = (f"not one of the classes (known score {p['known_score']:.3f})" if rule.not_a_class(p["known_score"])
+                  else f"not sure ({p['label']}?)" if p["unsure"] else p["label"])
+        print(f"{p['path']}: {answer} ({probs[0][1]:.4f})  "
               + "  ".join(f"{name}={value:.4f}" for name, value in probs))
     return 0

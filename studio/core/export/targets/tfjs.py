@@ -22,7 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
+from studio.core.export.targets.pixels import named_outputs
 from studio.core.specs import TrainConfig
 
 INPUT_NAME = "pixels"
@@ -64,8 +65,8 @@ class TfjsTarget(ExportTarget):
             def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
-                    probabilities = self.network(x, training=False)
-                return {OUTPUT_NAME: probabilities}
+                    outputs = self.network(x, training=False)
+                return named_outputs(outputs)
 
         module = WebClassifier(model)
         converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
@@ -91,6 +92,10 @@ class TfjsTarget(ExportTarget):
             raise ExportError("the TF.js converter wrote no model.json")
 
     def load_written(self, dest: Path) -> Classifier:
+        outputs = self.load_outputs(dest)
+        return lambda pixels: outputs(pixels)[OUTPUT_NAME]
+
+    def load_outputs(self, dest: Path) -> Outputs:
         import tensorflow as tf
         from google.protobuf import json_format
         from tensorflow.core.framework import graph_pb2
@@ -111,18 +116,21 @@ class TfjsTarget(ExportTarget):
         inputs = {name: v["name"] for name, v in signature.get("inputs", {}).items()}
         outputs = {name: v["name"] for name, v in signature.get("outputs", {}).items()}
         input_tensor = inputs.get(INPUT_NAME, INPUT_NAME + ":0")
-        output_tensor = outputs.get(OUTPUT_NAME, next(iter(outputs.values()), OUTPUT_NAME))
+        if OUTPUT_NAME not in outputs:  # a model without a signature: its only output is the probabilities
+            outputs = {OUTPUT_NAME: next(iter(outputs.values()), OUTPUT_NAME)}
 
         def imported() -> Any:
             tf.graph_util.import_graph_def(graph_def, name="")
 
         wrapped = tf.compat.v1.wrap_function(imported, [])
         graph = wrapped.graph
+        names = list(outputs)
         run = wrapped.prune(graph.get_tensor_by_name(_tensor_name(input_tensor)),
-                            graph.get_tensor_by_name(_tensor_name(output_tensor)))
+                            [graph.get_tensor_by_name(_tensor_name(outputs[n])) for n in names])
 
-        def classify(pixels: np.ndarray) -> np.ndarray:
-            return np.asarray(run(tf.constant(pixels[None].astype(np.float32))))[0]
+        def classify(pixels: np.ndarray) -> dict[str, np.ndarray]:
+            values = run(tf.constant(pixels[None].astype(np.float32)))
+            return {n: np.asarray(v)[0] for n, v in zip(names, values)}
         return classify
 
 
