@@ -38,6 +38,7 @@ from studio.core.events import Event, QuantizationEstimate
 from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.core.project.store import Project, ProjectError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
+from studio.gui.parts.open_world_box import OpenWorldBox
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
@@ -177,6 +178,8 @@ class ExportPage(QWidget):
         self.export_button.clicked.connect(self.export)
         options.addWidget(self.export_button)
         t_layout.addLayout(options)
+        self.open_world = OpenWorldBox()  # "Not one of the classes": the share kept, the "other things"
+        t_layout.addWidget(self.open_world)
         root.addWidget(target)
 
         self.result = QFrame()
@@ -266,6 +269,7 @@ class ExportPage(QWidget):
         self.last_export = None
         self._out_edited = False
         self.result_text.setText("No bundle written yet.")
+        self.open_world.set_project(project)
         self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._on_run_selected(self.run_picker.current_run_id())
@@ -373,7 +377,8 @@ class ExportPage(QWidget):
         if project is None or not run_id or not out or self._export_process is not None:
             return
         args = export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
-                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format())
+                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format(),
+                           keep_known=self.open_world.keep())
         self.stop_preview()
         self.export_button.setEnabled(False)
         what = "the web bundle" if self.format() == DEFAULT_TARGET else f"the {self.format()} model"
@@ -398,6 +403,7 @@ class ExportPage(QWidget):
         else:
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            self.open_world.show_measured(result.get("known_threshold"))
             unsure = result.get("unsure_threshold")
             if isinstance(unsure, (int, float)):
                 zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
