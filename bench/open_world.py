@@ -95,7 +95,8 @@ def candidates() -> dict:
         "max probability": plain(lambda f, logits, probs: probs.max(1)),
         "energy": plain(lambda f, logits, probs: np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1))
                         + logits.max(1)),
-        "mahalanobis pca64": maha,
+        "mahalanobis (by hand, pca64)": maha,
+        known_score.MAHALANOBIS: fitted(known_score.MAHALANOBIS),
         known_score.MAX_LOGIT: fitted(known_score.MAX_LOGIT),
         "cosine-nearest, all training images": fitted(known_score.COSINE, max_prototypes=100000, basis=None),
         "cosine-nearest, 64 k-means prototypes": fitted(known_score.COSINE, max_prototypes=64, basis=None),

@@ -52,7 +52,7 @@ def test_many_training_images_become_few_prototypes_in_a_small_basis() -> None:
     assert fitted.score(near).min() > fitted.score(far).max()
 
 
-@pytest.mark.parametrize("method", [known_score.COSINE, known_score.MAX_LOGIT])
+@pytest.mark.parametrize("method", [known_score.COSINE, known_score.MAHALANOBIS, known_score.MAX_LOGIT])
 def test_the_graph_computes_the_numpy_score(method: str) -> None:
     from studio.core.training import architectures
 

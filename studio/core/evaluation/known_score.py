@@ -9,7 +9,10 @@ architecture on data in ``bench/open_world.py`` (the README's "Not one of the cl
   ``max_k (f / |f|) . p_k``, -1..1. The prototypes ``p_k`` are the training images' unit features (k-means
   centres per class beyond :data:`MAX_PROTOTYPES`), stored as coordinates in an orthonormal basis of their span
   (:data:`BASIS` directions; exact while they are fewer), so the constants stay small.
-- ``max-logit`` (from-scratch models): the largest logit ``max_c f . w_c + b_c`` of the softmax layer itself.
+- ``mahalanobis`` (from-scratch models): minus the smallest Mahalanobis distance to a class mean, with one
+  covariance shared by the classes (Ledoit-Wolf shrinkage), on the unit features projected on their first
+  :data:`BASIS` principal directions: ``-min_c |(u - centre) V W - n_c|^2`` with ``W`` the whitening matrix.
+- ``max-logit``: the largest logit of the softmax layer itself (measured, not chosen).
 
 The score is computed inside every exported model by :func:`scored_network`, from standard Keras layers only
 (UnitNormalization, Dense, Reshape, GlobalMaxPooling1D), so the page (TF.js), TFLite, SavedModel, the ``.keras``
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 PROBABILITIES_OUTPUT = "probabilities"
 SCORE_OUTPUT = "known_score"
 COSINE = "cosine-nearest"
+MAHALANOBIS = "mahalanobis"
 MAX_LOGIT = "max-logit"
 BASIS = 64              # directions kept for the prototypes (bench/open_world.py)
 MAX_PROTOTYPES = 256    # training images kept as prototypes (k-means centres per class beyond that)
@@ -39,15 +43,16 @@ _EPS = 1e-12            # what keras.layers.UnitNormalization adds
 
 
 def method_for(arch: str) -> str:
-    """The measured choice (bench/open_world.py): cosine-nearest on pretrained features, max-logit otherwise."""
+    """The measured choice (bench/open_world.py): cosine-nearest on pretrained features, Mahalanobis otherwise."""
     from studio.core.training.architectures import PRETRAINED
 
-    return COSINE if arch == PRETRAINED else MAX_LOGIT
+    return COSINE if arch == PRETRAINED else MAHALANOBIS
 
 
 @dataclass(frozen=True)
 class KnownScoreFit:
-    """``score = max_k (g(f) @ basis) @ weights[:, k] + bias[k]``; g = unit length when ``normalize``."""
+    """``x = g(f) @ basis + shift`` (g = unit length when ``normalize``; no basis: ``x = g(f)``), then
+    ``score = max_k x @ weights[:, k] + bias[k]``, minus ``|x|^2`` for the Mahalanobis method."""
 
     method: str
     normalize: bool
@@ -55,13 +60,21 @@ class KnownScoreFit:
     weights: np.ndarray        # (d or D, K)
     bias: np.ndarray           # (K,)
     train_scores: np.ndarray   # each training image's score (leave-one-out for cosine-nearest)
+    shift: np.ndarray | None = None  # (d,) added after the basis
+
+    @property
+    def squared(self) -> bool:
+        return self.method == MAHALANOBIS
 
     def score(self, features: np.ndarray, logits: np.ndarray | None = None) -> np.ndarray:
         """The score of feature rows, in numpy (the graph's arithmetic)."""
         x = unit(features) if self.normalize else np.asarray(features, np.float64)
         if self.basis is not None:
             x = x @ self.basis
-        return (x @ self.weights + self.bias).max(axis=1)
+        if self.shift is not None:
+            x = x + self.shift
+        best = (x @ self.weights + self.bias).max(axis=1)
+        return best - (x * x).sum(axis=1) if self.squared else best
 
     def save(self, path: Path) -> None:
         from studio.core.project.runs import write_atomic
@@ -71,6 +84,8 @@ class KnownScoreFit:
                   "weights": self.weights, "bias": self.bias, "train_scores": self.train_scores}
         if self.basis is not None:
             arrays["basis"] = self.basis
+        if self.shift is not None:
+            arrays["shift"] = self.shift
         np.savez(buf, **arrays)
         write_atomic(path, buf.getvalue())
 
@@ -80,7 +95,7 @@ class KnownScoreFit:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return cls(str(z["method"]), bool(z["normalize"]), z["basis"] if "basis" in z else None,
-                           z["weights"], z["bias"], z["train_scores"])
+                           z["weights"], z["bias"], z["train_scores"], z["shift"] if "shift" in z else None)
         except (OSError, KeyError, ValueError):
             return None
 
@@ -104,6 +119,8 @@ def fit(method: str, features: np.ndarray, labels: np.ndarray, *, logits_tr: np.
         kernel, bias = head
         fitted = KnownScoreFit(method, False, None, np.asarray(kernel, f32), np.asarray(bias, f32), np.zeros(0, f32))
         return KnownScoreFit(method, False, None, fitted.weights, fitted.bias, fitted.score(features).astype(f32))
+    if method == MAHALANOBIS:
+        return _mahalanobis(features, np.asarray(labels), basis or BASIS)
     if method != COSINE:
         raise ValueError(f"unknown score method {method!r}")
     u = unit(features)
@@ -120,6 +137,32 @@ def fit(method: str, features: np.ndarray, labels: np.ndarray, *, logits_tr: np.
     coords = protos @ v                                   # (K, d)
     return KnownScoreFit(method, True, v.astype(f32), coords.T.astype(f32), np.zeros(len(protos), f32),
                          loo.astype(f32))
+
+
+def _mahalanobis(features: np.ndarray, labels: np.ndarray, d: int) -> KnownScoreFit:
+    from sklearn.covariance import LedoitWolf
+
+    f32 = np.float32
+    u = unit(features)
+    centre = u.mean(axis=0)
+    _, _, vt = np.linalg.svd(u - centre, full_matrices=False)
+    v = vt[:d].T
+    if v.shape[1] < d:
+        v = np.pad(v, ((0, 0), (0, d - v.shape[1])))
+    z = (u - centre) @ v
+    classes = np.unique(labels)
+    means = np.stack([z[labels == c].mean(axis=0) for c in classes])
+    residual = z - means[np.searchsorted(classes, labels)]
+    precision = LedoitWolf().fit(residual).precision_
+    values, vectors = np.linalg.eigh((precision + precision.T) / 2)
+    whiten = vectors @ np.diag(np.sqrt(np.maximum(values, 0))) @ vectors.T  # W W^T = precision
+    a = v @ whiten                      # (D, d): x = u @ a + shift is whitened
+    shift = -centre @ a
+    n = means @ whiten                  # (C, d) class means, whitened
+    fitted = KnownScoreFit(MAHALANOBIS, True, a.astype(f32), (2 * n.T).astype(f32),
+                           (-(n * n).sum(axis=1)).astype(f32), np.zeros(0, f32), shift.astype(f32))
+    return KnownScoreFit(MAHALANOBIS, True, fitted.basis, fitted.weights, fitted.bias,
+                         fitted.score(features).astype(f32), fitted.shift)
 
 
 class _LogitsOnly(KnownScoreFit):
@@ -170,15 +213,21 @@ def scored_network(network: keras.Model, constants: KnownScoreFit) -> keras.Mode
     f, probabilities = feature_model(network)(inputs)
     x = layers.UnitNormalization(name="known_unit")(f) if constants.normalize else f
     if constants.basis is not None:
-        basis = layers.Dense(constants.basis.shape[1], use_bias=False, name="known_basis")
+        shifted = constants.shift is not None
+        basis = layers.Dense(constants.basis.shape[1], use_bias=shifted, name="known_basis")
         x = basis(x)
-        basis.set_weights([constants.basis])
+        basis.set_weights([constants.basis, constants.shift] if shifted else [constants.basis])
     k = constants.weights.shape[1]
     compare = layers.Dense(k, name="known_compare")
-    x = compare(x)
+    each = compare(x)
     compare.set_weights([constants.weights, constants.bias])
-    x = layers.Reshape((k, 1), name="known_each")(x)
-    score = layers.GlobalMaxPooling1D(name=SCORE_OUTPUT)(x)
+    each = layers.Reshape((k, 1), name="known_each")(each)
+    if constants.squared:  # max_c (2 x.n_c - |n_c|^2) - |x|^2 = -min_c |x - n_c|^2
+        best = layers.GlobalMaxPooling1D(name="known_best")(each)
+        square = layers.Dot(axes=1, name="known_square")([x, x])
+        score = layers.Subtract(name=SCORE_OUTPUT)([best, square])
+    else:
+        score = layers.GlobalMaxPooling1D(name=SCORE_OUTPUT)(each)
     probabilities = layers.Identity(name=PROBABILITIES_OUTPUT)(probabilities)
     return keras.Model(inputs, {PROBABILITIES_OUTPUT: probabilities, SCORE_OUTPUT: score},
                        name="scored_" + network.name)
