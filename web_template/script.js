@@ -363,6 +363,7 @@
     const unsure = notAClass || values[top] < api.unsureThreshold;
     ui.topLabel.textContent = notAClass ? notOneOf() : unsure ? "Not sure" : labels[top];
     ui.topLabel.classList.toggle("unsure", unsure);
+    ui.topLabel.classList.toggle("not-a-class", !!notAClass);
     ui.topConfidence.textContent = notAClass
       ? `This looks like none of the things this model learned. Closest: ${labels[top]} ` +
         `(${(values[top] * 100).toFixed(1)}%)`
@@ -502,7 +503,7 @@
 
   function clearResult() {
     ui.topLabel.textContent = "—";
-    ui.topLabel.classList.remove("unsure");
+    ui.topLabel.classList.remove("unsure", "not-a-class");
     ui.topConfidence.textContent = "Waiting for an image";
     barRows.forEach((row) => {
       row.name.textContent = "";
