@@ -39,6 +39,7 @@ MAHALANOBIS = "mahalanobis"
 MAX_LOGIT = "max-logit"
 BASIS = 64              # directions kept for the prototypes (bench/open_world.py)
 MAX_PROTOTYPES = 256    # training images kept as prototypes (k-means centres per class beyond that)
+LAYER_PREFIX = "known_"  # every layer of the score is named so (exports keep these weights float16 at most)
 _EPS = 1e-12            # what keras.layers.UnitNormalization adds
 
 
