@@ -38,7 +38,7 @@ from studio.core.events import Event, QuantizationEstimate
 from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.core.project.store import Project, ProjectError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
-from studio.gui.parts.open_world_box import OpenWorldBox
+from studio.gui.parts.open_world_box import OpenWorldBox, open_world_text
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
@@ -404,6 +404,7 @@ class ExportPage(QWidget):
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
             self.open_world.show_measured(result.get("known_threshold"))
+            zip_text += open_world_text(result.get("known_threshold"))
             unsure = result.get("unsure_threshold")
             if isinstance(unsure, (int, float)):
                 zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"

@@ -33,6 +33,16 @@ def others_text(count: int, measured: dict[str, Any] | None = None) -> str:
     return text
 
 
+def open_world_text(measured: dict[str, Any] | None) -> str:
+    """One line of the export result: what the page turns away, in plain words."""
+    if not isinstance(measured, dict) or not isinstance(measured.get("keep"), (int, float)):
+        return ""
+    kept = measured.get("kept_validation")
+    seen = f" ({kept:.0%} of the validation pictures kept)" if isinstance(kept, (int, float)) else ""
+    return (f"<br>Says “Not one of the classes” for pictures less like the training pictures than "
+            f"{1 - measured['keep']:.0%} of them{seen}")
+
+
 class OpenWorldBox(QWidget):
     """``keep_changed(float)`` when the user picks another share; ``others_added(int)`` after an import."""
 
