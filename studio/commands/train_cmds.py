@@ -179,6 +179,11 @@ def evaluate(args: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true, columns: predicted)")
     table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
     print(f"\n{len(report['misclassified'])} misclassified test images")
+    world = report.get("open_world")
+    if isinstance(world, dict) and world.get("answered") is not None:
+        accuracy = world.get("answered_accuracy")
+        print(f"answered {world['answered']:.1%} of the test images (the rest: not one of the classes or not sure)"
+              + (f", accuracy of those {accuracy:.4f}" if accuracy is not None else ""))
     if report.get("saved") is False:
         print("the project is read-only: this report was not saved", file=sys.stderr)
     return 0

@@ -168,3 +168,14 @@ def test_other_things_are_measured_at_the_threshold(small_run: TrainedRun, tmp_p
         assert rule.known.others == 10 and 0.0 <= rule.known.others_refused <= 1.0
     finally:
         others.clear(project)
+
+
+def test_evaluate_reports_what_the_rule_does_on_the_test_split(small_run: TrainedRun) -> None:
+    from studio.core.evaluation.report import evaluate
+
+    report = evaluate(small_run.project, small_run.run_id)
+    world = report["open_world"]
+    assert world["n_test"] == report["n"] and 0.0 < world["answered"] <= 1.0
+    assert world["answered_accuracy"] >= report["accuracy"] - 0.05  # refusing mostly drops unsure answers
+    print(f"answered {world['answered']:.3f}, accuracy of answered {world['answered_accuracy']:.3f} "
+          f"(all: {report['accuracy']:.3f})")

@@ -44,8 +44,9 @@ def preprocessed(paths: Sequence[str | Path], run: RunRecord) -> np.ndarray:
 def constants(project: Project, run: RunRecord, network: keras.Model | None = None) -> KnownScoreFit:
     """The run's score constants: read from its folder, or fitted on its training images and saved there."""
     folder = project.run_folder(run)
+    method = known_score.method_for(run.arch)
     cached = KnownScoreFit.load(folder.known_score_path)
-    if cached is not None:
+    if cached is not None and cached.method == method:
         return cached
     labels = folder.labels()
     paths, classes, _ = project.labelled_split(TRAIN_SPLIT, labels)
@@ -53,7 +54,7 @@ def constants(project: Project, run: RunRecord, network: keras.Model | None = No
         raise ProjectError(f"run {run.id}: the train split has no images of its classes to compare with")
     network = network or folder.load_model()
     feats, _ = known_score.features_of(network, preprocessed(paths, run))
-    fitted = known_score.fit(known_score.method_for(run.arch), feats, np.asarray(classes),
+    fitted = known_score.fit(method, feats, np.asarray(classes),
                              head=known_score.head_weights(network))
     try:
         fitted.save(folder.known_score_path)

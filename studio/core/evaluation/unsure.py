@@ -215,3 +215,18 @@ def _other_scores(project: Project, run: RunRecord, model: Any) -> list[float]:
 
     paths = others.paths(project)
     return [p["known_score"] for p in predict_files(project, run, paths, model=model)] if paths else []
+
+
+def test_figures(project: Project, run: RunRecord, keep: float | None = None) -> dict[str, Any]:
+    """What the calibrated rule does on the test split (measured there, never chosen there): the share of
+    test pictures answered, the accuracy of those, and the "other things" refused."""
+    from studio.core.evaluation.predict import predict_files
+
+    rule = calibrate(project, run, keep)
+    paths, classes, names = project.labelled_split("test", project.run_folder(run).labels())
+    predictions = predict_files(project, run, paths) if paths else []
+    answered = [p["label"] == names[c] for p, c in zip(predictions, classes) if not rule.unsure(p)]
+    return {"keep": rule.known.keep, "known_threshold": rule.known.threshold, "n_test": len(predictions),
+            "answered": len(answered) / len(predictions) if predictions else None,
+            "answered_accuracy": sum(answered) / len(answered) if answered else None,
+            "others": rule.known.others, "others_refused": rule.known.others_refused}
