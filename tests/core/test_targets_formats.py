@@ -139,3 +139,16 @@ def test_tflite_keeps_probabilities_at_output_index_0(demo: Demo, tmp_path: Path
     interpreter = tf.lite.Interpreter(model_path=str(result.out / "model" / "model.tflite"))
     first = min(interpreter.get_output_details(), key=lambda d: d["name"])  # Identity, Identity_1, ...
     assert list(first["shape"]) == [1, len(demo.labels)]
+
+
+def test_a_digits_model_still_answers_its_digits(demo: Demo) -> None:
+    """At the default 95 % the from-scratch digits model answers about 95 % of the demo's test images: measured
+    93.7 % for this 4-epoch CNN (accuracy of those 0.968), where the older top-probability rule alone refuses
+    several of them; the known score keeps 95 % of what that rule answers, at most 99 %."""
+    from studio.core.evaluation.unsure import test_figures
+
+    figures = test_figures(demo.project, demo.project.run(demo.run_id))
+    print(f"answered {figures['answered']:.3f} of {figures['n_test']} test images, accuracy of those "
+          f"{figures['answered_accuracy']:.3f}")
+    assert figures["answered"] >= 0.92
+    assert figures["answered_accuracy"] >= 0.9

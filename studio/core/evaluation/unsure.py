@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -145,6 +145,7 @@ def calibrate_score(validation: Sequence[float], training_loo: Sequence[float], 
                           others_refused=float(np.mean(other < threshold)) if other.size else None)
 
 
+KNOWN_KEEP_CAP = 0.99
 KEEP_SETTING = "open_world_keep"  # the project's chosen share of known images kept (the Export page's control)
 
 
@@ -182,10 +183,11 @@ class UnsureRule:
 
 def calibrate(project: Project, run: RunRecord, keep: float | None = None,
               probability_threshold: float | None = None) -> UnsureRule:
-    """The one function that decides a run's "unsure" rule (export, predict, the studio): the known-score
-    threshold keeping ``keep`` of the known images (None = the project's choice), calibrated on the validation
-    split and leave-one-out training scores, measured on the project's "other things" images; and the top
-    probability rule (:func:`choose`). One pass of the model over the validation images serves both."""
+    """The one function that decides a run's "unsure" rule (export, predict, the studio): the top probability
+    rule (as :func:`choose`), and the known-score threshold such that the whole decision answers ``keep`` of
+    the validation images (None = the project's choice), calibrated on the validation split and the training
+    images' own scores, never the test split; measured on the project's "other things" images. One pass of the
+    model over the validation images serves both."""
     from studio.core.evaluation import open_world
     from studio.core.evaluation.predict import predict_files
 
@@ -193,9 +195,6 @@ def calibrate(project: Project, run: RunRecord, keep: float | None = None,
     model = open_world.scored_model(project, run)
     paths, classes, names = project.labelled_split(VALIDATION_SPLIT, project.run_folder(run).labels())
     predictions = predict_files(project, run, paths, model=model)
-    scores = [p["known_score"] for p in predictions]
-    others = _other_scores(project, run, model)
-    known = calibrate_score(scores, open_world.constants(project, run).train_scores, keep, others)
     confidences = np.array([max(p["probabilities"].values()) for p in predictions])
     correct = np.array([p["label"] == names[c] for p, c in zip(predictions, classes)])
     if probability_threshold == 0:
@@ -206,6 +205,16 @@ def calibrate(project: Project, run: RunRecord, keep: float | None = None,
         probability = UnsureThreshold(threshold=0.0, source="no-validation-images")
     else:
         probability = measure(threshold_from(confidences, correct), confidences, correct, "validation")
+    # "Answer S of the pictures of the classes" is the whole decision: the known score keeps S of what the
+    # probability rule answers, at most KNOWN_KEEP_CAP of it (so it always turns away the unlike tail).
+    answered = confidences >= probability.threshold
+    share = float(answered.mean()) if answered.size else 1.0
+    known_keep = keep if keep >= 1.0 else min(KNOWN_KEEP_CAP, max(keep, keep / share if share else keep))
+    scores = np.array([p["known_score"] for p in predictions])
+    others = _other_scores(project, run, model)
+    known = calibrate_score(scores[answered], open_world.constants(project, run).train_scores, known_keep, others)
+    known = replace(known, keep=keep, n_validation=int(scores.size),
+                    kept_validation=float(np.mean(answered & (scores >= known.threshold))) if scores.size else None)
     return UnsureRule(known=known, probability=probability)
 
 
