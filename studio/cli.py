@@ -74,6 +74,17 @@ def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output (JSON)")
 
 
+def _add_open_world(p: argparse.ArgumentParser, unsure_threshold: bool = True) -> None:
+    from studio.core.specs import DEFAULT_KEEP_KNOWN
+
+    p.add_argument("--keep-known", type=_number(float, 0.5, 1.0, "--keep-known"), default=None, metavar="S",
+                   help="share of images of the classes still answered; below that known score the answer is "
+                        f"'Not one of the classes' (0.5..1; default: the project's choice, {DEFAULT_KEEP_KNOWN:g})")
+    if unsure_threshold:
+        p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
+                       help="not sure below this top probability (as export's; default: from validation)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-studio", description=f"{APP_NAME}: browser image classifiers.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -89,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--paths-from", metavar="FILE", help="also import the paths listed in FILE, one per line "
                    "('-' = standard input)")
     p.add_argument("--label", help="label every imported image with this class")
+    p.add_argument("--not-a-class", action="store_true", help="the images are none of the classes (the room, "
+                   "the desk, a background): they never become a class; they measure and calibrate "
+                   "'Not one of the classes'")
     p.add_argument("--max-megapixels", type=_positive_megapixels, default=50.0,
                    help="reject larger images (default 50, at most 200)")
     _add_json(p)
@@ -137,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="label and class probabilities for image files")
     p.add_argument("project")
     p.add_argument("items", nargs="+", metavar="[RUN] IMAGE")
+    _add_open_world(p)
     _add_json(p)
 
     p = sub.add_parser("export", help="write the TF.js web bundle of a run")
@@ -154,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
                    help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
                         "default: derived from the validation split")
+    _add_open_world(p, unsure_threshold=False)
     _add_json(p)
 
     p = sub.add_parser("serve", help="serve a web bundle on 127.0.0.1 for preview (--phone: to phones on your "

@@ -5,6 +5,7 @@
   "use strict";
 
   const TOP_K = 5;
+  const NOT_ONE_OF_SHOWN = 4;  // class names spelled out in "Not one of: ..." before "and N more"
   // Every backend that starts is timed on a few warm inferences at first load; the fastest is kept.
   const BACKENDS = ["wasm", "webgl", "cpu"];
   const WARM_RUNS = 2;
@@ -31,7 +32,8 @@
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
-  // source: "camera" | "image", ms, readMs, unsure}; ready/error after loading; stats.ms = recent inference
+  // source: "camera" | "image", ms, readMs, unsure, known_score, not_a_class}; ready/error after loading;
+  // knownThreshold = below it the image is none of the classes; stats.ms = recent inference
   // times (the model, from the frame's pixels to probabilities), stats.readMs = the time to read those frames
   // into a tensor; backendChoice = {how: "measured" | "remembered" | "forced", ms: backend -> median ms per
   // frame (read + inference), inferenceMs: backend -> median ms per inference};
@@ -39,7 +41,7 @@
   // read: [w, h]} while the camera runs (read: the frame size the model is given).
   const api = {
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
-    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, quantization: null, cameraFrame: null,
+    backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, knownThreshold: null, quantization: null, cameraFrame: null,
     stats: { ms: [], readMs: [], fps: 0 },
     cspViolations: [],
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
@@ -81,23 +83,41 @@
   ui.alertClose.addEventListener("click", hideAlert);
 
   // ----- model ----------------------------------------------------------------------------------------
-  function outputTensor(result) {
-    // A graph model with one named output may hand back a tensor, an array or a name -> tensor map.
-    if (result instanceof tf.Tensor) return result;
-    if (Array.isArray(result)) return result[0];
-    return Object.values(result)[0];
+  // The model's outputs by name (metadata "outputs": probabilities, known_score, and whatever else is added),
+  // never by position. A graph model hands back a tensor, an array in its outputNodes order (named by the
+  // signature's keys, or by graph tensor names that the signature maps to its keys) or a name -> tensor map.
+  function namedOutputs(net, result) {
+    if (result instanceof tf.Tensor) return { probabilities: result };
+    if (!Array.isArray(result)) return result;
+    const keyOf = {};
+    const sig = (net.signature && net.signature.outputs) || {};
+    for (const [key, info] of Object.entries(sig)) keyOf[info.name] = key;
+    const out = {};
+    net.outputNodes.forEach((node, i) => {
+      out[keyOf[node] || keyOf[`${node}:0`] || node.replace(/:0$/, "")] = result[i];
+    });
+    return out;
   }
 
-  // {probs, readMs}: the source read into a tensor (timed apart: for a camera frame this is mostly the
-  // browser's work, not the model's), then the graph run on it; the caller awaits and disposes probs.
+  function outputTensor(net, result) {
+    const named = namedOutputs(net, result);
+    return named.probabilities || Object.values(named)[0];
+  }
+
+  // {probs, score, readMs}: the source read into a tensor (timed apart: for a camera frame this is mostly the
+  // browser's work, not the model's), then the graph run on it; the caller awaits and disposes probs and
+  // score (the known_score, null for a model without one).
   function infer(net, source) {
     const t0 = performance.now();
     const pixels = tf.browser.fromPixels(source instanceof HTMLVideoElement ? cameraFrame(source) : source);
     const readMs = performance.now() - t0;
     // Functional ops only: the split runtime (tfjs-core) does not register chained tensor methods.
-    const probs = tf.tidy(() => outputTensor(net.predict(tf.expandDims(tf.cast(pixels, "float32"), 0))));
+    const { probs, score } = tf.tidy(() => {
+      const named = namedOutputs(net, net.predict(tf.expandDims(tf.cast(pixels, "float32"), 0)));
+      return { probs: named.probabilities, score: named.known_score || null };
+    });
     pixels.dispose();
-    return { probs, readMs };
+    return { probs, score, readMs };
   }
 
   function configureWasm() {
@@ -133,9 +153,10 @@
     const inferences = [];
     for (let i = 0; i < WARM_RUNS + TIMED_RUNS; i++) {
       const t0 = performance.now();
-      const { probs, readMs } = infer(net, frame);
+      const { probs, score, readMs } = infer(net, frame);
       await probs.data();
       probs.dispose();
+      if (score) score.dispose();
       if (i < WARM_RUNS) continue;
       frames.push(performance.now() - t0);
       inferences.push(performance.now() - t0 - readMs);
@@ -221,6 +242,8 @@
     meta = await response.json();
     labels = meta.labels;
     api.unsureThreshold = (meta.unsure && Number(meta.unsure.threshold)) || 0;
+    const known = meta.unsure && meta.unsure.known_score;
+    api.knownThreshold = known && Number.isFinite(Number(known.threshold)) ? Number(known.threshold) : null;
     api.quantization = meta.model.quantization;
     describeModel();
     configureWasm();
@@ -231,7 +254,7 @@
     if (api.backend === "wasm") api.wasm = await describeWasm();
     // Warm-up: the first run compiles shaders/kernels; do it before the first real frame.
     const size = meta.preprocessing.image_size;
-    const warm = tf.tidy(() => outputTensor(model.predict(tf.zeros([1, size, size, 3]))));
+    const warm = tf.tidy(() => outputTensor(model, model.predict(tf.zeros([1, size, size, 3]))));
     await warm.data();
     warm.dispose();
     api.loadMs = performance.now() - t0;
@@ -269,12 +292,15 @@
   // ----- prediction -----------------------------------------------------------------------------------
   async function classify(source, kind) {
     const t0 = performance.now();
-    const { probs, readMs } = infer(model, source);
+    const { probs, score, readMs } = infer(model, source);
     let values;
+    let knownScore = null;
     try {
       values = await probs.data();
+      if (score) knownScore = (await score.data())[0];
     } finally {
       probs.dispose();
+      if (score) score.dispose();
     }
     const ms = performance.now() - t0 - readMs;
     const probabilities = {};
@@ -283,15 +309,29 @@
       probabilities[name] = values[i];
       if (values[i] > values[best]) best = i;
     });
-    const unsure = values[best] < api.unsureThreshold;
-    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms, readMs, unsure };
+    const notAClass = isNotAClass(knownScore);
+    const unsure = notAClass || values[best] < api.unsureThreshold;
+    api.lastPrediction = { label: labels[best], probabilities, source: kind, ms, readMs, unsure,
+      known_score: knownScore, not_a_class: notAClass };
     api.predictions += 1;
     for (const [series, value] of [[api.stats.ms, ms], [api.stats.readMs, readMs]]) {
       series.push(value);
       if (series.length > MS_HISTORY) series.shift();
     }
-    render(values, kind, ms, readMs);
+    render(values, kind, ms, readMs, notAClass);
     return api.lastPrediction;
+  }
+
+  // Python's rule (studio/core/evaluation/unsure.py): below the calibrated known score the image is none of
+  // the classes.
+  function isNotAClass(knownScore) {
+    return knownScore !== null && api.knownThreshold !== null && knownScore < api.knownThreshold;
+  }
+
+  function notOneOf() {
+    const shown = labels.slice(0, NOT_ONE_OF_SHOWN).join(", ");
+    const more = labels.length - NOT_ONE_OF_SHOWN;
+    return `Not one of: ${shown}${more > 0 ? ` and ${more} more` : ""}`;
   }
 
   function buildBars() {
@@ -315,18 +355,22 @@
     }
   }
 
-  function render(values, kind, ms, readMs) {
+  function render(values, kind, ms, readMs, notAClass) {
     if (kind === "camera" && !looping) return;  // a frame that finishes after Stop camera is not shown
     shownKind = kind;
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a]);
     const top = order[0];
-    const unsure = values[top] < api.unsureThreshold;
-    ui.topLabel.textContent = unsure ? "Not sure" : labels[top];
+    const unsure = notAClass || values[top] < api.unsureThreshold;
+    ui.topLabel.textContent = notAClass ? notOneOf() : unsure ? "Not sure" : labels[top];
     ui.topLabel.classList.toggle("unsure", unsure);
-    ui.topConfidence.textContent = unsure
-      ? `Best guess ${labels[top]} at ${(values[top] * 100).toFixed(1)}%, below the ` +
-        `${(api.unsureThreshold * 100).toFixed(0)}% this model needs to be sure`
-      : `${(values[top] * 100).toFixed(1)}% confidence`;
+    ui.topLabel.classList.toggle("not-a-class", !!notAClass);
+    ui.topConfidence.textContent = notAClass
+      ? `This looks like none of the things this model learned. Closest: ${labels[top]} ` +
+        `(${(values[top] * 100).toFixed(1)}%)`
+      : unsure
+        ? `Best guess ${labels[top]} at ${(values[top] * 100).toFixed(1)}%, below the ` +
+          `${(api.unsureThreshold * 100).toFixed(0)}% this model needs to be sure`
+        : `${(values[top] * 100).toFixed(1)}% confidence`;
     barRows.forEach((row, rank) => {
       const i = order[rank];
       row.name.textContent = labels[i];
@@ -459,7 +503,7 @@
 
   function clearResult() {
     ui.topLabel.textContent = "—";
-    ui.topLabel.classList.remove("unsure");
+    ui.topLabel.classList.remove("unsure", "not-a-class");
     ui.topConfidence.textContent = "Waiting for an image";
     barRows.forEach((row) => {
       row.name.textContent = "";

@@ -88,6 +88,8 @@ def _read_list(source: str) -> str:
 
 def import_(args: argparse.Namespace) -> int:
     paths = _import_paths_arg(args)
+    if getattr(args, "not_a_class", False):
+        return _import_others(args, paths)
     project = Project.open_or_create(args.project)
     images_before = project.counts_total()
     bar = ProgressBar("import") if not args.json else ProgressBar("import", stream=_NullTTY())
@@ -114,6 +116,25 @@ def import_(args: argparse.Namespace) -> int:
               "run the same import again to finish", file=sys.stderr)
         return ExitCode.CANCELLED
     return ExitCode.OK
+
+
+def _import_others(args: argparse.Namespace, paths: list[str]) -> int:
+    """``import --not-a-class``: the images are "other things" (none of the classes), never a class."""
+    from studio.core.project import others
+
+    if args.label:
+        raise UserError("--not-a-class images have no label; leave out --label")
+    with Project.open_or_create(args.project) as project:
+        report = others.add_paths(project, paths, max_pixels=int(args.max_megapixels * 1e6))
+        total = others.count(project)
+    if args.json:
+        emit_json({**report.to_json(), "not_a_class": total})
+        return 0
+    print(f"added {report.added} images of other things (none of the classes), {report.duplicates} duplicates, "
+          f"{len(report.rejected)} rejected; the project has {total}")
+    for r in report.rejected:
+        print(f"  rejected {r['path']}: {r['reason']}")
+    return 0
 
 
 def info(args: argparse.Namespace) -> int:

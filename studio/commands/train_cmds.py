@@ -183,6 +183,11 @@ def evaluate(args: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true, columns: predicted)")
     table(["", *labels], [[n, *row] for n, row in zip(labels, report["confusion_matrix"])])
     print(f"\n{len(report['misclassified'])} misclassified test images")
+    world = report.get("open_world")
+    if isinstance(world, dict) and world.get("answered") is not None:
+        accuracy = world.get("answered_accuracy")
+        print(f"answered {world['answered']:.1%} of the test images (the rest: not one of the classes or not sure)"
+              + (f", accuracy of those {accuracy:.4f}" if accuracy is not None else ""))
     if report.get("saved") is False:
         print("the project is read-only: this report was not saved", file=sys.stderr)
     return ExitCode.OK
@@ -190,6 +195,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from studio.core.evaluation import unsure
     from studio.core.evaluation.predict import predict_files
 
     items = list(args.items)
@@ -202,12 +208,18 @@ def predict(args: argparse.Namespace) -> int:
         run = project.resolve_run(run_id)
         started = time.monotonic()
         predictions = predict_files(project, run, items)
+        # The exported page's own decision (same rule, same calibration; never the test split).
+        rule = unsure.calibrate(project, run, args.keep_known, args.unsure_threshold)
+        for p in predictions:
+            p["unsure"] = rule.unsure(p)
         if args.json:
-            emit_json({"run": run.id, "predictions": predictions}, out)
+            emit_json({"run": run.id, "predictions": predictions, "unsure": rule.to_json()}, out)
             return ExitCode.OK
     print(f"run {run.id} ({run.arch}), {len(predictions)} images in {time.monotonic() - started:.1f}s")
     for p in predictions:
         probs = sorted(p["probabilities"].items(), key=lambda kv: -kv[1])
-        print(f"{p['path']}: {p['label']} ({probs[0][1]:.4f})  "
+        answer = (f"not one of the classes (known score {p['known_score']:.3f})" if rule.not_a_class(p["known_score"])
+                  else f"not sure ({p['label']}?)" if p["unsure"] else p["label"])
+        print(f"{p['path']}: {answer} ({probs[0][1]:.4f})  "
               + "  ".join(f"{name}={value:.4f}" for name, value in probs))
     return ExitCode.OK

@@ -226,6 +226,10 @@ class TrainConfig(_JsonMixin):
             allowed.check(name, getattr(self, name))
 
 
+# Share of known images the page still answers; below the known score that keeps them it says "Not one of".
+DEFAULT_KEEP_KNOWN = 0.95
+
+
 @dataclass(frozen=True)
 class ExportOptions(_JsonMixin):
     """One export's options. ``quantization`` is checked against the chosen target's own list at export
@@ -237,9 +241,13 @@ class ExportOptions(_JsonMixin):
     title: str | None = None
     # The page answers "not sure" below this top probability; None = derived from the validation split.
     unsure_threshold: float | None = None
+    # Share of known images the page still answers (the known-vs-unknown threshold); None = the project's choice.
+    keep_known: float | None = None
 
     def __post_init__(self) -> None:
         if not self.quantization or not isinstance(self.quantization, str):
             raise SpecError("quantization must be a name, e.g. none")
+        if self.keep_known is not None and not 0.5 <= self.keep_known <= 1.0:
+            raise SpecError("keep_known must be between 0.5 and 1")
         if self.unsure_threshold is not None and not 0.0 <= self.unsure_threshold <= 1.0:
             raise SpecError("unsure_threshold must be between 0 and 1")

@@ -134,3 +134,20 @@ def import_frames(project: Project, frames: Sequence[np.ndarray], label: str | N
                 paths.append(path)
         return import_paths(project, paths, label=label, cancel=cancel,
                             reporter=progress or (lambda _e: None))
+
+
+def import_other_frames(project: Project, frames: Sequence[np.ndarray], *,
+                        progress=None, cancel: CancelToken | None = None) -> int:  # noqa: ANN001
+    """Frames as "other things" (none of the classes: the background, the room); returns how many were added."""
+    from studio.core.project import others
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with tempfile.TemporaryDirectory(prefix="studio-capture-") as tmp:
+        paths = []
+        for i, frame in enumerate(frames):
+            ok, buf = cv2.imencode(".png", frame)
+            if ok:
+                path = Path(tmp) / f"background_{stamp}_{i:04d}.png"
+                path.write_bytes(buf.tobytes())
+                paths.append(path)
+        return others.add_paths(project, paths).added

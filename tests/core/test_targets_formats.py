@@ -91,3 +91,64 @@ def test_cli_exports_tflite_int8_and_refuses_a_foreign_quantization(demo: Demo, 
         export_bundle(demo.project, demo.run_id, tmp_path / "u", ExportOptions(quantization="uint8"),
                       target=get_target("tflite"))
     assert not (tmp_path / "u").exists()
+
+
+# ----- open world: every format computes the known score and makes predict's "unsure" decision ---------------
+@pytest.fixture(scope="module")
+def open_world_images(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[bool]]:
+    """The demo's test images plus drawn letters, and predict's ``unsure`` on each (the calibrated rule)."""
+    from bench.open_world_data import letters
+    from studio.core.evaluation import unsure
+    from studio.core.evaluation.predict import predict_files
+
+    run = demo.project.run(demo.run_id)
+    paths = [*demo.test_paths, *letters(tmp_path_factory.mktemp("letters"), 26)]
+    rule = unsure.calibrate(demo.project, run)
+    return paths, [rule.unsure(p) for p in predict_files(demo.project, run, paths)]
+
+
+@pytest.mark.parametrize(("fmt", "quantization"), [("tfjs", "none"), ("tflite", "none"), ("keras", "none"),
+                                                   ("saved_model", "none"), ("tfjs", "float16"),
+                                                   ("tfjs", "uint8"), ("tflite", "float16"), ("tflite", "int8")])
+def test_every_format_makes_predicts_unsure_decision(demo: Demo, open_world_images: tuple[list[Path], list[bool]],
+                                                     fmt: str, quantization: str, tmp_path: Path) -> None:
+    paths, expected = open_world_images
+    target = get_target(fmt)
+    result = export_bundle(demo.project, demo.run_id, tmp_path / fmt, ExportOptions(quantization=quantization),
+                           target=target)
+    meta = json.loads((result.out / "metadata.json").read_text())
+    known, probability = meta["unsure"]["known_score"]["threshold"], meta["unsure"]["threshold"]
+    assert list(meta["outputs"]) == ["probabilities", "known_score"]
+    outputs = target.load_outputs(result.out / target.model_dir)
+    got = []
+    for path in paths:
+        out = outputs(load_rgb(path).astype(np.float32))
+        got.append(bool(float(np.ravel(out["known_score"])[0]) < known or out["probabilities"].max() < probability))
+    differ = int(np.sum(np.array(got) != np.array(expected)))
+    print(f"{fmt} {quantization}: {differ} of {len(paths)} decisions differ; {sum(expected)} unsure")
+    # float32: every decision; float16 / uint8 (the score's constants stay float16): within one image; TFLite's
+    # full-integer int8 also quantizes every activation of the score: 5 of 294 measured, 2 % allowed.
+    allowed = {"none": 0, "float16": 1, "uint8": 1, "int8": int(0.02 * len(paths))}[quantization]
+    assert differ <= allowed
+
+
+def test_tflite_keeps_probabilities_at_output_index_0(demo: Demo, tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    result = export_bundle(demo.project, demo.run_id, tmp_path / "t", ExportOptions(), target=get_target("tflite"))
+    interpreter = tf.lite.Interpreter(model_path=str(result.out / "model" / "model.tflite"))
+    first = min(interpreter.get_output_details(), key=lambda d: d["name"])  # Identity, Identity_1, ...
+    assert list(first["shape"]) == [1, len(demo.labels)]
+
+
+def test_a_digits_model_still_answers_its_digits(demo: Demo) -> None:
+    """At the default 95 % the from-scratch digits model answers about 95 % of the demo's test images: measured
+    93.7 % for this 4-epoch CNN (accuracy of those 0.968), where the older top-probability rule alone refuses
+    several of them; the known score keeps 95 % of what that rule answers, at most 99 %."""
+    from studio.core.evaluation.unsure import test_figures
+
+    figures = test_figures(demo.project, demo.project.run(demo.run_id))
+    print(f"answered {figures['answered']:.3f} of {figures['n_test']} test images, accuracy of those "
+          f"{figures['answered_accuracy']:.3f}")
+    assert figures["answered"] >= 0.92
+    assert figures["answered_accuracy"] >= 0.9

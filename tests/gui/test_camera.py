@@ -79,3 +79,15 @@ def test_hold_to_record_captures_a_burst_into_a_new_class(camera: CameraWidget, 
     assert n >= 4 and n == camera.total_added
     # every captured frame was a different frame: no duplicates were sent to the importer
     assert len({r.sha256 for r in project.images() if r.label == "webcam"}) == n
+
+
+def test_background_shots_are_other_things_not_a_class(camera: CameraWidget, window, qtbot) -> None:  # noqa: ANN001
+    from studio.core.project import others
+    from studio.gui.parts.camera_widget import OTHER_THINGS_ENTRY
+
+    project = window.session.project
+    classes_before = project.class_names()
+    camera.class_box.setCurrentText(OTHER_THINGS_ENTRY)
+    qtbot.mouseClick(camera.shot_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "background" in camera.status.text(), timeout=20_000)
+    assert others.count(project) == 1 and project.class_names() == classes_before

@@ -179,7 +179,11 @@ def _bundle_with_metadata(setup: WebSetup, folder: Path, edit: Callable[[dict[st
 def test_unsure_below_the_exported_threshold(setup: WebSetup, browser: Any, tmp_path: Path) -> None:
     meta = json.loads((setup.bundles["none"] / METADATA).read_text())
     assert meta["unsure"]["source"] == "validation" and 0 <= meta["unsure"]["threshold"] < 1
-    bundle = _bundle_with_metadata(setup, tmp_path, lambda m: m["unsure"].update(threshold=1.0))  # nothing is that sure
+    def never_sure(m: dict) -> None:
+        m["unsure"].update(threshold=1.0)  # nothing is that sure
+        m["unsure"]["known_score"]["threshold"] = -1e30  # and every picture is like the classes
+
+    bundle = _bundle_with_metadata(setup, tmp_path, never_sure)
     with PreviewServer(bundle) as server:
         context, page, _, _ = open_bundle(browser, server.url + "?backend=cpu")
         try:

@@ -1,4 +1,5 @@
-"""Predictions of a trained run for arbitrary image files: decode -> preprocess() -> model."""
+"""Predictions of a trained run for arbitrary image files: decode -> preprocess() -> model (with its
+known-vs-unknown score, :mod:`studio.core.evaluation.open_world`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from studio.core.images.imaging import ImageRejected, load_rgb
-from studio.core.limits import DEFAULT_MAX_PIXELS
-from studio.core.project.runs import RunStatus, train_config
+from studio.core.project.runs import RunStatus
 from studio.core.project.store import Project, ProjectError, RunRecord
 
 if TYPE_CHECKING:
@@ -29,24 +28,25 @@ def load_run_model(project: Project, run: RunRecord) -> keras.Model:
 
 def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
                   model: keras.Model | None = None) -> list[dict[str, Any]]:
-    """``[{path, label, probabilities: {class name: float}}]`` for each image file, in order."""
-    from studio.core.preprocess import preprocess
+    """``[{path, label, probabilities: {class name: float}, known_score}]`` for each image file, in order.
+
+    ``model`` is the run's scored model (:func:`studio.core.evaluation.open_world.scored_model`) when given."""
+    from studio.core.evaluation import open_world
+    from studio.core.evaluation.known_score import PROBABILITIES_OUTPUT, SCORE_OUTPUT
 
     labels = run_labels(project, run)
-    spec = train_config(run).preprocess
-    model = model or load_run_model(project, run)
-    inputs = []
-    for p in paths:
-        try:
-            rgb = load_rgb(Path(p), max_pixels=DEFAULT_MAX_PIXELS)  # the import's limits, checked first
-        except ImageRejected as exc:
-            raise ProjectError(f"cannot read image {p}: {exc}") from None
-        inputs.append(np.asarray(preprocess(rgb, spec)))
-    if not inputs:
+    if run.status != RunStatus.FINISHED:
+        raise ProjectError(f"run {run.id} has no trained model (status: {run.status})")
+    inputs = open_world.preprocessed(paths, run)
+    if not len(inputs):
         return []
-    probs = np.asarray(model.predict(np.stack(inputs), verbose=0, batch_size=64))
+    model = model or open_world.scored_model(project, run)
+    outputs = model.predict(inputs, verbose=0, batch_size=64)
+    probs = np.asarray(outputs[PROBABILITIES_OUTPUT])
+    scores = np.asarray(outputs[SCORE_OUTPUT]).reshape(len(inputs))
     out = []
-    for p, row in zip(paths, probs):
+    for p, row, score in zip(paths, probs, scores):
         out.append({"path": str(p), "label": labels[int(row.argmax())],
-                    "probabilities": {name: float(v) for name, v in zip(labels, row)}})
+                    "probabilities": {name: float(v) for name, v in zip(labels, row)},
+                    "known_score": float(score)})
     return out

@@ -97,12 +97,23 @@ def evaluate(project: Project, run_id: str | None = None) -> dict[str, Any]:
     model = load_run_model(project, run)
     report = evaluate_model(model, project, run_labels(project, run), train_config(run))
     report["run"] = run.id
+    report["open_world"] = _open_world(project, run)
     if project.read_only:
         report["saved"] = False  # read-only media: the report is computed and shown, not stored
         return report
     save_report(project, run.id, report)
     project.update_run(run.id, metrics={"test_accuracy": report["accuracy"], "macro_f1": report["macro_f1"]})
     return report
+
+
+def _open_world(project: Project, run: RunRecord) -> dict[str, Any] | None:
+    """The test split at the calibrated "Not one of the classes" threshold (None when it cannot be measured)."""
+    from studio.core.evaluation.unsure import test_figures
+
+    try:
+        return test_figures(project, run)
+    except ProjectError:
+        return None
 
 
 def save_report(project: Project, run_id: str, report: dict[str, Any]) -> None:

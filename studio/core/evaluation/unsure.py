@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from studio.core.project.store import Project, ProjectError, RunRecord
+from studio.core.specs import DEFAULT_KEEP_KNOWN
 
 VALIDATION_SPLIT = "val"
 
@@ -91,3 +92,150 @@ def choose(project: Project, run: RunRecord, user_value: float | None) -> Unsure
     if confidences.size == 0:
         return UnsureThreshold(threshold=0.0, source="no-validation-images")
     return measure(threshold_from(confidences, correct), confidences, correct, "validation")
+
+
+# ----- open world: "not one of the classes", from the known-vs-unknown score ---------------------------------
+NEVER_UNSURE = -1e30  # below every score
+DEFAULT_KEEP = DEFAULT_KEEP_KNOWN  # share of known images the page still answers (the user can change it)
+
+
+@dataclass(frozen=True)
+class KnownThreshold:
+    """Below ``threshold`` of the model's ``known_score`` the page says "Not one of: ..."."""
+
+    threshold: float
+    keep: float                       # the share of known images asked to be kept
+    n_validation: int = 0
+    n_training: int = 0               # leave-one-out training scores pooled with the validation ones
+    kept_validation: float | None = None
+    others: int = 0                   # the project's "other things" images measured
+    others_refused: float | None = None  # share of those refused at the threshold
+
+    def to_json(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(float(v), 4)
+        return {"threshold": round(self.threshold, 6), "keep": self.keep, "n_validation": self.n_validation,
+                "n_training": self.n_training, "kept_validation": r(self.kept_validation),
+                "others": self.others, "others_refused": r(self.others_refused)}
+
+
+def check_keep(value: float) -> float:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.5 <= value <= 1.0):
+        raise ProjectError(f"the share of known images to keep must be between 0.5 and 1 (got {value!r})")
+    return float(value)
+
+
+def calibrate_score(validation: Sequence[float], training_loo: Sequence[float], keep: float = DEFAULT_KEEP,
+                    others: Sequence[float] = ()) -> KnownThreshold:
+    """The threshold that keeps ``keep`` of the known images: the lower ``1 - keep`` quantile of the validation
+    scores and the leave-one-out training scores, whichever is lower (the training images fit the model
+    better than unseen ones; the validation split alone is a handful of images). Never the test split."""
+    keep = check_keep(keep)
+    val = np.asarray(validation, np.float64)
+    loo = np.asarray(training_loo, np.float64)
+    pools = [p for p in (val, loo) if p.size]
+    if not pools or keep >= 1.0:
+        threshold = NEVER_UNSURE
+    else:
+        threshold = min(float(np.quantile(p, 1.0 - keep, method="lower")) for p in pools)
+    other = np.asarray(others, np.float64)
+    return KnownThreshold(threshold=threshold, keep=keep, n_validation=int(val.size), n_training=int(loo.size),
+                          kept_validation=float(np.mean(val >= threshold)) if val.size else None,
+                          others=int(other.size),
+                          others_refused=float(np.mean(other < threshold)) if other.size else None)
+
+
+KNOWN_KEEP_CAP = 0.99
+KEEP_SETTING = "open_world_keep"  # the project's chosen share of known images kept (the Export page's control)
+
+
+def project_keep(project: Project) -> float:
+    """The share of known images the project keeps (its saved choice, else :data:`DEFAULT_KEEP`)."""
+    value = project.get_setting(KEEP_SETTING)
+    try:
+        return check_keep(value) if value is not None else DEFAULT_KEEP
+    except ProjectError:
+        return DEFAULT_KEEP  # a damaged setting falls back to the default
+
+
+def save_keep(project: Project, keep: float) -> None:
+    project.set_setting(KEEP_SETTING, check_keep(keep))
+
+
+@dataclass(frozen=True)
+class UnsureRule:
+    """The page's whole decision: "Not one of: ..." below ``known.threshold`` of known_score, else "not sure"
+    below ``probability.threshold`` of the top probability, else the class. ``predict`` applies the same."""
+
+    known: KnownThreshold
+    probability: UnsureThreshold
+
+    def not_a_class(self, known_score: float) -> bool:
+        return known_score < self.known.threshold
+
+    def unsure(self, prediction: dict[str, Any]) -> bool:
+        return (self.not_a_class(prediction["known_score"])
+                or max(prediction["probabilities"].values()) < self.probability.threshold)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.probability.to_json(), "known_score": self.known.to_json()}
+
+
+def calibrate(project: Project, run: RunRecord, keep: float | None = None,
+              probability_threshold: float | None = None) -> UnsureRule:
+    """The one function that decides a run's "unsure" rule (export, predict, the studio): the top probability
+    rule (as :func:`choose`), and the known-score threshold such that the whole decision answers ``keep`` of
+    the validation images (None = the project's choice), calibrated on the validation split and the training
+    images' own scores, never the test split; measured on the project's "other things" images. One pass of the
+    model over the validation images serves both."""
+    from studio.core.evaluation import open_world
+    from studio.core.evaluation.predict import predict_files
+
+    keep = project_keep(project) if keep is None else check_keep(keep)
+    model = open_world.scored_model(project, run)
+    paths, classes, names = project.labelled_split(VALIDATION_SPLIT, project.run_folder(run).labels())
+    predictions = predict_files(project, run, paths, model=model)
+    confidences = np.array([max(p["probabilities"].values()) for p in predictions])
+    correct = np.array([p["label"] == names[c] for p, c in zip(predictions, classes)])
+    if probability_threshold == 0:
+        probability = UnsureThreshold(threshold=0.0, source="user")
+    elif probability_threshold is not None:
+        probability = measure(check_threshold(probability_threshold), confidences, correct, "user")
+    elif confidences.size == 0:
+        probability = UnsureThreshold(threshold=0.0, source="no-validation-images")
+    else:
+        probability = measure(threshold_from(confidences, correct), confidences, correct, "validation")
+    # "Answer S of the pictures of the classes" is the whole decision: the known score keeps S of what the
+    # probability rule answers, at most KNOWN_KEEP_CAP of it (so it always turns away the unlike tail).
+    answered = confidences >= probability.threshold
+    share = float(answered.mean()) if answered.size else 1.0
+    known_keep = keep if keep >= 1.0 else min(KNOWN_KEEP_CAP, max(keep, keep / share if share else keep))
+    scores = np.array([p["known_score"] for p in predictions])
+    others = _other_scores(project, run, model)
+    known = calibrate_score(scores[answered], open_world.constants(project, run).train_scores, known_keep, others)
+    known = replace(known, keep=keep, n_validation=int(scores.size),
+                    kept_validation=float(np.mean(answered & (scores >= known.threshold))) if scores.size else None)
+    return UnsureRule(known=known, probability=probability)
+
+
+def _other_scores(project: Project, run: RunRecord, model: Any) -> list[float]:
+    from studio.core.evaluation.predict import predict_files
+    from studio.core.project import others
+
+    paths = others.paths(project)
+    return [p["known_score"] for p in predict_files(project, run, paths, model=model)] if paths else []
+
+
+def test_figures(project: Project, run: RunRecord, keep: float | None = None) -> dict[str, Any]:
+    """What the calibrated rule does on the test split (measured there, never chosen there): the share of
+    test pictures answered, the accuracy of those, and the "other things" refused."""
+    from studio.core.evaluation.predict import predict_files
+
+    rule = calibrate(project, run, keep)
+    paths, classes, names = project.labelled_split("test", project.run_folder(run).labels())
+    predictions = predict_files(project, run, paths) if paths else []
+    answered = [p["label"] == names[c] for p, c in zip(predictions, classes) if not rule.unsure(p)]
+    return {"keep": rule.known.keep, "known_threshold": rule.known.threshold, "n_test": len(predictions),
+            "answered": len(answered) / len(predictions) if predictions else None,
+            "answered_accuracy": sum(answered) / len(answered) if answered else None,
+            "others": rule.known.others, "others_refused": rule.known.others_refused}

@@ -11,6 +11,7 @@ import hashlib
 import html
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 from studio import __version__
 from studio.core import events
-from studio.core.evaluation import unsure
+from studio.core.evaluation import open_world, unsure
+from studio.core.evaluation.known_score import SCORE_OUTPUT
 from studio.core.events import ExportStep, Reporter
 from studio.core.export import bundle_folder, web_app, web_runtime
 from studio.core.export.bundle_folder import BUNDLE_FORMAT, METADATA, ExportError
@@ -46,12 +48,14 @@ class ExportResult:
     format: str = "tfjs"
     unsure_threshold: float | None = None
     notes: tuple[str, ...] = ()  # the target's remarks on what it wrote
+    known_threshold: unsure.KnownThreshold | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"out": str(self.out), "run": self.run, "quantization": self.quantization, "bytes": self.bytes,
                 "model_bytes": self.model_bytes, "files": self.files, "seconds": round(self.seconds, 3),
                 "zip": str(self.zip_path) if self.zip_path else None, "format": self.format,
-                "unsure_threshold": self.unsure_threshold, "notes": list(self.notes)}
+                "unsure_threshold": self.unsure_threshold, "notes": list(self.notes),
+                "known_threshold": self.known_threshold.to_json() if self.known_threshold else None}
 
 
 _STEPS = ("check", "model", "page", "runtime", "metadata", "finish")
@@ -90,9 +94,11 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     try:
         step("model")
         target.prepare(project, run)
-        target.write_model(project.run_folder(run).model_path, config, tmp / target.model_dir,
-                           options.quantization)
-        unsure_choice = unsure.choose(project, run, options.unsure_threshold)
+        # The run's network with its known-vs-unknown score as a second named output (constants in the graph).
+        with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
+            scored = open_world.write_scored_model(project, run, Path(scored_dir))
+            target.write_model(scored, config, tmp / target.model_dir, options.quantization)
+        rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold)
         step("page")
         title = options.title or project.name
         if web:
@@ -106,7 +112,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
         step("metadata")
         hashes = _hash_files(tmp)
         meta = _metadata(project, run, config, labels, title, options, runtime, hashes, target)
-        meta["unsure"] = unsure_choice.to_json()
+        meta["unsure"] = rule.to_json()
         if web:
             meta["app"] = {"manifest": web_app.MANIFEST, "service_worker": web_app.SERVICE_WORKER}
             # sw.js carries the version of everything else, then is hashed like every other file.
@@ -132,7 +138,8 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     return ExportResult(out=out, run=run.id, quantization=options.quantization, bytes=total,
                         model_bytes=model_bytes, files=files, seconds=time.monotonic() - start,
                         zip_path=zip_path, hashes=hashes, format=target.name,
-                        unsure_threshold=unsure_choice.threshold, notes=tuple(target.notes()))
+                        unsure_threshold=rule.probability.threshold, known_threshold=rule.known,
+                        notes=tuple(target.notes()))
 
 
 # ----- steps -----------------------------------------------------------------------------------------
@@ -196,6 +203,13 @@ def _metadata(project: Project, run: RunRecord, config: TrainConfig, labels: lis
                   "description": "RGB pixels 0..255 of any size (e.g. tf.browser.fromPixels(...).toFloat())"},
         "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": [1, len(labels)],
                    "description": "softmax probabilities in the order of labels"},
+        # Every named output; read them by name (more may be added), never by position.
+        "outputs": {OUTPUT_NAME: {"dtype": "float32", "shape": [1, len(labels)],
+                                  "description": "softmax probabilities in the order of labels"},
+                    SCORE_OUTPUT: {"dtype": "float32", "shape": [1, 1],
+                                   "description": "how much the image looks like the training images (cosine, "
+                                                  "-1..1); below unsure.known_score.threshold it is none of "
+                                                  "the labels"}},
         "preprocessing": {**spec.to_dict(), "in_model": True,
                           "steps": [f"bilinear resize to {spec.image_size}x{spec.image_size} "
                                     "(half-pixel centres, no antialiasing)",

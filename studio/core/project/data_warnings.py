@@ -94,3 +94,13 @@ def result_warnings(best_val_accuracy: float | None, test_accuracy: float | None
                                              "images, so their F1 (and the macro F1, their average) can swing a "
                                              "lot from one image."))
     return out
+
+
+def other_things_warning(n_others: int, n_classes: int) -> DataWarning | None:
+    """The suggestion to add "other things" (none of the classes) while a project with classes has none."""
+    if n_others or n_classes < 2:
+        return None
+    return DataWarning("no_other_things", "No pictures of other things yet: add a few of what the camera sees when "
+                                          "none of the classes is there (Export page, “Add other things…”, or the "
+                                          "camera's “Background: not a class”) to check that the model says "
+                                          "“Not one of the classes” for them.")

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from studio.core.errors import ProjectError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "project.db"
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another writer before saying the project is busy
 _TABLES = ("meta", "classes", "images", "runs")
@@ -70,6 +70,16 @@ _MIGRATIONS: dict[int, str] = {
         SELECT id, arch, status, config, metrics, error, created_at, finished_at FROM runs;
     DROP TABLE runs;
     ALTER TABLE runs_v2 RENAME TO runs;
+    """,
+    # "Other things": images that are none of the classes (studio.core.project.others); never a class.
+    3: """
+    CREATE TABLE others (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL UNIQUE,
+        original_name TEXT NOT NULL,
+        ext TEXT NOT NULL,
+        added_at REAL NOT NULL
+    );
     """,
 }
 

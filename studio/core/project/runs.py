@@ -43,6 +43,7 @@ HISTORY_FILE = "history.json"
 TIMINGS_FILE = "timings.json"
 MODEL_FILE = "model.keras"
 REPORT_FILE = "report.json"
+KNOWN_SCORE_FILE = "known_score.npz"   # the known-vs-unknown score's constants (studio.core.evaluation.open_world)
 ERROR_FILE = "error.log"
 LOGS_DIR = "logs"
 CACHE_DIR = "cache"
@@ -172,6 +173,10 @@ class RunFolder:
     @property
     def report_path(self) -> Path:
         return self.path / REPORT_FILE
+
+    @property
+    def known_score_path(self) -> Path:
+        return self.path / KNOWN_SCORE_FILE
 
     @property
     def error_path(self) -> Path:

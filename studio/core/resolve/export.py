@@ -21,6 +21,7 @@ class ExportChoices:
     format: str = DEFAULT_TARGET
     quantization: str | None = None
     unsure_threshold: float | None = None  # None: from the validation split, at export (evaluation/unsure.py)
+    keep_known: float | None = None  # share of known images answered; None: the project's choice (default 95 %)
     zip: bool = False
     force: bool = False
 
@@ -52,12 +53,16 @@ def resolve_export(project: Project, run_id: str | None, choices: ExportChoices)
     threshold = choices.unsure_threshold
     if threshold is not None:
         threshold = unsure.check_threshold(threshold)
+    keep = choices.keep_known
+    if keep is not None:
+        keep = unsure.check_keep(keep)
     options = ExportOptions(quantization=choices.quantization or default_quantization(run.arch, target),
-                            zip=choices.zip, force=choices.force, unsure_threshold=threshold)
+                            zip=choices.zip, force=choices.force, unsure_threshold=threshold, keep_known=keep)
     return ExportPlan(target.name, options)
 
 
-def unsure_threshold(project: Project, run: RunRecord, plan: ExportPlan) -> unsure.UnsureThreshold:
-    """The threshold the export writes (the user's, or the validation split's), decided by
-    :func:`studio.core.evaluation.unsure.choose` alone."""
-    return unsure.choose(project, run, plan.options.unsure_threshold)
+
+def unsure_rule(project: Project, run: RunRecord, plan: ExportPlan) -> unsure.UnsureRule:
+    """The page's decision rule the export writes ("not sure" and "not one of the classes"), decided by
+    :func:`studio.core.evaluation.unsure.calibrate` alone (validation and training scores, never test)."""
+    return unsure.calibrate(project, run, plan.options.keep_known, plan.options.unsure_threshold)

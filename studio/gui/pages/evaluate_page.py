@@ -81,6 +81,19 @@ def _load_thumbnails(project: Project, image_ids: list[int], *, progress: Any = 
     return out
 
 
+def open_world_stats(figures: Any, stat: Any) -> str:
+    """The test pictures the page answers (the rest it calls "Not one of the classes" or "not sure"), the
+    accuracy of those answers, and the "other things" it refuses."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("answered"), (int, float)):
+        return ""
+    text = stat("Answered", f"{figures['answered']:.0%}")
+    if isinstance(figures.get("answered_accuracy"), (int, float)):
+        text += stat("Accuracy answered", format_fraction(figures["answered_accuracy"]))
+    if isinstance(figures.get("others_refused"), (int, float)):
+        text += stat("Other things refused", f"{figures['others_refused']:.0%}")
+    return text
+
+
 class EvaluatePage(QWidget):
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -339,7 +352,8 @@ class EvaluatePage(QWidget):
             "<table><tr>" + stat("Accuracy", format_fraction(report.get("accuracy"))) +
             stat("Macro F1", format_fraction(report.get("macro_f1"))) +
             stat("Weighted F1", format_fraction(weighted)) + stat("Test images", str(n)) +
-            stat("Misclassified", str(mistakes)) + "</tr></table>")
+            stat("Misclassified", str(mistakes)) + open_world_stats(report.get("open_world"), stat) +
+            "</tr></table>")
         self._show_warnings(report, run_id, n)
 
     def _show_warnings(self, report: dict[str, Any] | None, run_id: str, n: int) -> None:

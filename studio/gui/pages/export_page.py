@@ -42,6 +42,7 @@ from studio.core.resolve.export import ExportChoices, ExportPlan, resolve_export
 from studio.core.specs import SpecError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 from studio.gui.parts import export_formats
+from studio.gui.parts.open_world_box import OpenWorldBox, open_world_text
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
@@ -183,6 +184,8 @@ class ExportPage(QWidget):
         self.export_button.clicked.connect(self.export)
         options.addWidget(self.export_button)
         t_layout.addLayout(options)
+        self.open_world = OpenWorldBox()  # "Not one of the classes": the share kept, the "other things"
+        t_layout.addWidget(self.open_world)
         root.addWidget(target)
         self._show_format_card()
 
@@ -311,6 +314,7 @@ class ExportPage(QWidget):
         self.last_export = None
         self._out_edited = False
         self.result_text.setText("No bundle written yet.")
+        self.open_world.set_project(project)
         self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._on_run_selected(self.run_picker.current_run_id())
@@ -421,7 +425,8 @@ class ExportPage(QWidget):
         if project is None or not run_id or not out:
             return None
         return export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
-                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format())
+                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format(),
+                           keep_known=self.open_world.keep())
 
     def export(self) -> None:
         args = self.export_args()
@@ -452,6 +457,8 @@ class ExportPage(QWidget):
         else:
             self.last_export = result
             zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            self.open_world.show_measured(result.get("known_threshold"))
+            zip_text += open_world_text(result.get("known_threshold"))
             unsure = result.get("unsure_threshold")
             if isinstance(unsure, (int, float)):
                 zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import runs as run_store
-from studio.core.project.data_warnings import data_warnings
+from studio.core.project.data_warnings import data_warnings, other_things_warning
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.resolve.recommend import recommend
 from studio.core.specs import SpecError
@@ -410,7 +410,12 @@ class TrainPage(QWidget):
             return
 
         def work(progress, cancel) -> tuple:  # noqa: ANN001
-            return recommend(project), data_warnings(project.counts())
+            from studio.core.project import others
+
+            counts = project.counts()
+            warnings = data_warnings(counts)
+            suggestion = other_things_warning(others.count(project), sum(1 for c in counts if c is not None))
+            return recommend(project), warnings + ([suggestion] if suggestion else [])
 
         def done(result: tuple) -> None:
             if project is not self.session.project:

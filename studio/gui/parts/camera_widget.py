@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.images.importer import ImportReport
-from studio.gui.camera import CameraFeed, import_frames, list_cameras
+from studio.gui.camera import CameraFeed, import_frames, import_other_frames, list_cameras
 from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.session import Session
 
 FLUSH_EVERY = 10  # a long burst is imported in chunks, so a crash mid-burst loses at most this many
+OTHER_THINGS_ENTRY = "Background: not a class"  # the capture target for "other things"
 
 
 class CameraWidget(QWidget):
@@ -139,7 +140,9 @@ class CameraWidget(QWidget):
         project = self.session.project
         names = project.class_names() if project is not None else []
         self.class_box.addItems(names or ["captured"])
-        if current in names:
+        # Background pictures are "other things": never a class, they check "Not one of the classes".
+        self.class_box.addItem(OTHER_THINGS_ENTRY)
+        if current in names or current == OTHER_THINGS_ENTRY:
             self.class_box.setCurrentText(current)
         self.class_box.setEditable(True)  # typing a new name makes a new class on import
 
@@ -200,6 +203,11 @@ class CameraWidget(QWidget):
             return
         frames, self._pending = self._pending, []
         label = self.class_box.currentText().strip() or None
+        if label == OTHER_THINGS_ENTRY:
+            worker = start_worker(import_other_frames, project, frames, on_finished=self._imported_others,
+                                  on_errored=lambda exc: self.status.setText(f"Capture failed: {exc}"))
+            self._workers.append(worker)
+            return
         worker = start_worker(import_frames, project, frames, label, on_finished=self._imported,
                               on_errored=lambda exc: self.status.setText(f"Capture failed: {exc}"))
         self._workers.append(worker)
@@ -211,6 +219,12 @@ class CameraWidget(QWidget):
         self.session.images_changed.emit()
         self.session.classes_changed.emit()
         self.captured.emit(len(report.added))
+
+    def _imported_others(self, added: int) -> None:
+        self._workers = [w for w in self._workers if w.is_running]
+        self.total_added += added
+        self.status.setText(f"{self.total_added} picture{'s' if self.total_added != 1 else ''} captured as "
+                            "background (not a class)")
 
     def hideEvent(self, event) -> None:  # noqa: ANN001
         # A hidden preview keeps no camera open (and the camera light goes off).

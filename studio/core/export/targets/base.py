@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # RGB pixels 0..255 as float32, shape (height, width, 3), any size -> class probabilities (n_classes,)
 Classifier = Callable[[np.ndarray], np.ndarray]
+# The same pixels -> every named output of the written model (probabilities, known_score, ...), each (…,)
+Outputs = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 
 REQUIRED = ("name", "model_dir", "model_format", "model_entry", "quantizations", "default_quantization")
@@ -66,6 +68,11 @@ class ExportTarget(ABC):
     @abstractmethod
     def load_written(self, dest: Path) -> Classifier:
         """What :meth:`write_model` wrote to ``dest``, loaded from those files, as a classifier."""
+
+    def load_outputs(self, dest: Path) -> Outputs:
+        """Every named output of what was written, by name (a format that has only probabilities gives those)."""
+        classify = self.load_written(dest)
+        return lambda pixels: {"probabilities": classify(pixels)}
 
 
 def measure(target: ExportTarget, dest: Path, project: Project, labels: Sequence[str]) -> dict[str, Any]:

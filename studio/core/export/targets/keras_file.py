@@ -15,7 +15,8 @@ from typing import ClassVar
 import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
+from studio.core.export.targets.pixels import OUTPUT_NAME, named_outputs
 from studio.core.specs import TrainConfig
 
 MODEL_FILE = "model.keras"
@@ -52,11 +53,16 @@ class KerasFileTarget(ExportTarget):
         model.save(dest / MODEL_FILE)
 
     def load_written(self, dest: Path) -> Classifier:
+        outputs = self.load_outputs(dest)
+        return lambda pixels: outputs(pixels)[OUTPUT_NAME]
+
+    def load_outputs(self, dest: Path) -> Outputs:
         import keras
 
         model = keras.saving.load_model(dest / MODEL_FILE, compile=False)
 
-        def classify(pixels: np.ndarray) -> np.ndarray:
-            return np.asarray(model(np.asarray(pixels, dtype=np.float32)[None], training=False))[0]
+        def run(pixels: np.ndarray) -> dict[str, np.ndarray]:
+            out = named_outputs(model(np.asarray(pixels, dtype=np.float32)[None], training=False))
+            return {name: np.asarray(v)[0] for name, v in out.items()}
 
-        return classify
+        return run

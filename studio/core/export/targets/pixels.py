@@ -28,7 +28,8 @@ def load_network(model_file: Path) -> Any:
 
 
 def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1, size: int | None = None) -> Any:
-    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ...}`` (batch ``None`` = any;
+    """A ``tf.Module`` whose ``serve(pixels)`` returns ``{"probabilities": ..., "known_score": ...}`` (every
+    named output of the model) (batch ``None`` = any;
     ``size`` fixes the input to ``size`` x ``size`` pixels, as a board needs; the resize is then a no-op)."""
     return network_module(load_network(model_file), config.preprocess, batch, size)
 
@@ -47,6 +48,21 @@ def network_module(network: Any, spec: PreprocessSpec, batch: int | None = 1, si
         @tf.function(input_signature=[tf.TensorSpec([batch, size, size, 3], tf.float32, name=INPUT_NAME)],
                      autograph=False)
         def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
-            return {OUTPUT_NAME: self.network(preprocess(pixels, spec), training=False)}
+            return named_outputs(self.network(preprocess(pixels, spec), training=False))
 
     return PixelClassifier()
+
+
+def named_outputs(outputs: Any) -> dict[str, Any]:
+    """The network's outputs by name: a scored network's dict as it is (``probabilities``, ``known_score``,
+    whatever else it names), a plain network's one tensor as ``probabilities``."""
+    if isinstance(outputs, dict):
+        return dict(outputs)
+    return {OUTPUT_NAME: outputs}
+
+
+def output_order(names: Any) -> list[str]:
+    """The order of outputs where a format keeps no names (TFLite): probabilities first (index 0, as before
+    there were more), then the other names sorted. metadata.json's ``outputs`` lists them in this order."""
+    names = list(names)
+    return [OUTPUT_NAME, *sorted(n for n in names if n != OUTPUT_NAME)] if OUTPUT_NAME in names else sorted(names)

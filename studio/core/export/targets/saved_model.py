@@ -1,8 +1,9 @@
 """The SavedModel target: a TensorFlow SavedModel folder for TF Serving, TFX or any TensorFlow program.
 
 Signature ``serving_default``: input ``pixels`` (float32 ``[batch, H, W, 3]``, RGB 0..255, any size), output
-``probabilities`` (``[batch, n_labels]``, in the order of metadata's labels); the studio's preprocessing runs
-inside. Only float32.
+``probabilities`` (``[batch, n_labels]``, in the order of metadata's labels) and ``known_score``
+(``[batch, 1]``, see :mod:`studio.core.evaluation.known_score`); the studio's preprocessing runs inside. Only
+float32.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
 from studio.core.export.targets.pixels import INPUT_NAME, OUTPUT_NAME
 from studio.core.specs import TrainConfig
 
@@ -43,12 +44,16 @@ class SavedModelTarget(ExportTarget):
             raise ExportError(f"the SavedModel could not be written to {dest}: {reason}") from None
 
     def load_written(self, dest: Path) -> Classifier:
+        outputs = self.load_outputs(dest)
+        return lambda pixels: outputs(pixels)[OUTPUT_NAME]
+
+    def load_outputs(self, dest: Path) -> Outputs:
         import tensorflow as tf
 
         serve = tf.saved_model.load(str(dest)).signatures[SIGNATURE]
 
-        def classify(pixels: np.ndarray) -> np.ndarray:
+        def run(pixels: np.ndarray) -> dict[str, np.ndarray]:
             batch = tf.constant(np.asarray(pixels, dtype=np.float32)[None])
-            return np.asarray(serve(**{INPUT_NAME: batch})[OUTPUT_NAME])[0]
+            return {name: np.asarray(v)[0] for name, v in serve(**{INPUT_NAME: batch}).items()}
 
-        return classify
+        return run

@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from studio.core.evaluation.known_score import LAYER_PREFIX as KNOWN_LAYER_PREFIX
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
+from studio.core.export.targets.pixels import named_outputs
 from studio.core.specs import TrainConfig
 
 INPUT_NAME = "pixels"
@@ -66,8 +68,8 @@ class TfjsTarget(ExportTarget):
             def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
-                    probabilities = self.network(x, training=False)
-                return {OUTPUT_NAME: probabilities}
+                    outputs = self.network(x, training=False)
+                return named_outputs(outputs)
 
         module = WebClassifier(model)
         converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
@@ -83,8 +85,13 @@ class TfjsTarget(ExportTarget):
                 if quantization != "none":
                     # Weight names exist only after freezing, so the first (float32) pass names them.
                     names = weights_to_quantize(dest / MODEL_JSON)
+                    score_names = weights_to_quantize(dest / MODEL_JSON, known_score=True)
+                    dtype_map: dict[str, list[str]] = {}
+                    for dtype, group in ((quantization, names), ("float16", score_names)):
+                        if group:
+                            dtype_map.setdefault(dtype, []).extend(_fnmatch_literal(n) for n in group)
                     shutil.rmtree(dest)
-                    convert({quantization: [_fnmatch_literal(n) for n in names]} if names else None)
+                    convert(dtype_map or None)
             except tf.errors.OpError as exc:
                 # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
                 reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
@@ -93,6 +100,10 @@ class TfjsTarget(ExportTarget):
             raise ExportError("the TF.js converter wrote no model.json")
 
     def load_written(self, dest: Path) -> Classifier:
+        outputs = self.load_outputs(dest)
+        return lambda pixels: outputs(pixels)[OUTPUT_NAME]
+
+    def load_outputs(self, dest: Path) -> Outputs:
         import tensorflow as tf
         from google.protobuf import json_format
         from tensorflow.core.framework import graph_pb2
@@ -113,18 +124,21 @@ class TfjsTarget(ExportTarget):
         inputs = {name: v["name"] for name, v in signature.get("inputs", {}).items()}
         outputs = {name: v["name"] for name, v in signature.get("outputs", {}).items()}
         input_tensor = inputs.get(INPUT_NAME, INPUT_NAME + ":0")
-        output_tensor = outputs.get(OUTPUT_NAME, next(iter(outputs.values()), OUTPUT_NAME))
+        if OUTPUT_NAME not in outputs:  # a model without a signature: its only output is the probabilities
+            outputs = {OUTPUT_NAME: next(iter(outputs.values()), OUTPUT_NAME)}
 
         def imported() -> Any:
             tf.graph_util.import_graph_def(graph_def, name="")
 
         wrapped = tf.compat.v1.wrap_function(imported, [])
         graph = wrapped.graph
+        names = list(outputs)
         run = wrapped.prune(graph.get_tensor_by_name(_tensor_name(input_tensor)),
-                            graph.get_tensor_by_name(_tensor_name(output_tensor)))
+                            [graph.get_tensor_by_name(_tensor_name(outputs[n])) for n in names])
 
-        def classify(pixels: np.ndarray) -> np.ndarray:
-            return np.asarray(run(tf.constant(pixels[None].astype(np.float32))))[0]
+        def classify(pixels: np.ndarray) -> dict[str, np.ndarray]:
+            values = run(tf.constant(pixels[None].astype(np.float32)))
+            return {n: np.asarray(v)[0] for n, v in zip(names, values)}
         return classify
 
 
@@ -180,10 +194,13 @@ def _unfuse(node: Any) -> list[Any]:
     return out
 
 
-def weights_to_quantize(model_json: Path) -> list[str]:
+def weights_to_quantize(model_json: Path, known_score: bool = False) -> list[str]:
     """The network's large float32 tensors (kernels); biases, batch-norm shifts and other small tensors stay
     float32. Per-tensor uint8 on those moved whole activations (a compact CNN's top-1 agreement with Keras
-    fell to 91%), while they are a small share of the bytes."""
+    fell to 91%), while they are a small share of the bytes.
+
+    The known score's constants are listed apart (``known_score=True``): they are stored float16 at most, since
+    uint8 moved the score of 54 of 294 images across the threshold (float16: none)."""
     manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
     names = []
     for group in manifest:
@@ -192,7 +209,8 @@ def weights_to_quantize(model_json: Path) -> list[str]:
             for d in w["shape"]:
                 size *= int(d)
             if w["dtype"] == "float32" and f"/{NETWORK_SCOPE}/" in w["name"] and size >= QUANTIZE_MIN_ELEMENTS:
-                names.append(w["name"])
+                if (f"/{KNOWN_LAYER_PREFIX}" in w["name"]) == known_score:
+                    names.append(w["name"])
     return names
 
 

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from studio.core.export.bundle_folder import ExportError
-from studio.core.export.targets.base import Classifier, ExportTarget
+from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
+from studio.core.export.targets.pixels import OUTPUT_NAME
 from studio.core.export.targets.tflite_labels import with_labels
 from studio.core.specs import TrainConfig
 
@@ -66,6 +67,9 @@ class TfliteTarget(ExportTarget):
     def load_written(self, dest: Path) -> Classifier:
         return interpreter_classifier(dest / MODEL_FILE)
 
+    def load_outputs(self, dest: Path) -> Outputs:
+        return interpreter_outputs(dest / MODEL_FILE)
+
 
 def calibration_images(project: Project, labels: Sequence[str]) -> list[Path]:
     """Up to :data:`REPRESENTATIVE_IMAGES` train images for int8 calibration, taken from every class in turn
@@ -101,8 +105,18 @@ def convert_module(module: Any, quantization: str, samples: Callable[[], Iterato
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+    from studio.core.export.targets.pixels import output_order
+
+    names = output_order(module.serve.get_concrete_function().structured_outputs)
+
+    # A TFLite model keeps no output names: the outputs go in output_order (probabilities at index 0).
+    @tf.function(input_signature=module.serve.input_signature, autograph=False)
+    def ordered(pixels: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        out = module.serve(pixels)
+        return tuple(out[n] for n in names)
+
     # Frozen first: converted with its variables, the model would read them at run time (READ_VARIABLE).
-    frozen = convert_variables_to_constants_v2(module.serve.get_concrete_function())
+    frozen = convert_variables_to_constants_v2(ordered.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
     if quantization == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -142,14 +156,21 @@ def resize_pixels(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def interpreter_classifier(model_path: Path) -> Classifier:
     """RGB pixels ``(H, W, 3)`` 0..255 -> probabilities, with the TFLite interpreter on ``model_path``."""
+    outputs = interpreter_outputs(model_path)
+    return lambda pixels: outputs(pixels)[OUTPUT_NAME]
+
+
+def interpreter_outputs(model_path: Path) -> Outputs:
+    """RGB pixels ``(H, W, 3)`` 0..255 -> every named output (the signature's names), with the interpreter."""
     import tensorflow as tf
 
     interpreter = tf.lite.Interpreter(model_path=str(model_path))
     source = interpreter.get_input_details()[0]
-    target = interpreter.get_output_details()[0]
+    names = output_names(interpreter, model_path)
+    details = {d["index"]: d for d in interpreter.get_output_details()}
     shape: list[tuple[int, ...]] = [()]
 
-    def classify(pixels: np.ndarray) -> np.ndarray:
+    def run(pixels: np.ndarray) -> dict[str, np.ndarray]:
         x = np.asarray(pixels, dtype=np.float32)[None]
         if x.shape != shape[0]:
             interpreter.resize_tensor_input(source["index"], list(x.shape))
@@ -157,9 +178,36 @@ def interpreter_classifier(model_path: Path) -> Classifier:
             shape[0] = x.shape
         interpreter.set_tensor(source["index"], _to_input(x, source))
         interpreter.invoke()
-        return _from_output(interpreter.get_tensor(target["index"]), target)[0]
+        return {name: _from_output(interpreter.get_tensor(index), details[index])[0] for name, index in names.items()}
 
-    return classify
+    return run
+
+
+def output_names(interpreter: Any, model_path: Path) -> dict[str, int]:
+    """Output name -> tensor index: the outputs are in :func:`~studio.core.export.targets.pixels.output_order`
+    of the names metadata.json lists beside the model (without it: the first output is the probabilities)."""
+    import json
+
+    from studio.core.export.bundle_folder import METADATA
+    from studio.core.export.targets.pixels import output_order
+
+    # The interpreter lists outputs in the model's order; its tensor names (Identity, Identity_1, ...) say it.
+    details = sorted(interpreter.get_output_details(), key=lambda d: _identity_number(d["name"]))
+    indices = [d["index"] for d in details]
+    names: list[str] = [OUTPUT_NAME]
+    meta = model_path.parent.parent / METADATA
+    try:
+        listed = json.loads(meta.read_text(encoding="utf-8")).get("outputs")
+        if isinstance(listed, dict) and len(listed) == len(indices):
+            names = output_order(listed)
+    except (OSError, ValueError):
+        pass
+    return dict(zip(names, indices))
+
+
+def _identity_number(name: str) -> int:
+    tail = name.rsplit("Identity", 1)[-1].lstrip("_").split(":")[0]
+    return int(tail) if tail.isdigit() else 0
 
 
 def _to_input(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
