@@ -148,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="open the studio")
     p.add_argument("project", nargs="?")
+    _add_verbose(sub)
     return parser
+
+
+def _add_verbose(sub: argparse._SubParsersAction) -> None:
+    for command in sub.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="also show TensorFlow's own start-up log on stderr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gui(getattr(args, "project", None))
 
+    if not args.verbose:
+        from studio.commands.quiet_tf import quiet_tensorflow
+
+        quiet_tensorflow()
     from studio.commands import dispatch
     from studio.commands.output import SafeTextStream
     from studio.core.project.store import ProjectError
