@@ -81,6 +81,19 @@ def _load_thumbnails(project: Project, image_ids: list[int], *, progress: Any = 
     return out
 
 
+def correct_items(report: dict[str, Any], project: Project, name: str) -> list[dict[str, Any]]:
+    """The test images of class ``name`` the run got right: from the report, or (a report saved before it
+    listed them) the class's test images that are not among its mistakes."""
+    if "correct" in report:
+        return [m for m in report["correct"] if str(m.get("true")) == name]
+    wrong = {int(m["image_id"]) for m in report.get("misclassified") or []}
+    info = next((c for c in project.classes() if c.name == name), None)
+    if info is None:
+        return []
+    return [{"image_id": r.id, "true": name, "predicted": name}
+            for r in project.images(class_id=info.id, split="test") if r.id not in wrong]
+
+
 class EvaluatePage(QWidget):
     title = "Evaluate"
 
@@ -374,16 +387,17 @@ class EvaluatePage(QWidget):
         self.cell = (true, predicted)
         self.cell_list.clear()
         if true == predicted:
-            self.cell_items = []
-            self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly. "
-                                    "Click an off-diagonal cell to see mistakes.")
-            self._update_relabel_buttons()
-            return
-        self.cell_items = [m for m in report.get("misclassified") or []
-                           if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
-        self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
-                                f"image{'' if len(self.cell_items) == 1 else 's'}, "
-                                "most confident mistakes first. Select images to relabel them.")
+            self.cell_items = correct_items(report, project, t_name)
+            self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly"
+                                    + (", least sure first" if self.cell_items and "confidence" in
+                                       self.cell_items[0] else "") + ". Click a cell off the diagonal to see "
+                                    "mistakes.")
+        else:
+            self.cell_items = [m for m in report.get("misclassified") or []
+                               if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
+            self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
+                                    f"image{'' if len(self.cell_items) == 1 else 's'}, "
+                                    "most confident mistakes first. Select images to relabel them.")
         for m in self.cell_items:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
@@ -400,10 +414,12 @@ class EvaluatePage(QWidget):
 
     @staticmethod
     def _describe_cell_item(item: QListWidgetItem, m: dict[str, Any], note: str | None) -> None:
-        item.setText(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure"
-                     + ("\npossible label mistake" if note else ""))
-        item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
-                        f"with confidence {float(m['confidence']):.3f}" + (f"\n\n{note}" if note else ""))
+        sure = f"\n{float(m['confidence']) * 100:.0f}% sure" if "confidence" in m else ""
+        arrow = f"{m['true']} ✓" if m["true"] == m["predicted"] else f"{m['true']} → {m['predicted']}"
+        item.setText(arrow + sure + ("\npossible label mistake" if note else ""))
+        item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']}"
+                        + (f" with confidence {float(m['confidence']):.3f}" if sure else "")
+                        + (f"\n\n{note}" if note else ""))
 
     def _show_health_notes(self, cell: tuple[int, int] | None, notes: dict[int, str]) -> None:
         if cell != self.cell or not notes:
