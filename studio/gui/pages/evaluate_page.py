@@ -7,6 +7,7 @@ again runs the CLI in a child process, so TensorFlow never runs on (or even load
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,9 @@ from studio.gui.jobs.workers import start_worker
 from studio.gui.parts.augment_grid import array_to_qimage
 from studio.gui.parts.confusion import ConfusionMatrixWidget
 from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.plain_words import meaning, result_sentence
 from studio.gui.parts.report_files import write_csv, write_html, write_json
-from studio.gui.parts.report_table import ReportTable
+from studio.gui.parts.report_table import ReportTable, details_toggle
 from studio.gui.parts.review_items import health_notes
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
@@ -146,6 +148,8 @@ class EvaluatePage(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("evalSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setToolTip("\n".join(f"{term}: {meaning(term)}" for term in
+                                           ("Accuracy", "Macro F1", "Weighted F1", "Test images", "Misclassified")))
         self.summary.setStyleSheet("#evalSummary{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px;"
                                    "padding:8px 12px}")
         root.addWidget(self.summary)
@@ -159,8 +163,11 @@ class EvaluatePage(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_report_tab(), "Report")
+        self.tabs.setCornerWidget(self.details_button, Qt.Corner.TopRightCorner)
         self.compare_table = QTableWidget(0, len(COMPARE_HEADERS))
         self.compare_table.setHorizontalHeaderLabels(COMPARE_HEADERS)
+        for column, title in enumerate(COMPARE_HEADERS):
+            self.compare_table.horizontalHeaderItem(column).setToolTip(meaning(title))
         self.compare_table.verticalHeader().setVisible(False)
         self.compare_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.compare_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -193,7 +200,9 @@ class EvaluatePage(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         self.table = ReportTable()
         self.table.setMinimumWidth(260)
+        self.table.hide()  # the expert table is one click away (details_button); the matrix speaks first
         top.addWidget(self.table)
+        self.details_button = details_toggle(self.table)  # in the tab bar's corner (see _build)
         self.matrix = ConfusionMatrixWidget()
         self.matrix.cell_clicked.connect(self.show_cell)
         top.addWidget(self.matrix)
@@ -346,10 +355,11 @@ class EvaluatePage(QWidget):
         mistakes = len(report.get("misclassified") or [])
 
         def stat(name: str, value: str) -> str:
-            return (f"<td style='padding-right:16px'><span style='color:#666'>{name}</span><br>"
-                    f"<span style='font-size:13pt;font-weight:600'>{value}</span></td>")
+            return (f"<td style='padding-right:16px'><span style='color:#666'>{name}</span> "
+                    f"<span style='font-weight:600'>{value}</span></td>")
 
         self.summary.setText(
+            f"<div style='font-size:13pt;font-weight:600'>{html.escape(result_sentence(report))}</div>"
             "<table><tr>" + stat("Accuracy", format_fraction(report.get("accuracy"))) +
             stat("Macro F1", format_fraction(report.get("macro_f1"))) +
             stat("Weighted F1", format_fraction(weighted)) + stat("Test images", str(n)) +

@@ -37,6 +37,7 @@ from studio.gui.jobs.training_process import QueuedRun, RunEnded, TrainingQueue
 from studio.gui.jobs.workers import start_worker
 from studio.gui.parts import run_actions
 from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.plain_words import meaning
 from studio.gui.parts.run_summary import (
     RunSummary,
     format_bytes,
@@ -180,6 +181,8 @@ class TrainPage(QWidget):
     def _build_runs_table(self) -> QTableWidget:
         table = QTableWidget(0, len(COLUMNS))
         table.setHorizontalHeaderLabels(COLUMNS)
+        for column, title in enumerate(COLUMNS):
+            table.horizontalHeaderItem(column).setToolTip(meaning(title))
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
