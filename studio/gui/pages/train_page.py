@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import runs as run_store
-from studio.core.project.data_warnings import data_warnings
+from studio.core.project.data_warnings import data_warnings, training_blocker
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.specs import augment_epochs
 from studio.core.training.arch_cards import cards, recommend
@@ -405,18 +405,21 @@ class TrainPage(QWidget):
         project = self.session.project
         if project is None:
             self.settings.show_warnings([])
+            self.settings.set_blocked(None)
             return
 
         def work(progress, cancel) -> tuple:  # noqa: ANN001
-            return recommend(project), data_warnings(project.counts())
+            counts = project.counts()
+            return recommend(project), data_warnings(counts), training_blocker(counts)
 
         def done(result: tuple) -> None:
             if project is not self.session.project:
                 return
-            recommendation, warnings = result
+            recommendation, warnings, blocker = result
             if self.settings.follows_recommendation():  # the data changed: so may the recommendation
                 self.settings.load(project, recommendation)
-            self.settings.show_warnings(warnings)
+            self.settings.set_blocked(blocker)
+            self.settings.show_warnings([w for w in warnings if blocker is None or w.kind != "few_classes"])
             self.analysed.emit()
 
         self._analysis = start_worker(work, on_finished=done, on_errored=lambda exc: None)

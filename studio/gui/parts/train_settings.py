@@ -77,6 +77,12 @@ class TrainSettings(QWidget):
         self.warnings.hide()
         layout.addWidget(self.warnings)
         layout.addLayout(self._build_buttons())
+        self.blocked = QLabel("")
+        self.blocked.setObjectName("trainBlocked")
+        self.blocked.setWordWrap(True)
+        self.blocked.setStyleSheet("color:#b3261e")
+        self.blocked.hide()
+        layout.addWidget(self.blocked)
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced settings")
         self.advanced_toggle.setCheckable(True)
@@ -312,6 +318,13 @@ class TrainSettings(QWidget):
         self._show_augment_note()
         if project is not None and rec is not None and saved is None:
             self.save()  # the recommended input size and colour are what the next run (a CLI child) reads
+
+    def set_blocked(self, reason: str | None) -> None:
+        """Train (and the More menu's runs) disabled with ``reason`` shown under the button, or enabled again."""
+        for widget in (self.train_button, self.compare_action, self.benchmark_action):
+            widget.setEnabled(reason is None)
+        self.blocked.setText(reason or "")
+        self.blocked.setVisible(reason is not None)
 
     def show_warnings(self, warnings: list[DataWarning]) -> None:
         self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))
