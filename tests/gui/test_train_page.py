@@ -187,9 +187,8 @@ def test_benchmark_button_queues_the_original_six_runs(page: TrainPage, qtbot) -
 
 def test_train_is_disabled_with_one_class_and_says_why(qtbot, tmp_path: Path) -> None:
     """Issue 23: Train stayed enabled with one class and ended in a red 'Failed … at least 2 classes'."""
-    from tests.gui.conftest import write_images
-
     from studio.core.images.importer import import_paths
+    from tests.gui.conftest import write_images
 
     project = Project.create(tmp_path / "one")
     import_paths(project, write_images(tmp_path / "cats", 12, prefix="cat"), label="cat")
