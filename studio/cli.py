@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: float16 for pretrained runs where the format has it, none otherwise)")
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
-    p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
-                   "size and the test accuracy of the weights the bundle holds")
+    p.add_argument("--estimate", action="store_true", help="write no bundle: for each quantization, the "
+                   "bundle's size and the test accuracy of the weights the bundle holds (kept with the run)")
+    p.add_argument("--title", default=None, metavar="TEXT",
+                   help="the web page's title (default: the class names)")
     p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
                    help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
                         "default: derived from the validation split")

@@ -34,7 +34,7 @@ def export(args: argparse.Namespace) -> int:
         if args.quantize is None and quantization not in target.quantizations:
             quantization = "none"
         options = ExportOptions(quantization=quantization, zip=args.zip, force=args.force,
-                                unsure_threshold=args.unsure_threshold)
+                                unsure_threshold=args.unsure_threshold, title=args.title)
         result = export_bundle(project, args.run, args.out, options, reporter=report, target=target)
     bar.update(1, 1, "done", force=True)
     bar.close()

@@ -93,7 +93,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
                            options.quantization)
         unsure_choice = unsure.choose(project, run, options.unsure_threshold)
         step("page")
-        title = options.title or project.name
+        title = web_app.page_title(options.title, labels)
         if web:
             _write_page(page, tmp, title, labels)
             web_app.write_manifest(tmp, title, icons)

@@ -41,6 +41,7 @@ from studio.gui.jobs.browser_launch import BrowserLauncher
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 from studio.gui.parts import export_memory
 from studio.gui.parts.link_notice import LinkNotice
+from studio.gui.parts.page_title_edit import PageTitleEdit
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
@@ -83,6 +84,7 @@ class ExportPage(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         session.runs_changed.connect(lambda: self.run_picker.reload(self.session.project))
+        session.classes_changed.connect(lambda: self.title_edit.set_project(self.session.project))
         self._on_project_changed(session.project)
 
     # ----- layout ------------------------------------------------------------------------------
@@ -149,6 +151,10 @@ class ExportPage(QWidget):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         out_row.addWidget(browse)
+        out_row.addSpacing(12)
+        out_row.addWidget(QLabel("Page title"))
+        self.title_edit = PageTitleEdit()
+        out_row.addWidget(self.title_edit, 1)
         t_layout.addLayout(out_row)
         unsure_label = QLabel("Say “not sure” below")
         # The lowest value stands for "automatic": the export derives it from the validation split.
@@ -269,6 +275,7 @@ class ExportPage(QWidget):
         self._estimates_by_format.clear()
         self._out_edited = False
         self._restore_last_export(project)
+        self.title_edit.set_project(project)
         self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._on_run_selected(self.run_picker.current_run_id())
@@ -401,7 +408,8 @@ class ExportPage(QWidget):
         if project is None or not run_id or not out or self._export_process is not None:
             return
         args = export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
-                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format())
+                           force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format(),
+                           title=self.title_edit.title())
         self.stop_preview()
         self.export_button.setEnabled(False)
         what = "the web bundle" if self.format() == DEFAULT_TARGET else f"the {self.format()} model"
