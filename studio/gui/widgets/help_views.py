@@ -24,7 +24,8 @@ folder name), or use <i>Import</i> or the <i>Camera</i>. To label, select images
 a class, or just type the class name and press Enter (a new name adds the class). Drag images onto a class
 works too. Aim for 30 or more images per class.</p></li>
 <li><p><b>Augment</b> (optional). See how the training images are varied (small shifts, zoom, lighting) so the
-model copes with new pictures. The recommended preset is already chosen.</p></li>
+model copes with new pictures. The recommended preset is already chosen; the Train page uses it when its
+<i>Vary the training images</i> box is ticked (it is, when your classes are small).</p></li>
 <li><p><b>Train.</b> Press <i>Train</i>. The model and settings are chosen from your images, and training stops
 by itself when it stops improving. Warnings tell you when there are too few images.</p></li>
 <li><p><b>Evaluate.</b> See how well the model does on test images it never trained on, which classes it
@@ -89,6 +90,10 @@ class ShortcutSheet(QDialog):
             table.setItem(row, 1, QTableWidgetItem(what))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # Descriptions wrap onto a second line instead of being cut off with "…".
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table = table
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
