@@ -49,13 +49,14 @@ def main(project: str, out_dir: str, tag: str) -> int:
         path = out / f"real_{tag}_{name}.png"
         screen.grabWindow(0).save(str(path))
         shots.append(str(path))
+        if name == "images":
+            classes_visible = _class_names_visible(window)  # as the screenshot shows them
     window.show_page(0)
     window.images_page.show_review(True)
     _settle(1500)
     path = out / f"real_{tag}_review.png"
     screen.grabWindow(0).save(str(path))
     shots.append(str(path))
-    classes_visible = _class_names_visible(window)
     print(json.dumps({"available": list(available.getRect()), "frame": list(first.getRect()),
                       "shots": shots, "class_names_visible": classes_visible}), flush=True)
     window.images_page.show_review(False)
