@@ -29,7 +29,7 @@ class LinkNotice(QFrame):
 
     def show_failure(self, what: str, how: str, link: str, copy_text: str = "Copy link") -> None:
         self.link = link
-        self.text.setText(f"<b>{html.escape(what)}</b> {html.escape(how)}<br><code>{html.escape(link)}</code>")
+        self.text.setText(f"<b>{html.escape(what)}</b> {html.escape(how)} <code>{html.escape(link)}</code>")
         self.copy_button.setText(copy_text)
         self.show()
 
