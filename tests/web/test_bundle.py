@@ -44,7 +44,7 @@ def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: Pre
         # The page shows it: top label, one bar per top-k label, the backend.
         assert page.inner_text("#top-label") == expected
         assert page.locator("#bars .bar-row").count() == min(5, len(labels))
-        assert page.inner_text("#stat-backend") in ("wasm", "webgl", "cpu")
+        assert page.text_content("#stat-backend") in ("wasm", "webgl", "cpu")
         assert page.evaluate("window.edgeStudio.cspViolations") == []
         assert errors == []
         # A square picture is shown whole inside the 4:3 stage (fitted, not cropped).
