@@ -202,10 +202,12 @@ def test_train_is_disabled_with_one_class_and_says_why(qtbot, tmp_path: Path) ->
     reason = page.settings.blocked
     assert reason.isVisible() and "two classes" in reason.text() and "cat" in reason.text()
     assert not page.benchmark_action.isEnabled()
+    assert "cat" in page.settings.classes_line.text()  # the class names, as the user wrote them
     # A second class with images: Train comes back, the reason goes.
     import_paths(project, write_images(tmp_path / "dogs", 12, seed=1, prefix="dog"), label="dog")
-    session.images_changed.emit()
-    qtbot.waitUntil(page.queue_button.isEnabled, timeout=20_000)
+    with qtbot.waitSignal(page.analysed, timeout=20_000):
+        session.images_changed.emit()
+    assert page.queue_button.isEnabled()
     assert not reason.isVisible() and page.benchmark_action.isEnabled()
     page.shutdown()
     page.close()

@@ -408,17 +408,22 @@ class TrainPage(QWidget):
             self.settings.set_blocked(None)
             return
 
+        # A reason found on older data must not keep Train disabled while the data is read again (a click
+        # meanwhile still meets the trainer's own check and its message).
+        self.settings.set_blocked(None)
+
         def work(progress, cancel) -> tuple:  # noqa: ANN001
             counts = project.counts()
-            return recommend(project), data_warnings(counts), training_blocker(counts)
+            return recommend(project), data_warnings(counts), training_blocker(counts), counts
 
         def done(result: tuple) -> None:
             if project is not self.session.project:
                 return
-            recommendation, warnings, blocker = result
+            recommendation, warnings, blocker, counts = result
             if self.settings.follows_recommendation():  # the data changed: so may the recommendation
                 self.settings.load(project, recommendation)
             self.settings.set_blocked(blocker)
+            self.settings.show_classes(counts)
             self.settings.show_warnings([w for w in warnings if blocker is None or w.kind != "few_classes"])
             self.analysed.emit()
 

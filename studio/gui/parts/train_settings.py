@@ -8,6 +8,7 @@ Augment page previews), so it reads the same after the studio is closed and open
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -69,6 +70,10 @@ class TrainSettings(QWidget):
         self._save_timer.timeout.connect(self.save)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
+        self.classes_line = QLabel("")  # what the model will learn to tell apart, in the user's own names
+        self.classes_line.setObjectName("trainClasses")
+        self.classes_line.setWordWrap(True)
+        layout.addWidget(self.classes_line)
         layout.addWidget(self._build_model_box())
         self.warnings = QLabel("")
         self.warnings.setObjectName("dataWarnings")
@@ -318,6 +323,11 @@ class TrainSettings(QWidget):
         self._show_augment_note()
         if project is not None and rec is not None and saved is None:
             self.save()  # the recommended input size and colour are what the next run (a CLI child) reads
+
+    def show_classes(self, counts: dict[str | None, dict[str, int]]) -> None:
+        named = [(name, sum(per.values())) for name, per in counts.items() if name is not None and sum(per.values())]
+        self.classes_line.setText("Learns to tell apart: " + ", ".join(f"<b>{html.escape(n)}</b> ({k})"
+                                                                     for n, k in named) if named else "")
 
     def set_blocked(self, reason: str | None) -> None:
         """Train (and the More menu's runs) disabled with ``reason`` shown under the button, or enabled again."""
