@@ -100,4 +100,4 @@ class ShortcutSheet(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(table, 1)
         layout.addWidget(buttons)
-        self.resize(640, 480)
+        self.resize(680, 560)  # every row (two wrap onto a second line) without scrolling
