@@ -164,8 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantize", choices=list(all_quantizations()), default=None, help=_quantize_help())
     p.add_argument("--zip", action="store_true", help="also write OUT.zip")
     p.add_argument("--force", action="store_true", help="replace an existing OUT folder (only one of our bundles)")
-    p.add_argument("--estimate", action="store_true", help="write nothing: for each quantization, the bundle's "
-                   "size and the test accuracy of the weights the bundle holds")
+    p.add_argument("--estimate", action="store_true", help="write no bundle: for each quantization, the "
+                   "bundle's size and the test accuracy of the weights the bundle holds (kept with the run)")
+    p.add_argument("--title", default=None, metavar="TEXT",
+                   help="the web page's title (default: the class names)")
     p.add_argument("--unsure-threshold", type=float, default=None, metavar="P",
                    help="the page says it is not sure when the top probability is below P (0..1; 0 = never); "
                         "default: derived from the validation split")
@@ -202,7 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("gui", help="open the studio")
     p.add_argument("project", nargs="?")
+    _add_verbose(sub)
     return parser
+
+
+def _add_verbose(sub: argparse._SubParsersAction) -> None:
+    for command in sub.choices.values():
+        command.add_argument("--verbose", action="store_true",
+                             help="also show TensorFlow's own start-up log on stderr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gui(getattr(args, "project", None))
 
+    if not args.verbose:
+        from studio.commands.quiet_tf import quiet_tensorflow
+
+        quiet_tensorflow()
     from studio.commands import dispatch
     from studio.commands.output import SafeTextStream
     from studio.core.project.store import ProjectError

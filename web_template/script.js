@@ -28,7 +28,7 @@
     sourceBadge: $("source-badge"), topLabel: $("top-label"), topConfidence: $("top-confidence"), bars: $("bars"),
     ms: $("stat-ms"), fps: $("stat-fps"), backend: $("stat-backend"), model: $("stat-model"),
     dropTitle: $("drop-title"), dropHint: $("drop-hint"), modelFacts: $("model-facts"),
-    backendNote: $("backend-note"), insecureNotice: $("insecure-notice"),
+    backendNote: $("backend-note"), insecureNotice: $("insecure-notice"), loadProgress: $("load-progress"),
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
@@ -43,7 +43,7 @@
     ready: false, error: null, backend: null, loadMs: null, lastPrediction: null, predictions: 0,
     backendChoice: null, wasm: null, offline: null, unsureThreshold: 0, knownThreshold: null, quantization: null, cameraFrame: null,
     stats: { ms: [], readMs: [], fps: 0 },
-    cspViolations: [],
+    cspViolations: [], loadProgress: 0,
     numTensors: () => (window.tf ? tf.memory().numTensors : null),
   };
   window.edgeStudio = api;
@@ -65,6 +65,7 @@
   let frameCallbacks = true;  // false once a camera's new-frame callbacks stay away: classify every repaint
   let cameraRun = 0;  // which start of the camera a scheduled step belongs to (a quick stop + start leaves one)
   let barRows = [];
+  let pendingFile = null;  // a photo picked while the model loads: classified once it is ready
 
   // ----- status and messages ------------------------------------------------------------------------
   function setStatus(text, kind) {
@@ -79,6 +80,14 @@
   }
 
   function hideAlert() { ui.alert.hidden = true; }
+
+  // Loading in plain steps with a bar: fetching the weights is most of the wait on a slow line, trying the
+  // engines (backends) on this device the rest. api.loadProgress mirrors the bar (0..100) for tests.
+  function showLoading(percent, text) {
+    api.loadProgress = Math.round(percent);
+    ui.loadProgress.value = api.loadProgress;
+    setStatus(text, "");
+  }
 
   ui.alertClose.addEventListener("click", hideAlert);
 
@@ -205,7 +214,8 @@
     if (wanted) console.warn(`backend ${wanted} is not available here; choosing by measurement`);
     const frame = timingFrame();
     const timed = {};
-    for (const name of BACKENDS) {
+    for (const [i, name] of BACKENDS.entries()) {
+      showLoading(65 + 30 * i / BACKENDS.length, `Preparing the model on this device (${i + 1} of ${BACKENDS.length})…`);
       if (!(await startBackend(name))) continue;
       try {
         timed[name] = await timeBackend(artifacts, frame);
@@ -248,7 +258,11 @@
     describeModel();
     configureWasm();
     // Fetched once, then built on each backend timed (weights can be megabytes).
-    const artifacts = await tf.io.http(meta.model.path).load();
+    showLoading(5, "Loading model…");
+    const artifacts = await tf.io.http(meta.model.path, {
+      onProgress: (fraction) => showLoading(5 + 60 * fraction, `Loading model… ${Math.round(100 * fraction)}%`),
+    }).load();
+    showLoading(65, "Preparing the model on this device…");
     model = await chooseBackendAndLoad(artifacts);
     api.backend = tf.getBackend();
     if (api.backend === "wasm") api.wasm = await describeWasm();
@@ -594,7 +608,12 @@
   // ----- images ---------------------------------------------------------------------------------------
   async function classifyFile(file) {
     if (!file) return;
-    if (!model) { showAlert("The model is not loaded.", "Images can be classified once it has loaded."); return; }
+    if (!model) {
+      // Still loading: keep the photo and classify it the moment the model is ready.
+      pendingFile = file;
+      ui.topConfidence.textContent = "Your photo is classified as soon as the model has loaded…";
+      return;
+    }
     if (file.type && !file.type.startsWith("image/")) {
       showAlert("That is not an image.", `${file.name || "The file"} has type ${file.type}.`);
       return;
@@ -686,6 +705,7 @@
     } catch (err) {
       api.error = String((err && err.message) || err);
       setStatus("Model failed to load", "error");
+      ui.loadProgress.hidden = true;
       const hint = location.protocol === "file:"
         ? "Browsers block loading a model from a file:// page. Serve the folder instead, e.g. " +
           "`edge-studio serve` or any static web server."
@@ -699,6 +719,13 @@
     ui.cameraToggle.disabled = !cameraSupported();
     if (!cameraSupported()) ui.cameraToggle.title = "Camera needs https:// or localhost";
     setStatus(`Ready · ${api.backend}`, "ok");
+    ui.loadProgress.hidden = true;
+    api.loadProgress = 100;
+    if (pendingFile) {
+      const file = pendingFile;
+      pendingFile = null;
+      classifyFile(file);
+    }
     listCameras().catch(() => {});
     registerServiceWorker().catch((err) => {
       api.offline = "failed";

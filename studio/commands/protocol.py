@@ -96,7 +96,7 @@ def evaluate_argv(project_root: Path | str, run_id: str | None = None) -> list[s
 
 def export_argv(project_root: Path | str, run_id: str | None, out: Path | str, quantization: str = "none",
                 zip_too: bool = False, force: bool = False, unsure_threshold: float | None = None,
-                fmt: str | None = None, keep_known: float | None = None) -> list[str]:
+                fmt: str | None = None, keep_known: float | None = None, title: str | None = None) -> list[str]:
     args = ["export", str(project_root), *([run_id] if run_id else []), "--out", str(out),
             "--quantize", quantization, "--json"]
     if fmt is not None:
@@ -109,6 +109,8 @@ def export_argv(project_root: Path | str, run_id: str | None, out: Path | str, q
         args += ["--unsure-threshold", f"{unsure_threshold:.2f}"]
     if keep_known is not None:
         args += ["--keep-known", f"{keep_known:.2f}"]
+    if title:
+        args += ["--title", title]
     return args
 
 

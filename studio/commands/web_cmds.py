@@ -51,7 +51,8 @@ def export(args: argparse.Namespace) -> int:
 def export_choices(args: argparse.Namespace) -> ExportChoices:
     """What the command line said (None where a flag was not given: the resolver decides)."""
     return ExportChoices(format=args.format, quantization=args.quantize, unsure_threshold=args.unsure_threshold,
-                         keep_known=getattr(args, "keep_known", None), zip=bool(args.zip), force=bool(args.force))
+                         keep_known=getattr(args, "keep_known", None), title=getattr(args, "title", None),
+                         zip=bool(args.zip), force=bool(args.force))
 
 
 def estimate(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal, qVersion
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -450,11 +450,9 @@ class MainWindow(QMainWindow):
                                       on_errored=lambda exc: self.tf_label.setText("TensorFlow failed to load"))
 
     def _restore_geometry(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        from studio.gui.window_geometry import place_window
+
+        place_window(self, self.settings.value("window/geometry"))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._training_may_stop("Quitting"):

@@ -35,7 +35,8 @@ PAGES: tuple[PageSpec, ...] = (
              "a class works too. Aim for 30 or more images per class."),
     PageSpec("augment", "Augment", "studio.gui.pages.augment_page:AugmentPage",
              "(optional). See how the training images are varied (small shifts, zoom, lighting) so the model "
-             "copes with new pictures. The recommended preset is already chosen."),
+             "copes with new pictures. The recommended preset is already chosen; the Train page uses it when its "
+             "<i>Vary the training images</i> box is ticked (it is, when your classes are small)."),
     PageSpec("train", "Train", "studio.gui.pages.train_page:TrainPage",
              "Press <i>Train</i>. The model and settings are chosen from your images, and training stops by "
              "itself when it stops improving. Warnings tell you when there are too few images."),

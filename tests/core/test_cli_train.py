@@ -159,3 +159,26 @@ def test_augment_and_preprocess_come_from_the_project_settings(tmp_path: Path) -
     config, _ = train_config(project, args)
     assert config.preprocess == PreprocessSpec(image_size=24, color="gray") and not config.use_augment
     project.close()
+
+
+TF_NOISE = ("cuFFT", "cuDNN", "cuBLAS", "cuInit", "computation placer", "absl::InitializeLog", "oneDNN",
+            "cpu_feature_guard", "rebuild TensorFlow", "cuda drivers")
+
+
+def test_train_and_evaluate_print_no_tensorflow_start_up_lines(project_dir: Path, json_run: list[dict]) -> None:
+    """Issue 23: TensorFlow's C++ start-up log is kept off stderr; our own progress stays; --verbose shows it."""
+    train = subprocess.run(_cli("train", str(project_dir), "--arch", "dense", "--epochs", "1", *FAST),
+                           capture_output=True, text=True, env=_env(), timeout=300)
+    evaluate = subprocess.run(_cli("evaluate", str(project_dir)), capture_output=True, text=True, env=_env(),
+                              timeout=300)
+    for proc in (train, evaluate):
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        noise = [line for line in proc.stderr.splitlines() if any(word in line for word in TF_NOISE)]
+        assert noise == [], noise
+    assert "training dense" in train.stderr and "finished:" in train.stderr  # our own progress lines
+    missing = subprocess.run(_cli("evaluate", str(project_dir / "nope")), capture_output=True, text=True,
+                             env=_env(), timeout=120)
+    assert missing.returncode == 1 and missing.stderr.startswith("edge-studio evaluate: error:")
+    verbose = subprocess.run(_cli("evaluate", str(project_dir), "--verbose"), capture_output=True, text=True,
+                             env=_env(), timeout=300)
+    assert verbose.returncode == 0 and any(word in verbose.stderr for word in TF_NOISE)

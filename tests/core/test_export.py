@@ -20,6 +20,7 @@ import pytest
 
 from studio.core.export import web_runtime
 from studio.core.export.exporter import ExportError, ExportStep, export_bundle
+from studio.core.export.web_app import page_title
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
 from studio.core.specs import ExportOptions, PreprocessSpec, TrainConfig
@@ -91,7 +92,8 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert "ResizeBilinear" in ops  # preprocessing is inside the graph
 
     index = (out / "index.html").read_text()
-    assert "{{" not in index and f"<title>{trained.project.name}" in index.replace("(demo)", "(demo)")
+    labels = json.loads((out / "metadata.json").read_text())["labels"]
+    assert "{{" not in index and f"<title>{page_title(None, labels)}</title>" in index  # default: class names
     assert "Content-Security-Policy" in index and "https://" not in index and "http://" not in index
     for f in web_runtime.runtime_files():
         assert f.name.endswith(".wasm") or f'src="vendor/{f.name}"' in index  # .wasm: fetched by the backend

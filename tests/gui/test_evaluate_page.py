@@ -129,9 +129,24 @@ def test_click_cell_shows_images_and_relabel_is_undoable(page: EvaluatePage, pro
         page.use_prediction_button.click()
         assert project.image(int(second.data(Qt.ItemDataRole.UserRole))).label == labels[p]
 
-    # The diagonal lists no images, it says how many were right.
+
+def test_click_diagonal_cell_shows_the_correct_images(page: EvaluatePage, project: Project, qtbot) -> None:
+    """Issue 23: "5 test images of rocket were classified correctly" and the strip showed none of them."""
+    labels = page.report["labels"]
+    t = max(range(len(labels)), key=lambda i: page.report["confusion_matrix"][i][i])
+    count = page.report["confusion_matrix"][t][t]
+    assert count > 0
     qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, t).center())
-    assert page.cell_list.count() == 0 and "correctly" in page.cell_title.text()
+    assert "correctly" in page.cell_title.text()
+    assert page.cell_list.count() == count
+    ids = [int(page.cell_list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(count)]
+    assert all(project.image(i).label == labels[t] and project.image(i).split == "test" for i in ids)
+    assert "%" in page.cell_list.item(0).text()
+    qtbot.waitUntil(lambda: not page.cell_list.item(0).icon().isNull(), timeout=10_000)
+    # A report saved before reports listed the correct images: the class's test images minus its mistakes.
+    del page.report["correct"]
+    page.show_cell(t, t)
+    assert sorted(int(page.cell_list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(count)) == sorted(ids)
 
 
 def test_save_report_html_csv_json(page: EvaluatePage, tmp_path: Path) -> None:

@@ -108,6 +108,37 @@ def test_measure_export_preview(page: ExportPage, qtbot, catcher: UrlCatcher, tm
     page.open_folder_button.click()
     assert catcher.urls[-1] == QUrl.fromLocalFile(str(out)).toString()
 
+    # Issue 23: after a restart (a new window on the same project) the estimates are not measured again
+    # (they are stored with the run) and the last export is still there to preview.
+    again = ExportPage(Session())
+    qtbot.addWidget(again)
+    again.session.set_project(project)
+    again.show()
+    assert not again.is_measuring()
+    assert again.estimates[run.id] == numbers
+    assert again.quant_table.item(2, 3).text().startswith(f"{numbers['uint8']['test_accuracy']:.3f}")
+    assert again.last_export is not None and again.last_export["out"] == str(out)
+    assert "Last export" in again.result_text.text() and str(out) in again.result_text.text()
+    assert again.preview_button.isEnabled()
+    again.shutdown()
+
+
+def test_opening_another_project_while_measuring_is_not_a_crash(page: ExportPage, qtbot, tmp_path: Path,
+                                                                trained_template: Path) -> None:
+    """Issue 23: "Could not measure: the process crashed or was killed" when the user opened another project."""
+    other = tmp_path / "other"
+    shutil.copytree(trained_template, other)
+    page.show()
+    qtbot.waitUntil(page.is_measuring, timeout=5_000)
+    second = Project.open(other)
+    page.session.set_project(second)  # what File > Open does: the measuring child is cancelled
+    qtbot.wait(300)
+    assert "crashed" not in page.estimate_status.text() and "Could not" not in page.estimate_status.text()
+    qtbot.waitUntil(page.is_measuring, timeout=5_000)  # the new project's run is measured in its turn
+    page.shutdown()
+    assert "crashed" not in page.estimate_status.text()
+    second.close()
+
 
 def test_export_error_is_shown(page: ExportPage, qtbot, tmp_path: Path) -> None:
     busy = tmp_path / "my-files"

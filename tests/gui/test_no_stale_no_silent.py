@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, QInputDialog, QMessageBox
 
@@ -92,15 +93,45 @@ def test_failed_browser_and_file_manager_give_the_address(window: MainWindow, tm
     # No handler: like a desktop with no browser or file manager registered, openUrl fails.
     for scheme in ("http", "file"):
         QDesktopServices.unsetUrlHandler(scheme)
+    window.show_page(4)
     export.preview()
     try:
         url = export.server.url
-        assert export.last_error_box.isVisible() and url in export.last_error_box.informativeText()
+        notice = export.link_notice  # said in the window, not only on the terminal
+        assert notice.isVisible() and url in notice.text.text() and "No web browser" in notice.text.text()
+        notice.copy_button.click()
         assert QApplication.clipboard().text() == url
-        export.last_error_box.close()
         export.open_folder()
-        assert str(bundle) in export.last_error_box.informativeText()
-        export.last_error_box.close()
+        assert str(bundle) in notice.text.text() and notice.copy_button.text() == "Copy folder"
+    finally:
+        export.stop_preview()
+
+
+def test_browser_that_cannot_start_is_said_in_the_window(window: MainWindow, tmp_path: Path, qtbot,  # noqa: ANN001
+                                                         monkeypatch) -> None:
+    """Issue 23: on a Linux desktop Qt starts xdg-open and calls that success even when no browser then starts.
+    Here the real xdg-open runs with a browser that cannot start ($BROWSER=/bin/false)."""
+    import shutil as sh
+
+    if sh.which("xdg-open") is None:
+        pytest.skip("xdg-open is not installed")
+    monkeypatch.setenv("BROWSER", "/bin/false")
+    monkeypatch.delenv("XDG_CURRENT_DESKTOP", raising=False)
+    monkeypatch.delenv("DESKTOP_SESSION", raising=False)
+    export = window.pages.export
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "index.html").write_text("<html>ok</html>")
+    export.last_export = {"out": str(bundle)}
+    export.browser.use_xdg_open = True  # what a Linux desktop (xcb or wayland) uses; offscreen has no xdg-open path
+    window.show_page(4)
+    export.preview()
+    try:
+        url = export.server.url
+        qtbot.waitUntil(export.link_notice.isVisible, timeout=20_000)
+        assert url in export.link_notice.text.text()
+        export.link_notice.copy_button.click()
+        assert QApplication.clipboard().text() == url
     finally:
         export.stop_preview()
 

@@ -170,7 +170,7 @@ def test_training_error_message_reaches_the_page(qtbot, tmp_path: Path) -> None:
     qtbot.addWidget(page)
     _choose(page, ("dense",), epochs=1)
     with qtbot.waitSignal(page.queue.run_ended, timeout=RUN_TIMEOUT_MS) as ended:
-        page.queue_button.click()
+        page.queue_selected()  # the button is disabled on such data; the trainer's own error must still show
     run_id, status, message = ended.args[0].run_id, ended.args[0].status, ended.args[0].message
     assert status == "failed" and run_id == ""
     assert message and "Traceback" not in message
@@ -186,3 +186,32 @@ def test_benchmark_button_queues_the_original_six_runs(page: TrainPage, qtbot) -
     with qtbot.waitSignal(page.queue.idle, timeout=RUN_TIMEOUT_MS):
         page.cancel()
     assert page.queue.pending == [] and page.queue_list.count() == 0
+
+
+def test_train_is_disabled_with_one_class_and_says_why(qtbot, tmp_path: Path) -> None:
+    """Issue 23: Train stayed enabled with one class and ended in a red 'Failed … at least 2 classes'."""
+    from studio.core.images.importer import import_paths
+    from tests.gui.conftest import write_images
+
+    project = Project.create(tmp_path / "one")
+    import_paths(project, write_images(tmp_path / "cats", 12, prefix="cat"), label="cat")
+    session = Session()
+    session.set_project(project)
+    page = TrainPage(session)
+    qtbot.addWidget(page)
+    page.resize(1024, 640)
+    page.show()
+    qtbot.waitUntil(lambda: not page.queue_button.isEnabled(), timeout=20_000)
+    reason = page.settings.blocked
+    assert reason.isVisible() and "two classes" in reason.text() and "cat" in reason.text()
+    assert not page.benchmark_action.isEnabled()
+    assert "cat" in page.settings.classes_line.text()  # the class names, as the user wrote them
+    # A second class with images: Train comes back, the reason goes.
+    import_paths(project, write_images(tmp_path / "dogs", 12, seed=1, prefix="dog"), label="dog")
+    with qtbot.waitSignal(page.analysed, timeout=20_000):
+        session.images_changed.emit()
+    assert page.queue_button.isEnabled()
+    assert not reason.isVisible() and page.benchmark_action.isEnabled()
+    page.shutdown()
+    page.close()
+    project.close()

@@ -19,6 +19,7 @@ import pytest
 
 from studio.core.export.bundle_folder import METADATA
 from studio.core.export.serve import PreviewServer
+from studio.core.export.web_app import page_title
 from tests.web.conftest import QUANTIZATIONS, WebSetup, classify_file, open_bundle, vector, wait_until
 
 # One worker runs the whole module (make test: -n 2 --dist loadgroup), so the model is trained once.
@@ -32,7 +33,7 @@ def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: Pre
     context, page, _, errors = open_bundle(browser, served.url)
     try:
         labels = setup.run.labels
-        assert page.title() == setup.run.project.name
+        assert page.title() == page_title(None, list(labels))
         prediction = classify_file(page, setup.test_paths[0])
         assert prediction["source"] == "image"
         assert set(prediction["probabilities"]) == set(labels)
@@ -43,7 +44,7 @@ def test_uploaded_image_is_classified(setup: WebSetup, browser: Any, served: Pre
         # The page shows it: top label, one bar per top-k label, the backend.
         assert page.inner_text("#top-label") == expected
         assert page.locator("#bars .bar-row").count() == min(5, len(labels))
-        assert page.inner_text("#stat-backend") in ("wasm", "webgl", "cpu")
+        assert page.text_content("#stat-backend") in ("wasm", "webgl", "cpu")
         assert page.evaluate("window.edgeStudio.cspViolations") == []
         assert errors == []
         # A square picture is shown whole inside the 4:3 stage (fitted, not cropped).

@@ -48,7 +48,8 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], labels:
 
 def build_report(y_true: Sequence[int], probabilities: np.ndarray, labels: Sequence[str],
                  image_ids: Sequence[int], paths: Sequence[str]) -> dict[str, Any]:
-    """:func:`classification_metrics` plus the misclassified images, most confident mistakes first."""
+    """:func:`classification_metrics` plus the misclassified images, most confident mistakes first, and the
+    correctly classified ones (``correct``), least sure first (the ones nearest to a mistake)."""
     probabilities = np.asarray(probabilities)
     y_pred = probabilities.argmax(axis=1).tolist() if len(probabilities) else []
     report = classification_metrics(list(y_true), y_pred, labels)
@@ -58,6 +59,12 @@ def build_report(y_true: Sequence[int], probabilities: np.ndarray, labels: Seque
         for i, (t, p) in enumerate(zip(y_true, y_pred)) if t != p
     ]
     report["misclassified"] = sorted(wrong, key=lambda w: -w["confidence"])
+    right = [
+        {"image_id": int(image_ids[i]), "path": str(paths[i]), "true": labels[t], "predicted": labels[p],
+         "confidence": float(probabilities[i, p])}
+        for i, (t, p) in enumerate(zip(y_true, y_pred)) if t == p
+    ]
+    report["correct"] = sorted(right, key=lambda w: w["confidence"])
     report["n"] = len(y_true)
     return report
 

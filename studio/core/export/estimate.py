@@ -3,7 +3,8 @@ what would ship.
 
 For each quantization the run is exported (the real bundle, into a temporary folder that is removed), then
 the target loads **the weights the bundle holds** (dequantized from its own weight files) and classifies the
-test split (:func:`studio.core.export.targets.base.measure`). Nothing is written into the project or beside it.
+test split (:func:`studio.core.export.targets.base.measure`). The bundles are not kept; the numbers are stored
+with the run (``estimates.json``, :meth:`RunFolder.write_estimates`) so they are not measured again.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from studio.core.events import QuantizationEstimate, Reporter
 from studio.core.export.exporter import export_bundle, read_run
 from studio.core.export.targets import ExportTarget, get_target
 from studio.core.export.targets.base import measure
+from studio.core.project.runs import RunFolder
 from studio.core.project.store import Project
 from studio.core.specs import ExportOptions
 
@@ -39,4 +41,5 @@ def estimate(project: Project, run_id: str | None, reporter: Reporter = events.i
                                        macro_f1=measured["macro_f1"])
             rows.append(row)
             reporter(row)
+    RunFolder(project.root, run.id).write_estimates(target.name, {r.quantization: r.to_dict() for r in rows})
     return rows

@@ -100,7 +100,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
             target.write_model(scored, config, tmp / target.model_dir, options.quantization)
         rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold)
         step("page")
-        title = options.title or project.name
+        title = web_app.page_title(options.title, labels)
         if web:
             _write_page(page, tmp, title, labels)
             web_app.write_manifest(tmp, title, icons)

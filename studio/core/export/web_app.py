@@ -23,6 +23,15 @@ THEME_COLOR = "#3b5bdb"       # the page's accent (style.css --accent)
 BACKGROUND_COLOR = "#f4f6fb"  # the page's background (style.css --bg), shown while the app starts
 
 
+def page_title(title: str | None, labels: list[str]) -> str:
+    """The page's title: the user's own, else the class names ("Flower, temple or trees")."""
+    if title and title.strip():
+        return " ".join(title.split())[:80]
+    names = list(labels[:4]) + ([f"{len(labels) - 4} more"] if len(labels) > 4 else [])
+    text = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+    return text[:1].upper() + text[1:]
+
+
 def write_manifest(folder: Path, title: str, icons: list[Path]) -> list[str]:
     """Copy the icons into ``icons/`` and write the web app manifest; returns the files written."""
     (folder / web_runtime.ICON_DIR).mkdir(exist_ok=True)

@@ -38,6 +38,20 @@ def score_uncertainty(accuracy: float, n: int) -> str:
             f"{lo:.2f} and {hi:.2f} (95% interval)")
 
 
+def training_blocker(counts: dict[str | None, dict[str, int]]) -> str | None:
+    """Why a model cannot be trained on this data yet, in plain words; None when it can. The same rules
+    training itself checks (two classes in the train split, some validation images), asked up front so the
+    Train button can say so instead of failing after a wait."""
+    in_train = sorted(name for name, per in counts.items() if name is not None and per.get("train", 0))
+    if len(in_train) < 2:
+        have = (f"this project has only “{in_train[0]}”" if in_train else "no images are labelled yet")
+        return (f"Training needs labelled images of at least two classes; {have}. Add a class on the Images "
+                "page and label some images with it.")
+    if not sum(per.get("val", 0) for name, per in counts.items() if name is not None):
+        return "Training needs some validation images to check itself on; add a few more images of each class."
+    return None
+
+
 def data_warnings(counts: dict[str | None, dict[str, int]]) -> list[DataWarning]:
     """Warnings about labelled data before training; ``counts`` is ``Project.counts()`` (class -> split -> n;
     the ``None`` key, unlabelled images, is ignored)."""

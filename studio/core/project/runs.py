@@ -45,6 +45,7 @@ MODEL_FILE = "model.keras"
 REPORT_FILE = "report.json"
 KNOWN_SCORE_FILE = "known_score.npz"   # the known-vs-unknown score's constants (studio.core.evaluation.open_world)
 ERROR_FILE = "error.log"
+ESTIMATES_FILE = "estimates.json"  # export format -> quantization -> measured size and test accuracy
 LOGS_DIR = "logs"
 CACHE_DIR = "cache"
 LOCK_FILE = ".owner.lock"
@@ -199,6 +200,21 @@ class RunFolder:
 
     def write_report(self, report: dict[str, Any]) -> None:
         write_json_atomic(self.report_path, report)
+
+    def write_estimates(self, fmt: str, rows: dict[str, dict[str, Any]]) -> None:
+        """The measured size and accuracy of each quantization of ``fmt`` (replacing that format's)."""
+        data = self.estimates_all()
+        data[str(fmt)] = rows
+        write_json_atomic(self.path / ESTIMATES_FILE, data)
+
+    def estimates_all(self) -> dict[str, dict[str, dict[str, Any]]]:
+        data = _read_json(self.path / ESTIMATES_FILE)
+        return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+    def estimates(self, fmt: str) -> dict[str, dict[str, Any]]:
+        """quantization -> numbers, as last measured for ``fmt``; empty when never measured."""
+        rows = self.estimates_all().get(str(fmt), {})
+        return {str(q): r for q, r in rows.items() if isinstance(r, dict)}
 
     def write_error(self, text: str) -> None:
         try:

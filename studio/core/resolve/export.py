@@ -21,6 +21,7 @@ class ExportChoices:
     format: str = DEFAULT_TARGET
     quantization: str | None = None
     unsure_threshold: float | None = None  # None: from the validation split, at export (evaluation/unsure.py)
+    title: str | None = None  # the page's title; None: the class names (export/web_app.page_title)
     keep_known: float | None = None  # share of known images answered; None: the project's choice (default 95 %)
     zip: bool = False
     force: bool = False
@@ -57,7 +58,8 @@ def resolve_export(project: Project, run_id: str | None, choices: ExportChoices)
     if keep is not None:
         keep = unsure.check_keep(keep)
     options = ExportOptions(quantization=choices.quantization or default_quantization(run.arch, target),
-                            zip=choices.zip, force=choices.force, unsure_threshold=threshold, keep_known=keep)
+                            zip=choices.zip, force=choices.force, unsure_threshold=threshold, keep_known=keep,
+                            title=choices.title)
     return ExportPlan(target.name, options)
 
 

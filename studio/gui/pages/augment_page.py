@@ -32,6 +32,7 @@ from studio.core.project.store import Project
 from studio.core.specs import (
     AUGMENT_PRESET_TITLES,
     AUGMENT_PRESETS,
+    DEFAULT_AUGMENT,
     AugmentSpec,
     PreprocessSpec,
     SpecError,
@@ -366,6 +367,8 @@ class AugmentPage(QWidget):
         if project is not None:
             try:
                 aug = project_settings.load(project).augment
+                if project.get_setting(project_settings.AUGMENT_KEY) is None:  # never chosen: what training uses
+                    aug = AUGMENT_PRESETS[DEFAULT_AUGMENT]
             except SpecError:
                 self.session.status_message.emit("The saved augmentation settings were invalid; defaults shown.")
         self.controls.set_spec(aug)

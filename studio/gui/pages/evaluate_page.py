@@ -7,6 +7,7 @@ again runs the CLI in a child process, so TensorFlow never runs on (or even load
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,9 @@ from studio.gui.jobs.workers import start_worker
 from studio.gui.parts.augment_grid import array_to_qimage
 from studio.gui.parts.confusion import ConfusionMatrixWidget
 from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.plain_words import meaning, result_sentence
 from studio.gui.parts.report_files import write_csv, write_html, write_json
-from studio.gui.parts.report_table import ReportTable
+from studio.gui.parts.report_table import ReportTable, details_toggle
 from studio.gui.parts.review_items import health_notes
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
@@ -92,6 +94,19 @@ def open_world_stats(figures: Any, stat: Any) -> str:
     if isinstance(figures.get("others_refused"), (int, float)):
         text += stat("Other things refused", f"{figures['others_refused']:.0%}")
     return text
+
+
+def correct_items(report: dict[str, Any], project: Project, name: str) -> list[dict[str, Any]]:
+    """The test images of class ``name`` the run got right: from the report, or (a report saved before it
+    listed them) the class's test images that are not among its mistakes."""
+    if "correct" in report:
+        return [m for m in report["correct"] if str(m.get("true")) == name]
+    wrong = {int(m["image_id"]) for m in report.get("misclassified") or []}
+    info = next((c for c in project.classes() if c.name == name), None)
+    if info is None:
+        return []
+    return [{"image_id": r.id, "true": name, "predicted": name}
+            for r in project.images(class_id=info.id, split="test") if r.id not in wrong]
 
 
 class EvaluatePage(QWidget):
@@ -145,6 +160,8 @@ class EvaluatePage(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("evalSummary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setToolTip("\n".join(f"{term}: {meaning(term)}" for term in
+                                           ("Accuracy", "Macro F1", "Weighted F1", "Test images", "Misclassified")))
         self.summary.setStyleSheet("#evalSummary{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px;"
                                    "padding:8px 12px}")
         root.addWidget(self.summary)
@@ -158,8 +175,11 @@ class EvaluatePage(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_report_tab(), "Report")
+        self.tabs.setCornerWidget(self.details_button, Qt.Corner.TopRightCorner)
         self.compare_table = QTableWidget(0, len(COMPARE_HEADERS))
         self.compare_table.setHorizontalHeaderLabels(COMPARE_HEADERS)
+        for column, title in enumerate(COMPARE_HEADERS):
+            self.compare_table.horizontalHeaderItem(column).setToolTip(meaning(title))
         self.compare_table.verticalHeader().setVisible(False)
         self.compare_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.compare_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -192,7 +212,9 @@ class EvaluatePage(QWidget):
         top = QSplitter(Qt.Orientation.Horizontal)
         self.table = ReportTable()
         self.table.setMinimumWidth(260)
+        self.table.hide()  # the expert table is one click away (details_button); the matrix speaks first
         top.addWidget(self.table)
+        self.details_button = details_toggle(self.table)  # in the tab bar's corner (see _build)
         self.matrix = ConfusionMatrixWidget()
         self.matrix.cell_clicked.connect(self.show_cell)
         top.addWidget(self.matrix)
@@ -345,10 +367,11 @@ class EvaluatePage(QWidget):
         mistakes = len(report.get("misclassified") or [])
 
         def stat(name: str, value: str) -> str:
-            return (f"<td style='padding-right:16px'><span style='color:#666'>{name}</span><br>"
-                    f"<span style='font-size:13pt;font-weight:600'>{value}</span></td>")
+            return (f"<td style='padding-right:16px'><span style='color:#666'>{name}</span> "
+                    f"<span style='font-weight:600'>{value}</span></td>")
 
         self.summary.setText(
+            f"<div style='font-size:13pt;font-weight:600'>{html.escape(result_sentence(report))}</div>"
             "<table><tr>" + stat("Accuracy", format_fraction(report.get("accuracy"))) +
             stat("Macro F1", format_fraction(report.get("macro_f1"))) +
             stat("Weighted F1", format_fraction(weighted)) + stat("Test images", str(n)) +
@@ -387,16 +410,17 @@ class EvaluatePage(QWidget):
         self.cell = (true, predicted)
         self.cell_list.clear()
         if true == predicted:
-            self.cell_items = []
-            self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly. "
-                                    "Click an off-diagonal cell to see mistakes.")
-            self._update_relabel_buttons()
-            return
-        self.cell_items = [m for m in report.get("misclassified") or []
-                           if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
-        self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
-                                f"image{'' if len(self.cell_items) == 1 else 's'}, "
-                                "most confident mistakes first. Select images to relabel them.")
+            self.cell_items = correct_items(report, project, t_name)
+            self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly"
+                                    + (", least sure first" if self.cell_items and "confidence" in
+                                       self.cell_items[0] else "") + ". Click a cell off the diagonal to see "
+                                    "mistakes.")
+        else:
+            self.cell_items = [m for m in report.get("misclassified") or []
+                               if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
+            self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
+                                    f"image{'' if len(self.cell_items) == 1 else 's'}, "
+                                    "most confident mistakes first. Select images to relabel them.")
         for m in self.cell_items:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
@@ -413,10 +437,12 @@ class EvaluatePage(QWidget):
 
     @staticmethod
     def _describe_cell_item(item: QListWidgetItem, m: dict[str, Any], note: str | None) -> None:
-        item.setText(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure"
-                     + ("\npossible label mistake" if note else ""))
-        item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']} "
-                        f"with confidence {float(m['confidence']):.3f}" + (f"\n\n{note}" if note else ""))
+        sure = f"\n{float(m['confidence']) * 100:.0f}% sure" if "confidence" in m else ""
+        arrow = f"{m['true']} ✓" if m["true"] == m["predicted"] else f"{m['true']} → {m['predicted']}"
+        item.setText(arrow + sure + ("\npossible label mistake" if note else ""))
+        item.setToolTip(f"image {m['image_id']}: labelled {m['true']}, predicted {m['predicted']}"
+                        + (f" with confidence {float(m['confidence']):.3f}" if sure else "")
+                        + (f"\n\n{note}" if note else ""))
 
     def _show_health_notes(self, cell: tuple[int, int] | None, notes: dict[int, str]) -> None:
         if cell != self.cell or not notes:

@@ -40,15 +40,20 @@ from studio.core.export.targets import DEFAULT_TARGET, TARGETS, get_target
 from studio.core.project.store import Project, ProjectError
 from studio.core.resolve.export import ExportChoices, ExportPlan, resolve_export
 from studio.core.specs import SpecError
+from studio.gui.jobs.browser_launch import BrowserLauncher
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
-from studio.gui.parts import export_formats
+from studio.gui.parts import export_formats, export_memory
+from studio.gui.parts.link_notice import LinkNotice
 from studio.gui.parts.open_world_box import OpenWorldBox, open_world_text
+from studio.gui.parts.page_title_edit import PageTitleEdit
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import format_bytes, format_fraction
 from studio.gui.session import Session
 
 QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
               "uint8": "uint8 (a quarter of the size)", "int8": "int8, full-integer (a quarter of the size)"}
+MEASURED_TEXT = ("Sizes are of the real bundle; accuracy is on the test split with the weights the bundle "
+                 "holds.")
 QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "Macro F1")
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
@@ -72,13 +77,13 @@ class ExportPage(QWidget):
         self._estimate_run = ""
         self._export_process: CliProcess | None = None
         self._out_edited = False
-        self.last_error_box: Any = None
         self._build()
         session.project_changed.connect(self._on_project_changed)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         session.runs_changed.connect(lambda: self.run_picker.reload(self.session.project))
+        session.classes_changed.connect(lambda: self.title_edit.set_project(self.session.project))
         self._on_project_changed(session.project)
 
     # ----- layout ------------------------------------------------------------------------------
@@ -152,6 +157,10 @@ class ExportPage(QWidget):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         out_row.addWidget(browse)
+        out_row.addSpacing(12)
+        out_row.addWidget(QLabel("Page title"))
+        self.title_edit = PageTitleEdit()
+        out_row.addWidget(self.title_edit, 1)
         t_layout.addLayout(out_row)
         unsure_label = QLabel("Say “not sure” below")
         # The lowest value stands for "automatic": the export derives it from the validation split.
@@ -218,6 +227,10 @@ class ExportPage(QWidget):
         actions.addSpacing(12)
         actions.addWidget(self.url_label, 1)
         r_layout.addLayout(actions)
+        self.link_notice = LinkNotice()  # "no browser could be started", with Copy link
+        r_layout.addWidget(self.link_notice)
+        self.browser = BrowserLauncher(self)
+        self.browser.failed.connect(self._browser_failed)
         root.addWidget(self.result)
         root.addStretch(1)
         self._update_actions()
@@ -305,19 +318,37 @@ class ExportPage(QWidget):
             self.phone_dialog.close()  # stops serving
             self.phone_dialog.deleteLater()
             self.phone_dialog = None
-        for process in (self._estimate_process, self._export_process):
-            if process is not None:
-                process.kill()
-                process.wait(5_000)
-        self._estimate_process = self._export_process = None
+        self._cancel_processes()
         self._estimates_by_format.clear()
-        self.last_export = None
         self._out_edited = False
-        self.result_text.setText("No bundle written yet.")
+        self._restore_last_export(project)
+        self.title_edit.set_project(project)
         self.open_world.set_project(project)
         self.run_picker.user_chose = False
         self.run_picker.reload(project)
         self._on_run_selected(self.run_picker.current_run_id())
+
+    def _cancel_processes(self) -> None:
+        """Stop the measuring and exporting children; they were cancelled, so their end is not reported
+        as a failure ("the process crashed") on the page."""
+        for process in (self._estimate_process, self._export_process):
+            if process is not None:
+                process.finished.disconnect()
+                process.kill()
+                process.wait(5_000)
+                process.deleteLater()
+        if self._estimate_process is not None:
+            self.estimate_status.setText("")
+        self._estimate_process = self._export_process = None
+        self.measure_button.setEnabled(bool(self.run_picker.current_run_id()))
+
+    def _restore_last_export(self, project: Project | None) -> None:
+        self.last_export = export_memory.last_export(project) if project is not None else None
+        self.link_notice.clear()
+        if self.last_export is None:
+            self.result_text.setText("No bundle written yet.")
+        else:
+            self._show_written(self.last_export, "Last export: ")
 
     def _on_run_selected(self, run_id: str) -> None:
         self._select_default_quantization()
@@ -365,7 +396,11 @@ class ExportPage(QWidget):
         project, run_id = self.session.project, self.run_picker.current_run_id()
         if project is None or not run_id or self._estimate_process is not None:
             return
+        if not force and run_id not in self.estimates:
+            self.estimates[run_id] = export_memory.stored_estimates(project, run_id, self.format())
+            self._show_estimates()
         if run_id in self.estimates and len(self.estimates[run_id]) == len(self.quantizations()) and not force:
+            self.estimate_status.setText(MEASURED_TEXT)
             return
         self.estimates[run_id] = {}
         self._estimate_run = run_id
@@ -393,8 +428,7 @@ class ExportPage(QWidget):
             process.deleteLater()
         self.measure_button.setEnabled(bool(self.run_picker.current_run_id()))
         if outcome.ok:
-            self.estimate_status.setText("Sizes are of the real bundle; accuracy is on the test split with the "
-                                         "weights the bundle holds.")
+            self.estimate_status.setText(MEASURED_TEXT)
         else:
             self.estimate_status.setText(f"Could not measure: {outcome.error_message()}")
         if (self.run_picker.current_run_id(), self.format()) != (self._estimate_run, self._estimate_format) \
@@ -426,7 +460,7 @@ class ExportPage(QWidget):
             return None
         return export_argv(project.root, run_id, out, self.quantization(), zip_too=self.zip_box.isChecked(),
                            force=True, unsure_threshold=self.unsure_threshold(), fmt=self.format(),
-                           keep_known=self.open_world.keep())
+                           keep_known=self.open_world.keep(), title=self.title_edit.title())
 
     def export(self) -> None:
         args = self.export_args()
@@ -456,18 +490,24 @@ class ExportPage(QWidget):
             self.last_export = None
         else:
             self.last_export = result
-            zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+            if self.session.project is not None:
+                export_memory.remember_export(self.session.project, result)
             self.open_world.show_measured(result.get("known_threshold"))
-            zip_text += open_world_text(result.get("known_threshold"))
-            unsure = result.get("unsure_threshold")
-            if isinstance(unsure, (int, float)):
-                zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
-                self.unsure_hint.setText(f"last export: {unsure:.2f}")
-            self.result_text.setText(
-                f"<b>{_written_title(result)}</b> ({result.get('quantization', '')}): {len(result.get('files', []))} "
-                f"files, {format_bytes(result.get('bytes'))} (model {format_bytes(result.get('model_bytes'))})"
-                f"<br>{result['out']}{zip_text}")
+            self._show_written(result)
             self.session.status_message.emit(f"Exported the web bundle to {result['out']}")
+        self._update_actions()
+
+    def _show_written(self, result: dict[str, Any], prefix: str = "") -> None:
+        zip_text = f"<br>Zip: {result['zip']}" if result.get("zip") else ""
+        zip_text += open_world_text(result.get("known_threshold"))
+        unsure = result.get("unsure_threshold")
+        if isinstance(unsure, (int, float)):
+            zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
+            self.unsure_hint.setText(f"last export: {unsure:.2f}")
+        self.result_text.setText(
+            f"{prefix}<b>{_written_title(result)}</b> ({result.get('quantization', '')}): "
+            f"{len(result.get('files', []))} files, {format_bytes(result.get('bytes'))} "
+            f"(model {format_bytes(result.get('model_bytes'))})<br>{result['out']}{zip_text}")
         self._update_actions()
 
     # ----- preview -----------------------------------------------------------------------------
@@ -485,22 +525,19 @@ class ExportPage(QWidget):
             return
         url = self.server.url
         self.url_label.setText(f"Serving at <a href='{url}'>{url}</a> (this computer only)")
+        self.link_notice.clear()
         self._update_actions()
-        if not QDesktopServices.openUrl(QUrl(url)):
+        self.browser.open(url)
+
+    def _browser_failed(self, url: str) -> None:
+        if self.server is not None and url == self.server.url:
             self._open_failed("No web browser could be started.",
-                              f"Open this address in a web browser on this computer:\n{url}", url)
+                              "Open this address in a web browser on this computer:", url)
 
-    def _open_failed(self, what: str, how: str, copy: str) -> None:
-        """Say what failed and what to do; the address (or folder) is selectable and on the clipboard."""
-        from PySide6.QtGui import QGuiApplication
-        from PySide6.QtWidgets import QMessageBox
-
-        QGuiApplication.clipboard().setText(copy)
-        self.last_error_box = QMessageBox(QMessageBox.Icon.Warning, "Could not open", what,
-                                          QMessageBox.StandardButton.Ok, self)
-        self.last_error_box.setInformativeText(how + "\n(It is on the clipboard: paste it.)")
-        self.last_error_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.last_error_box.open()
+    def _open_failed(self, what: str, how: str, copy: str, copy_text: str = "Copy link") -> None:
+        """Say in the window what failed and what to do; the address (or folder) is selectable, with a
+        Copy button."""
+        self.link_notice.show_failure(what, how, copy, copy_text)
         self.session.status_message.emit(f"{what} {copy}")
 
     def stop_preview(self) -> None:
@@ -508,6 +545,7 @@ class ExportPage(QWidget):
             self.server.stop()
             self.server = None
             self.url_label.setText("Preview stopped.")
+            self.link_notice.clear()
         self._update_actions()
 
     def open_phone_preview(self) -> None:
@@ -526,8 +564,8 @@ class ExportPage(QWidget):
         if self.last_export is not None:
             folder = str(self.last_export["out"])
             if not QDesktopServices.openUrl(QUrl.fromLocalFile(folder)):
-                self._open_failed("No file manager could be started.",
-                                  f"The bundle is in this folder:\n{folder}", folder)
+                self._open_failed("No file manager could be started.", "The bundle is in this folder:", folder,
+                                  "Copy folder")
 
     def shutdown(self) -> None:
         """Called when the window closes: stop the server and any child process."""

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import BatchEnd, EpochEnd, RunStarted
 from studio.core.project import runs as run_store
-from studio.core.project.data_warnings import data_warnings, other_things_warning
+from studio.core.project.data_warnings import data_warnings, other_things_warning, training_blocker
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.resolve.recommend import recommend
 from studio.core.specs import SpecError
@@ -39,6 +39,7 @@ from studio.gui.jobs.training_process import QueuedRun, RunEnded, TrainingQueue
 from studio.gui.jobs.workers import start_worker
 from studio.gui.parts import run_actions
 from studio.gui.parts.curves import CurvesWidget
+from studio.gui.parts.plain_words import meaning
 from studio.gui.parts.run_summary import (
     RunSummary,
     format_bytes,
@@ -181,6 +182,8 @@ class TrainPage(QWidget):
     def _build_runs_table(self) -> QTableWidget:
         table = QTableWidget(0, len(COLUMNS))
         table.setHorizontalHeaderLabels(COLUMNS)
+        for column, title in enumerate(COLUMNS):
+            table.horizontalHeaderItem(column).setToolTip(meaning(title))
         table.verticalHeader().setVisible(False)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -407,7 +410,12 @@ class TrainPage(QWidget):
         project = self.session.project
         if project is None:
             self.settings.show_warnings([])
+            self.settings.set_blocked(None)
             return
+
+        # A reason found on older data must not keep Train disabled while the data is read again (a click
+        # meanwhile still meets the trainer's own check and its message).
+        self.settings.set_blocked(None)
 
         def work(progress, cancel) -> tuple:  # noqa: ANN001
             from studio.core.project import others
@@ -415,15 +423,18 @@ class TrainPage(QWidget):
             counts = project.counts()
             warnings = data_warnings(counts)
             suggestion = other_things_warning(others.count(project), sum(1 for c in counts if c is not None))
-            return recommend(project), warnings + ([suggestion] if suggestion else [])
+            return (recommend(project), warnings + ([suggestion] if suggestion else []), training_blocker(counts),
+                    counts)
 
         def done(result: tuple) -> None:
             if project is not self.session.project:
                 return
-            recommendation, warnings = result
+            recommendation, warnings, blocker, counts = result
             if self.settings.follows_recommendation():  # the data changed: so may the recommendation
                 self.settings.load(project, recommendation)
-            self.settings.show_warnings(warnings)
+            self.settings.set_blocked(blocker)
+            self.settings.show_classes(counts)
+            self.settings.show_warnings([w for w in warnings if blocker is None or w.kind != "few_classes"])
             self.analysed.emit()
 
         self._analysis = start_worker(work, on_finished=done, on_errored=lambda exc: None)

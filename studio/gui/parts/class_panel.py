@@ -69,8 +69,11 @@ class ClassTree(QTreeWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("classTree")
-        self.setColumnCount(6)
-        self.setHeaderLabels(["Key", "Class", "Images", "Train", "Val", "Test"])
+        self.setColumnCount(4)
+        self.setHeaderLabels(["Key", "Class", "Images", "Train·Val·Test"])
+        self.headerItem().setToolTip(3, "How many of the class's images are in the training, validation and "
+                                        "test split (the split counts hide when the panel is narrow; hover a "
+                                        "class to see them)")
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -84,6 +87,32 @@ class ClassTree(QTreeWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def _name_width(self) -> int:
+        """The width the Class column needs to show the longest class name in full (with its colour dot)."""
+        names = [self.topLevelItem(i).text(1) for i in range(self.topLevelItemCount())]
+        text = max((self.fontMetrics().horizontalAdvance(n) for n in names), default=0)
+        return text + self.iconSize().width() + 24
+
+    def fit_columns(self) -> None:
+        """Class names are never cut: when they need the room, the split counts column hides (the counts stay
+        in each row's tooltip)."""
+        def need(column: int) -> int:  # measured from the texts: Qt's size hints are -1 for a hidden column
+            texts = [self.topLevelItem(i).text(column) for i in range(self.topLevelItemCount())]
+            cells = max((self.fontMetrics().horizontalAdvance(t) for t in texts), default=0) + 16
+            title = self.header().fontMetrics().horizontalAdvance(self.headerItem().text(column)) + 24
+            return max(cells, title)
+
+        room = self.viewport().width() - need(0) - need(2)
+        self.setColumnHidden(3, room - need(3) < self._name_width())
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt name)
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt name)
+        super().showEvent(event)
+        QTimer.singleShot(0, self.fit_columns)  # after the layout has given the panel its width
 
     def class_id_at(self, pos: QPoint) -> tuple[bool, int | None]:
         item = self.itemAt(pos)
@@ -239,23 +268,27 @@ class ClassPanel(QWidget):
         rows.append((keys.get(None, ""), "Unlabelled", UNLABELLED, None))
         for key, name, cid, color in rows:
             per = counts.get(None if cid == UNLABELLED else name, {s: 0 for s in SPLITS})
-            values = [key, name, str(sum(per.values()))] + [str(per.get(s, 0)) for s in SPLITS]
-            item = QTreeWidgetItem(values)
+            splits = " · ".join(str(per.get(s, 0)) for s in SPLITS)
+            item = QTreeWidgetItem([key, name, str(sum(per.values())), splits])
             item.setData(0, ClassIdRole, cid)
             if color:
                 item.setIcon(1, swatch(color))
             else:
                 item.setForeground(1, self.palette().placeholderText())
-            for col in (0, 2, 3, 4, 5):
+            for col in (0, 2, 3):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignCenter)
             tip = (f"Key {key} labels the selected images" if key else "Type its name to label the selected images")
             problems = self.problem_counts.get(name, 0) if cid != UNLABELLED else 0
             if problems:
                 item.setText(2, f"{item.text(2)} ⚠{problems}")  # beside the count: the name is never elided
                 tip += f"\n{problems} image{'s' if problems != 1 else ''} to review (Images › Review)"
-            item.setToolTip(1, tip)
+            tip += "\n" + ", ".join(f"{per.get(s, 0)} {s}" for s in SPLITS)
+            for col in range(self.tree.columnCount()):
+                item.setToolTip(col, tip)
             self.tree.addTopLevelItem(item)
         self.more_button.setEnabled(bool(rows[:-1]))
+        self.tree.fit_columns()
+        QTimer.singleShot(0, self.tree.fit_columns)  # again once the rows' sizes are laid out
         self._update_label_button()
 
     def set_problem_counts(self, counts: dict[str, int]) -> None:

@@ -49,7 +49,7 @@ class ConfusionMatrixWidget(QWidget):
         """(left, top, cell) of the grid inside the widget."""
         n = max(1, len(self.labels))
         label_w = self._label_width()
-        left, top = label_w + 22, 40
+        left, top = label_w + 22, 32
         cell = max(12, min((self.width() - left - 8) // n, (self.height() - top - label_w - 8) // n))
         # Centre the grid in the space there is (the labels stay just left of it).
         left = max(left, (self.width() - n * cell) // 2)
@@ -139,9 +139,15 @@ class ConfusionMatrixWidget(QWidget):
         bold.setBold(True)
         painter.setFont(bold)
         grid_w = n * cell
-        painter.drawText(QRect(left, 6, grid_w, 24), Qt.AlignmentFlag.AlignCenter, "predicted class")
+        # The titles are centred on the grid but never narrower than their text: a small grid must not clip
+        # them ("redicted clas" at 1024x640).
+        title_w = painter.fontMetrics().horizontalAdvance("predicted class") + 12
+        centre = left + grid_w // 2
+        title_x = max(0, min(centre - title_w // 2, self.width() - title_w))
+        painter.drawText(QRect(title_x, 4, title_w, 24), Qt.AlignmentFlag.AlignCenter, "predicted class")
         painter.save()
         painter.translate(left - self._label_width() - 10, top + grid_w // 2)
         painter.rotate(-90)
-        painter.drawText(QRect(-grid_w // 2, -10, grid_w, 20), Qt.AlignmentFlag.AlignCenter, "true class")
+        side_w = max(grid_w, painter.fontMetrics().horizontalAdvance("true class") + 12)
+        painter.drawText(QRect(-side_w // 2, -10, side_w, 20), Qt.AlignmentFlag.AlignCenter, "true class")
         painter.restore()

@@ -9,7 +9,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QToolButton, QWidget
+
+from studio.gui.parts.plain_words import meaning
 
 HEADERS = ("Class", "Precision", "Recall", "F1", "Support")
 METRIC_KEYS = ("precision", "recall", "f1", "support")
@@ -53,6 +55,8 @@ class ReportTable(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, len(HEADERS), parent)
         self.setHorizontalHeaderLabels(HEADERS)
+        for column, title in enumerate(HEADERS):
+            self.horizontalHeaderItem(column).setToolTip(meaning(title))
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -71,6 +75,7 @@ class ReportTable(QTableWidget):
             summary = r >= n_classes
             name_item = QTableWidgetItem(name)
             if summary:
+                name_item.setToolTip(meaning(name))
                 name_item.setFont(bold)
                 name_item.setBackground(QColor("#f1f3f6"))
             self.setItem(r, 0, name_item)
@@ -95,3 +100,21 @@ class ReportTable(QTableWidget):
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)
         return item.text() if item else ""
+
+
+def details_toggle(table: QWidget) -> QToolButton:
+    """A button that shows or hides the expert table (precision, recall, F1 per class)."""
+    button = QToolButton()
+    button.setObjectName("reportDetailsButton")
+    button.setCheckable(True)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setArrowType(Qt.ArrowType.RightArrow)
+    button.setText("Details per class (precision, recall, F1)")
+    button.setToolTip("The expert table; hover its column titles for what each number means")
+
+    def toggled(on: bool) -> None:
+        table.setVisible(on)
+        button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+
+    button.toggled.connect(toggled)
+    return button

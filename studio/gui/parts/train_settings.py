@@ -11,6 +11,7 @@ set by hand also in ``preprocess``, which the Augment page previews).
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -73,6 +74,10 @@ class TrainSettings(QWidget):
         self._save_timer.timeout.connect(self.save)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
+        self.classes_line = QLabel("")  # what the model will learn to tell apart, in the user's own names
+        self.classes_line.setObjectName("trainClasses")
+        self.classes_line.setWordWrap(True)
+        layout.addWidget(self.classes_line)
         layout.addWidget(self._build_model_box())
         self.warnings = QLabel("")
         self.warnings.setObjectName("dataWarnings")
@@ -81,6 +86,12 @@ class TrainSettings(QWidget):
         self.warnings.hide()
         layout.addWidget(self.warnings)
         layout.addLayout(self._build_buttons())
+        self.blocked = QLabel("")
+        self.blocked.setObjectName("trainBlocked")
+        self.blocked.setWordWrap(True)
+        self.blocked.setStyleSheet("color:#b3261e")
+        self.blocked.hide()
+        layout.addWidget(self.blocked)
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setText("Advanced settings")
         self.advanced_toggle.setCheckable(True)
@@ -362,6 +373,18 @@ class TrainSettings(QWidget):
         self._loading = False
         self._show_card()
         self._show_augment_note()
+
+    def show_classes(self, counts: dict[str | None, dict[str, int]]) -> None:
+        named = [(name, sum(per.values())) for name, per in counts.items() if name is not None and sum(per.values())]
+        self.classes_line.setText("Learns to tell apart: " + ", ".join(f"<b>{html.escape(n)}</b> ({k})"
+                                                                     for n, k in named) if named else "")
+
+    def set_blocked(self, reason: str | None) -> None:
+        """Train (and the More menu's runs) disabled with ``reason`` shown under the button, or enabled again."""
+        for widget in (self.train_button, self.compare_action, self.benchmark_action):
+            widget.setEnabled(reason is None)
+        self.blocked.setText(reason or "")
+        self.blocked.setVisible(reason is not None)
 
     def show_warnings(self, warnings: list[DataWarning]) -> None:
         self.warnings.setText("<br>".join(f"⚠ {w.text}" for w in warnings))

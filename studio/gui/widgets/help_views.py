@@ -80,10 +80,14 @@ class ShortcutSheet(QDialog):
             table.setItem(row, 1, QTableWidgetItem(what))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        # Descriptions wrap onto a second line instead of being cut off with "…".
+        table.setWordWrap(True)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table = table
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(table, 1)
         layout.addWidget(buttons)
-        self.resize(640, 480)
+        self.resize(680, 560)  # every row (two wrap onto a second line) without scrolling
