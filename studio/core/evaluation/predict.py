@@ -45,6 +45,9 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     if not inputs:
         return []
     probs = np.asarray(model.predict(np.stack(inputs), verbose=0, batch_size=64))
+    if not np.isfinite(probs).all():
+        raise ProjectError(f"the model of run {run.id} gives no numbers (NaN): its weights are damaged; "
+                           "train the run again")
     out = []
     for p, row in zip(paths, probs):
         out.append({"path": str(p), "label": labels[int(row.argmax())],

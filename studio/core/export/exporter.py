@@ -18,6 +18,7 @@ from typing import Any
 
 from studio import __version__
 from studio.core import events
+from studio.core.errors import ProjectError
 from studio.core.evaluation import unsure
 from studio.core.events import ExportStep, Reporter
 from studio.core.export import bundle_folder, web_app, web_runtime
@@ -149,7 +150,11 @@ def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
     if not folder.has_model():
         raise ExportError(f"run {run.id} has no saved model ({folder.model_path} is missing)")
     config = train_config(run)
-    labels = folder.labels()
+    try:
+        folder.load_model()  # safe mode; its outputs must match labels.json (a received run may not)
+        labels = folder.labels()
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
     if len(labels) < 2:
         raise ExportError(f"run {run.id} has fewer than two labels")
     return config, labels

@@ -143,9 +143,9 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 
 
 def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
+    if not isinstance(value, (list, tuple)):
         raise TypeError(f"expected a list, not {type(value).__name__}")
-    return value
+    return list(value)
 
 
 def _dict(value: Any) -> dict[str, Any]:
