@@ -3,7 +3,9 @@
 TensorFlow blocks inside C++ while a worker waits for its peers (and in collectives waiting for a lost one),
 so Python's own signal handlers, which run only between bytecodes of the main thread, may never run there:
 a worker ignored SIGTERM and Ctrl+C for as long as a peer stayed away. Here SIGINT and SIGTERM are blocked in
-every thread (before TensorFlow starts any) and received by one guard thread (``sigtimedwait``), which
+the main thread (and the threads TensorFlow starts later) and received by one guard thread
+(``sigtimedwait``); threads started earlier (a BLAS pool) may still take one, and then Python's handler sets
+the cancel token, which the guard also watches. The guard
 
 - on the first signal cancels the run (the loop stops at the next batch) and, if the process has not ended
   :data:`GRACE_SECONDS` later (a peer it waits for is gone), ends it with one line, exit code 130;
@@ -81,6 +83,9 @@ class ClusterGuard:
                 self.cancel.cancel()
                 self.kill_at = now + GRACE_SECONDS
                 _line(f"{name}: cancelling; {self.task.describe()} ends within {GRACE_SECONDS:.0f} s")
+            elif self.kill_at is None and self.cancel.cancelled:
+                # cancelled by a signal another thread received (Python's own handler set the token)
+                self.kill_at = now + GRACE_SECONDS
             elif self.kill_at is not None and now >= self.kill_at:
                 _line(f"{self.task.describe()} stopped (cancelled; the other workers did not answer in time)")
                 _exit(ExitCode.CANCELLED)
