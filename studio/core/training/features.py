@@ -63,7 +63,7 @@ def image_features(project: Project, image_ids: Sequence[int] | None = None, *, 
     records = _records(project, image_ids)
     report = progress or (lambda _d, _t: None)
     path = cache_file(project, spec.image_size, color)
-    cached = _read(project, path, fresh)
+    cached = read_cache(project, path, fresh)
     missing = [r for r in records if r.sha256 not in cached]
     total = len(records)
     report(total - len(missing), total)
@@ -102,7 +102,7 @@ def cache_arrays(dim: int = backbone.FEATURE_DIM) -> dict[str, ArraySpec]:
     return {"sha256": ArraySpec("U", ("n",)), "vectors": ArraySpec("float32", ("n", dim))}
 
 
-def _read(project: Project, path: Path, fresh: bool = False) -> dict[str, np.ndarray]:
+def read_cache(project: Project, path: Path, fresh: bool = False) -> dict[str, np.ndarray]:
     """The cached vectors by sha256; a missing, damaged or untrustworthy file reads as empty (and is
     rewritten); ``fresh`` ignores it. A features folder that is a link is refused (:class:`LinkRefused`)."""
     check_folder(project.root, path.parent)
