@@ -2,8 +2,9 @@
 
 Builds projects of N near-identical images (one textured picture with a little noise per copy, so every file
 has distinct bytes; or one flat colour at N slightly different sizes), runs ``edge-studio health --json`` on
-each in a child process and prints side by side: seconds, the child's peak memory (``VmHWM``), the groups of
-copies found, the pairs listed, and the size of ``health.json``.
+each in a child process (features computed too; with ``--cached`` read from the cache) and prints side by
+side: seconds, the child's peak memory (``VmHWM``), the groups of copies found, the pairs listed, and the
+size of ``health.json``.
 
     PYTHONPATH=. .venv/bin/python bench/health_scale.py [--sizes 1000,10000] [--work DIR]
 
@@ -46,8 +47,7 @@ def flat_frames(folder: Path, n: int) -> None:
     """One flat grey at many sizes (distinct bytes, the same picture)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        side = 16 + i % 64
-        cv2.imwrite(str(folder / f"f{i:05d}.png"), np.full((side, side + i // 64 % 64, 3), 128, np.uint8))
+        cv2.imwrite(str(folder / f"f{i:05d}.png"), np.full((16 + i % 100, 16 + i // 100, 3), 128, np.uint8))
 
 
 def peak_kb(pid: int) -> int:
@@ -61,11 +61,14 @@ def peak_kb(pid: int) -> int:
     return 0
 
 
-def run_health(project: Path) -> tuple[int, float, float, dict]:
+def run_health(project: Path, fresh: bool) -> tuple[int, float, float, dict]:
+    """``fresh``: the features computed again too; else only the report (features from the cache)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    (project / "health.json").unlink(missing_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([sys.executable, "-m", "studio", "health", str(project), "--json", "--fresh"],
+        proc = subprocess.Popen([sys.executable, "-m", "studio", "health", str(project), "--json",
+                                 *(["--fresh"] if fresh else [])],
                                 stdout=out, stderr=subprocess.DEVNULL, env=env)
         top = 0
         while True:
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--kinds", default="textured,flat")
     parser.add_argument("--work", type=Path)
+    parser.add_argument("--cached", action="store_true", help="reuse cached features (the analysis alone)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="health-scale-"))
     rows = []
@@ -95,7 +99,7 @@ def main() -> None:
                 (textured_frames if kind == "textured" else flat_frames)(root / "in", n)
                 with Project.create(root / "p") as project:
                     import_paths(project, [root / "in"])
-            rc, seconds, peak_mb, report = run_health(root / "p")
+            rc, seconds, peak_mb, report = run_health(root / "p", fresh=not args.cached)
             notes = report.get("notes", {})
             size = (root / "p" / "health.json").stat().st_size if (root / "p" / "health.json").exists() else 0
             rows.append((kind, n, rc, seconds, peak_mb, notes.get("duplicate_groups"), notes.get("duplicate_copies"),

@@ -54,6 +54,7 @@ IMBALANCE_RATIO = 4.0              # largest / smallest class above this: imbala
 LABEL_NEXT = 50                    # length of the "label these next" queue
 GROUPS_LISTED = 200                # groups of copies listed in a report (the notes give the totals)
 GROUP_LISTED = 50                  # images listed per group
+SKLEARN_WORKING_MB = 64            # scikit-learn's working memory for chunked pairwise distances
 PAIRS_LISTED = 1000                # "keep this, drop that copy" pairs listed for review (leaks first)
 
 
@@ -73,11 +74,13 @@ def analyse(data: HealthInput, *, near_duplicate_threshold: float, feature_sourc
             pixels_of: Callable[[int], np.ndarray] | None = None) -> HealthReport:
     """The whole check on arrays. ``pixels_of(row)`` (decoded BGR pixels) confirms near-duplicates pixel by
     pixel; without it the features alone decide. Raises :class:`HealthCancelled` when ``cancel`` is set."""
+    import sklearn
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: the matrices are small, and on a busy 2-core machine more threads spin against each
-    # other (measured: the k-fold heads took 6.6 s with the default threads, 0.44 s with one).
-    with threadpool_limits(limits=1):
+    # other (measured: the k-fold heads took 6.6 s with the default threads, 0.44 s with one). scikit-learn's
+    # chunked distances (the outliers' nearest neighbours) may use 1 GB by default: 10,000 images need far less.
+    with threadpool_limits(limits=1), sklearn.config_context(working_memory=SKLEARN_WORKING_MB):
         return _analyse(data, near_duplicate_threshold, feature_source, fingerprint, reporter, cancel, pixels_of)
 
 
