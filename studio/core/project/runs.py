@@ -302,6 +302,9 @@ class RunFolder:
         return RunOwner.is_held(self.path / LOCK_FILE)
 
 
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 class RunOwner:
     """An exclusive advisory lock held by the process that trains a run; the OS drops it when the process
     dies, however it dies. ``flock`` locks belong to an open file, so another thread of the same process
@@ -312,7 +315,7 @@ class RunOwner:
 
     @classmethod
     def acquire(cls, path: Path) -> RunOwner:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NO_LINK, 0o644)  # never a planted link's target
         if not _lock(fd):
             os.close(fd)
             raise ProjectError(f"run folder {path.parent.name} is in use by another process")
@@ -321,7 +324,7 @@ class RunOwner:
     @staticmethod
     def is_held(path: Path) -> bool:
         try:
-            fd = os.open(path, os.O_RDWR)
+            fd = os.open(path, os.O_RDWR | _NO_LINK)  # a link or FIFO planted in a received project: not followed
         except FileNotFoundError:
             return False
         except OSError:
