@@ -81,7 +81,8 @@ def _cluster_task() -> Any:
 
 
 def _guard_cluster(task: Any, cancel: CancelToken) -> None:
-    """Before TensorFlow starts: the port checked, signals and the wait for peers bounded (cluster_guard)."""
+    """Before TensorFlow starts: the port checked, every peer awaited (bounded, signals honoured), and a
+    watchdog for the stages where TensorFlow holds the process (cluster_guard)."""
     from studio.commands.cluster_guard import ClusterGuard
     from studio.core.training import cluster
 
@@ -93,7 +94,16 @@ def _guard_cluster(task: Any, cancel: CancelToken) -> None:
     _host, port = cluster.split_address(cluster.own_address(task))
     print(f"note: TensorFlow's training server listens on port {port} of every network interface, without "
           "authentication: keep that port private (README: Distributed training)", file=sys.stderr)
-    ClusterGuard(task, cancel, timeout).start()
+    print(f"waiting for the other workers (at most {timeout:.0f} s)", file=sys.stderr)
+    with cancel_on_signals(cancel):
+        try:
+            joined = cluster.wait_for_peers(task, timeout, lambda: cancel.cancelled)
+        except cluster.ClusterSpecError as exc:
+            raise UserError(str(exc)) from None
+    if not joined:
+        print("worker cancelled before training started", file=sys.stderr)
+        raise SystemExit(ExitCode.CANCELLED)
+    ClusterGuard(task, cancel, timeout + cluster.REGISTER_MARGIN_SECONDS).start()
 
 
 def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, task: Any) -> int:

@@ -99,16 +99,16 @@ def test_a_signal_while_waiting_for_peers_ends_the_worker(project: Path, tmp_pat
     started = time.monotonic()
     proc, out, err = start_cli("train", str(project), "--arch", "dense", "--epochs", "1", env=env,
                                out_dir=tmp_path / ".worker")
-    while not _listening(mine):  # TensorFlow's server is up: the worker waits for its chief in C++
+    while not _listening(mine):  # the worker holds its port and waits for its chief
         assert proc.poll() is None and time.monotonic() - started < 120, err.read_text()[-2000:]
         time.sleep(0.2)
-    time.sleep(1.0)
+    time.sleep(3.0)
     sent = time.monotonic()
     proc.send_signal(signum)
-    r = finish_cli(proc, out, err, 60, started)
+    r = finish_cli(proc, out, err, 90, started)
     assert r.rc == 130, r.err[-2000:]
-    assert time.monotonic() - sent < 30
-    assert "stopped" in r.err.strip().splitlines()[-1]
+    assert time.monotonic() - sent < 15
+    assert "cancelled" in r.err.strip().splitlines()[-1]
 
 
 def _listening(port: int) -> bool:

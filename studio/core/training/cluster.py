@@ -14,7 +14,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,7 @@ JOBS = ("chief", "worker")  # the tasks the studio's custom loop runs; no parame
 # would wait forever for a peer that never starts or whose host does not resolve).
 JOIN_TIMEOUT_ENV = "EDGE_STUDIO_CLUSTER_JOIN_TIMEOUT"
 DEFAULT_JOIN_TIMEOUT_SECONDS = 180
+REGISTER_MARGIN_SECONDS = 30
 # Set once this process's MultiWorkerMirroredStrategy exists, i.e. every worker has joined.
 JOINED = threading.Event()
 
@@ -142,6 +143,61 @@ def check_port_free(task: Task, environ: Mapping[str, str] | None = None) -> Non
                                    f"on this machine ({exc.strerror}); pick another port") from None
 
 
+def wait_for_peers(task: Task, timeout: float, cancelled: Callable[[], bool],
+                   environ: Mapping[str, str] | None = None) -> bool:
+    """Before TensorFlow starts: hold this task's port open and wait until every other task's port answers
+    (its own such wait, or its TensorFlow server). TensorFlow's own wait blocks in C++ where signals cannot
+    be honoured; this one can. Returns False when ``cancelled()`` became true; ClusterSpecError naming the
+    tasks that never answered after ``timeout`` seconds."""
+    import socket
+    import time
+
+    me = (task.task_type, task.index)
+    others = [(job, i, a) for job, i, a in addresses(environ) if (job, i) != me]
+    _host, port = split_address(own_address(task, environ))
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("0.0.0.0", port))
+        listener.listen(16)
+        listener.settimeout(0)
+        waiting = list(others)
+        while waiting:
+            if cancelled():
+                return False
+            try:
+                while True:
+                    listener.accept()[0].close()  # a peer's probe
+            except OSError:
+                pass
+            waiting = [(job, i, a) for job, i, a in waiting if not _answers(a)]
+            if waiting and time.monotonic() > deadline:
+                who = ", ".join(f"{job} {i} ({a})" for job, i, a in waiting)
+                raise ClusterSpecError(f"{who} did not join within {timeout:.0f} s ({JOIN_TIMEOUT_ENV} sets the "
+                                       "wait); start every worker with the same TF_CONFIG")
+            if waiting:
+                time.sleep(0.25)
+        # Answer the peers' probes a little longer: one that started late may still be probing.
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:
+            try:
+                listener.accept()[0].close()
+            except OSError:
+                time.sleep(0.05)
+    return True
+
+
+def _answers(address: str) -> bool:
+    import socket
+
+    try:
+        host, port = split_address(address)
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except (OSError, ClusterSpecError):
+        return False
+
+
 def join_timeout(environ: Mapping[str, str] | None = None) -> float:
     """Seconds to wait for every worker to join (``EDGE_STUDIO_CLUSTER_JOIN_TIMEOUT``, default 180)."""
     raw = (os.environ if environ is None else environ).get(JOIN_TIMEOUT_ENV, "").strip()
@@ -210,11 +266,25 @@ def multi_worker_strategy() -> tf.distribute.Strategy:
         context.context().configure_coordination_service(
             service_type="standalone",
             service_leader=multi_worker_util.coordination_leader(spec),
-            cluster_register_timeout_in_ms=int(join_timeout() * 1000),
+            # TensorFlow's own bound (it ends a worker's registration, not the chief's wait); the watchdog
+            # (studio.commands.cluster_guard) ends the wait first, naming the missing workers.
+            cluster_register_timeout_in_ms=int((join_timeout() + 2 * REGISTER_MARGIN_SECONDS) * 1000),
             heartbeat_timeout_in_ms=HEARTBEAT_SECONDS * 1000,
             shutdown_barrier_timeout_in_ms=SHUTDOWN_BARRIER_SECONDS * 1000,
             coordinated_jobs=[coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
                               for job in ("chief", "worker") if job in spec.jobs])
     strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)  # waits for every worker
     JOINED.set()
+    _reclaim_sigterm()
     return strategy
+
+
+def _reclaim_sigterm() -> None:
+    """TensorFlow's coordination service installs its own SIGTERM handler (a preemption notice that only sets
+    a flag), which took SIGTERM from the run's cancel; setting Python's handler again gives it back."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM) or signal.SIG_DFL)
+    except (ValueError, TypeError):  # not the main thread: leave it
+        pass
