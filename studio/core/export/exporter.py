@@ -89,6 +89,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     zip_path = None
     try:
         step("model")
+        check_run_model(project, run)
         target.prepare(project, run)
         target.write_model(project.run_folder(run).model_path, config, tmp / target.model_dir,
                            options.quantization)
@@ -142,6 +143,14 @@ def _stepper(reporter: Reporter):
     return step
 
 
+def check_run_model(project: Project, run: RunRecord) -> None:
+    """The run's model loads in safe mode and has one output per label (a received run folder may not)."""
+    try:
+        project.run_folder(run).load_model()
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
+
+
 def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
     """The config and labels of a run that can be exported (finished, with its model)."""
     if run.status != RunStatus.FINISHED:
@@ -151,7 +160,6 @@ def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
         raise ExportError(f"run {run.id} has no saved model ({folder.model_path} is missing)")
     config = train_config(run)
     try:
-        folder.load_model()  # safe mode; its outputs must match labels.json (a received run may not)
         labels = folder.labels()
     except ProjectError as exc:
         raise ExportError(str(exc)) from None
