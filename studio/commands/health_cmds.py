@@ -50,14 +50,19 @@ def health(args: argparse.Namespace) -> int:
 def _print_summary(report) -> None:  # noqa: ANN001 - a HealthReport
     print(f"{report.images} images ({report.labelled} labelled), features: {report.feature_source}, "
           f"{report.seconds:.1f} s")
-    print(f"{len(report.mislabels)} likely label mistakes, {len(report.duplicates)} near-duplicate pairs "
-          f"({len(report.leaks)} across splits), {len(report.outliers)} outliers, "
+    copies = report.notes.get("duplicate_copies", len(report.duplicates))
+    groups = report.notes.get("duplicate_groups", len(report.duplicate_groups))
+    print(f"{len(report.mislabels)} likely label mistakes, {copies} near-copies in {groups} groups "
+          f"({sum(g.leak for g in report.duplicate_groups)} across splits), {len(report.outliers)} outliers, "
           f"{len(report.suggestions)} suggested labels\n")
     for w in report.warnings:
         print("warning: " + w)
     sections = [
         ("likely label mistakes", ["image", "split", "label", "suggested", "confidence"],
          [[m.id, m.split, m.label, m.suggested, m.confidence] for m in report.mislabels]),
+        ("groups of copies", ["keep", "images", "splits", "leak"],
+         [[g.keep, g.size, "/".join(f"{k} {v}" for k, v in g.splits.items()), "yes" if g.leak else ""]
+          for g in report.duplicate_groups]),
         ("near-duplicates and leaks", ["image", "copy", "splits", "similarity", "leak"],
          [[d.a, d.b, f"{d.split_a}/{d.split_b}", d.similarity, "yes" if d.leak else ""] for d in report.duplicates]),
         ("outliers", ["image", "split", "label", "typicality"],

@@ -43,9 +43,11 @@ def train(args: argparse.Namespace) -> int:
 
     task = _cluster_task()
     worker = task is not None and not task.is_chief  # a non-chief worker writes nothing into the project
+    cancel = CancelToken()
+    if task is not None:
+        _guard_cluster(task, cancel)
     with Project.open(args.project, read_only=worker) as project:
         config, note = train_config(project, args)
-        cancel = CancelToken()
         if worker:
             return _train_worker(project, config, cancel, task)
         with cancel_on_signals(cancel), json_stdout(args.json) as out:
@@ -82,6 +84,32 @@ def _cluster_task() -> Any:
         raise UserError(str(exc)) from None
 
 
+def _guard_cluster(task: Any, cancel: CancelToken) -> None:
+    """Before TensorFlow starts: the port checked, every peer awaited (bounded, signals honoured), and a
+    watchdog for the stages where TensorFlow holds the process (cluster_guard)."""
+    from studio.commands.cluster_guard import ClusterGuard
+    from studio.core.training import cluster
+
+    try:
+        cluster.check_port_free(task)
+        timeout = cluster.join_timeout()
+    except cluster.ClusterSpecError as exc:
+        raise UserError(str(exc)) from None
+    _host, port = cluster.split_address(cluster.own_address(task))
+    print(f"note: TensorFlow's training server listens on port {port} of every network interface, without "
+          "authentication: keep that port private (README: Distributed training)", file=sys.stderr)
+    print(f"waiting for the other workers (at most {timeout:.0f} s)", file=sys.stderr)
+    with cancel_on_signals(cancel):
+        try:
+            joined = cluster.wait_for_peers(task, timeout, lambda: cancel.cancelled)
+        except cluster.ClusterSpecError as exc:
+            raise UserError(str(exc)) from None
+    if not joined:
+        print("worker cancelled before training started", file=sys.stderr)
+        raise SystemExit(ExitCode.CANCELLED)
+    ClusterGuard(task, cancel, timeout + cluster.REGISTER_MARGIN_SECONDS).start()
+
+
 def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, task: Any) -> int:
     """A non-chief worker: trains its share, prints nothing on stdout (the chief reports the run)."""
     from studio.core.training.loop import ClusterError
@@ -93,6 +121,10 @@ def _train_worker(project: Project, config: TrainConfig, cancel: CancelToken, ta
             status = train_worker(project, config, cancel)
         except ClusterError as exc:
             print(f"edge-studio train: error: {exc}", file=sys.stderr)
+            _exit_now(ExitCode.ERROR)
+        except Exception as exc:  # noqa: BLE001 - TensorFlow's errors while joining or training: one line
+            print(f"edge-studio train: error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+                  file=sys.stderr)
             _exit_now(ExitCode.ERROR)
     if status == "cancelled":
         print("worker cancelled", file=sys.stderr)

@@ -17,6 +17,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
+from studio.core import project_files
+from studio.core.errors import ProjectError
 from studio.core.images.imaging import load_bgr, thumbnail
 from studio.core.project.store import ImageRecord, Project
 
@@ -38,12 +40,12 @@ def make_thumbnail(project: Project, record: ImageRecord, box: int | None = None
         pixels = thumbnail(load_bgr(project.image_path(record)), THUMB_SIZE)
         if pixels.ndim == 2:
             pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
         ok, buf = cv2.imencode(".png", pixels)  # PNG: cached thumbnails are exact
         if ok:
-            tmp.write_bytes(buf.tobytes())
-            os.replace(tmp, path)  # atomic: a half-written thumbnail is never read back
+            try:  # atomic and never through a link out of the project; a thumbnail not cached is only slower
+                project_files.write_atomic(project.root, path, buf.tobytes())
+            except (OSError, ProjectError):
+                pass
     # Fitted with OpenCV, which lets other threads run meanwhile (a QImage.scaled call here held the UI
     # thread up).
     return bgr_to_qimage(thumbnail(pixels, box, enlarge=True) if box else pixels)

@@ -41,6 +41,7 @@ BASIS = 64              # directions kept for the prototypes (bench/open_world.p
 MAX_PROTOTYPES = 256    # training images kept as prototypes (k-means centres per class beyond that)
 LAYER_PREFIX = "known_"  # every layer of the score is named so (exports keep these weights float16 at most)
 _EPS = 1e-12            # what keras.layers.UnitNormalization adds
+MAX_CACHE_BYTES = 64 * 2**20  # known_score.npz: a few MB at most (1280 x 64 + 64 x 256 numbers)
 
 
 def method_for(arch: str) -> str:
@@ -77,7 +78,8 @@ class KnownScoreFit:
         best = (x @ self.weights + self.bias).max(axis=1)
         return best - (x * x).sum(axis=1) if self.squared else best
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, root: Path | None = None) -> None:
+        """Written without following a link out of the project (``root``: the project folder)."""
         from studio.core.project.runs import write_atomic
 
         buf = io.BytesIO()
@@ -88,17 +90,38 @@ class KnownScoreFit:
         if self.shift is not None:
             arrays["shift"] = self.shift
         np.savez(buf, **arrays)
-        write_atomic(path, buf.getvalue())
+        write_atomic(path, buf.getvalue(), root)
 
     @classmethod
     def load(cls, path: Path) -> KnownScoreFit | None:
-        """None when the file is missing or unreadable (then it is fitted again)."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls(str(z["method"]), bool(z["normalize"]), z["basis"] if "basis" in z else None,
-                           z["weights"], z["bias"], z["train_scores"], z["shift"] if "shift" in z else None)
-        except (OSError, KeyError, ValueError):
+        """None when the file is missing or not exactly what :meth:`save` writes (then it is fitted again):
+        size, names, dtypes, shapes and finite values are checked before anything is used."""
+        from studio.core.cache_check import ArraySpec, CacheInvalid, exists, notice, read_npz
+
+        if not exists(path):
             return None
+        for with_basis in (True, False):
+            for with_shift in (True, False):
+                spec = {"method": ArraySpec("U", ()), "normalize": ArraySpec("b", ()),
+                        "weights": ArraySpec("f", ("d" if with_basis else "D", "K")), "bias": ArraySpec("f", ("K",)),
+                        "train_scores": ArraySpec("f", (None,))}
+                if with_basis:
+                    spec["basis"] = ArraySpec("f", ("D", "d"))
+                if with_shift:
+                    spec["shift"] = ArraySpec("f", ("d" if with_basis else "D",))
+                try:
+                    z = read_npz(path, spec, MAX_CACHE_BYTES)
+                except CacheInvalid as exc:
+                    if str(exc).startswith("holds "):
+                        continue  # another variant of the file
+                    notice(f"{path.name} not used ({exc}); computing it again")
+                    return None
+                if str(z["method"]) not in (COSINE, MAHALANOBIS):
+                    return None
+                return cls(str(z["method"]), bool(z["normalize"]), z.get("basis"), z["weights"], z["bias"],
+                           z["train_scores"], z.get("shift"))
+        notice(f"{path.name} not used (not a known-score file); computing it again")
+        return None
 
 
 def unit(x: np.ndarray) -> np.ndarray:

@@ -57,7 +57,7 @@ def constants(project: Project, run: RunRecord, network: keras.Model | None = No
     fitted = known_score.fit(method, feats, np.asarray(classes),
                              head=known_score.head_weights(network))
     try:
-        fitted.save(folder.known_score_path)
+        fitted.save(folder.known_score_path, folder.root)
     except OSError:
         pass  # a read-only project still scores; it fits again next time
     return fitted

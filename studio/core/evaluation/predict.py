@@ -44,6 +44,9 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     outputs = model.predict(inputs, verbose=0, batch_size=64)
     probs = np.asarray(outputs[PROBABILITIES_OUTPUT])
     scores = np.asarray(outputs[SCORE_OUTPUT]).reshape(len(inputs))
+    if not (np.isfinite(probs).all() and np.isfinite(scores).all()):
+        raise ProjectError(f"the model of run {run.id} gives no numbers (NaN): its weights are damaged; "
+                           "train the run again")
     out = []
     for p, row, score in zip(paths, probs, scores):
         out.append({"path": str(p), "label": labels[int(row.argmax())],

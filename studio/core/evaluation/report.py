@@ -92,6 +92,9 @@ def evaluate_model(model: keras.Model, project: Project, labels: Sequence[str], 
         if problem is None:
             raise
         raise ProjectError(problem) from None
+    if not np.isfinite(probs).all():
+        raise ProjectError("the model gives no numbers (NaN) on the test images: its weights are damaged; "
+                           "train the run again")
     return build_report(items.labels, probs, labels, items.image_ids, items.paths)
 
 

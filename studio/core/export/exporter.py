@@ -19,6 +19,7 @@ from typing import Any
 
 from studio import __version__
 from studio.core import events
+from studio.core.errors import ProjectError
 from studio.core.evaluation import open_world, unsure
 from studio.core.evaluation.known_score import SCORE_OUTPUT
 from studio.core.events import ExportStep, Reporter
@@ -93,6 +94,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     zip_path = None
     try:
         step("model")
+        check_run_model(project, run)
         target.prepare(project, run)
         # The run's network with its known-vs-unknown score as a second named output (constants in the graph).
         with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
@@ -149,6 +151,14 @@ def _stepper(reporter: Reporter):
     return step
 
 
+def check_run_model(project: Project, run: RunRecord) -> None:
+    """The run's model loads in safe mode and has one output per label (a received run folder may not)."""
+    try:
+        project.run_folder(run).load_model()
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
+
+
 def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
     """The config and labels of a run that can be exported (finished, with its model)."""
     if run.status != RunStatus.FINISHED:
@@ -157,7 +167,10 @@ def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
     if not folder.has_model():
         raise ExportError(f"run {run.id} has no saved model ({folder.model_path} is missing)")
     config = train_config(run)
-    labels = folder.labels()
+    try:
+        labels = folder.labels()
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
     if len(labels) < 2:
         raise ExportError(f"run {run.id} has fewer than two labels")
     return config, labels

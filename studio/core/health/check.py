@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core import events
+from studio.core import cache_check, events
 from studio.core.events import CancelToken, HealthProgress, Reporter
-from studio.core.health.dupes import confirm_by_pixels, near_duplicates, outliers
+from studio.core.health.dupes import confirm_by_pixels, groups, near_duplicates, outliers
 from studio.core.health.features import FeatureSource, default_source
 from studio.core.health.labels import (
     HealthCancelled,
@@ -35,6 +34,7 @@ from studio.core.health.labels import (
 from studio.core.health.report import (
     ClassHealth,
     DuplicateEntry,
+    DuplicateGroup,
     HealthReport,
     MislabelEntry,
     OutlierEntry,
@@ -42,14 +42,20 @@ from studio.core.health.report import (
 )
 from studio.core.images.imaging import load_bgr
 from studio.core.project.store import SPLITS, Project
+from studio.core.project_files import write_atomic
 
 __all__ = ["HealthCancelled", "HealthInput", "HealthReport", "analyse", "cached_report", "check_project"]
 
-HEALTH_VERSION = 1                 # bump when the analysis changes, so old cached reports are recomputed
+HEALTH_VERSION = 2                 # bump when the analysis changes, so old cached reports are recomputed
 CACHE_FILE = "health.json"         # beside project.db
+MAX_CACHE_BYTES = 64 * 2**20       # a larger health.json is not read (listed entries are capped far below)
 TINY_CLASS = 10                    # fewer labelled training images than this: a tiny class
 IMBALANCE_RATIO = 4.0              # largest / smallest class above this: imbalanced
 LABEL_NEXT = 50                    # length of the "label these next" queue
+GROUPS_LISTED = 200                # groups of copies listed in a report (the notes give the totals)
+GROUP_LISTED = 50                  # images listed per group
+SKLEARN_WORKING_MB = 64            # scikit-learn's working memory for chunked pairwise distances
+PAIRS_LISTED = 1000                # "keep this, drop that copy" pairs listed for review (leaks first)
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,13 @@ def analyse(data: HealthInput, *, near_duplicate_threshold: float, feature_sourc
             pixels_of: Callable[[int], np.ndarray] | None = None) -> HealthReport:
     """The whole check on arrays. ``pixels_of(row)`` (decoded BGR pixels) confirms near-duplicates pixel by
     pixel; without it the features alone decide. Raises :class:`HealthCancelled` when ``cancel`` is set."""
+    import sklearn
     from threadpoolctl import threadpool_limits
 
     # One BLAS thread: the matrices are small, and on a busy 2-core machine more threads spin against each
-    # other (measured: the k-fold heads took 6.6 s with the default threads, 0.44 s with one).
-    with threadpool_limits(limits=1):
+    # other (measured: the k-fold heads took 6.6 s with the default threads, 0.44 s with one). scikit-learn's
+    # chunked distances (the outliers' nearest neighbours) may use 1 GB by default: 10,000 images need far less.
+    with threadpool_limits(limits=1), sklearn.config_context(working_memory=SKLEARN_WORKING_MB):
         return _analyse(data, near_duplicate_threshold, feature_source, fingerprint, reporter, cancel, pixels_of)
 
 
@@ -106,18 +114,11 @@ def _analyse(data: HealthInput, near_duplicate_threshold: float, feature_source:
                                        round(m.label_quality, 4), reason))
 
     _check(cancel)
-    dupes = []
     proposed = near_duplicates(data.vectors, near_duplicate_threshold, progress=stage("duplicates"), cancel=cancel)
     confirmed = confirm_by_pixels(proposed, pixels_of, cancel=cancel) if pixels_of is not None else proposed
-    for p in confirmed:
-        sa, sb = str(splits[p.a]), str(splits[p.b])
-        leak = sa != sb
-        reason = (f"near-copy of image {int(ids[p.b])} (similarity {p.similarity:.3f})"
-                  + (f": the same picture is in {sa} and {sb}, so the {_later(sa, sb)} score is flattered"
-                     if leak else ""))
-        dupes.append(DuplicateEntry(int(ids[p.a]), int(ids[p.b]), sa, sb, name(p.a), name(p.b),
-                                    round(p.similarity, 5), leak, reason))
-    dupes.sort(key=lambda d: (not d.leak, -d.similarity))
+    found = groups(confirmed, n)
+    dupe_groups, dupes = _duplicates(found, data.vectors, ids, splits, name)
+    del proposed, confirmed
 
     _check(cancel)
     reporter(HealthProgress(stage="outliers", done=0, total=1))
@@ -137,25 +138,59 @@ def _analyse(data: HealthInput, near_duplicate_threshold: float, feature_source:
                                     f"{second:.0%})"))
     label_next = tuple(sorted(sugg, key=lambda s: -s.uncertainty)[:LABEL_NEXT])
 
-    classes, warnings = _class_health(labels, splits, names, mislabels, dupes, outs)
+    classes, warnings = _class_health(labels, splits, names, mislabels, found, labels_of=name, outs=outs)
     return HealthReport(fingerprint=fingerprint, feature_source=feature_source, images=n,
                         labelled=int((labels >= 0).sum()), seconds=round(time.perf_counter() - start, 3),
                         near_duplicate_threshold=near_duplicate_threshold, mislabels=tuple(mislabels),
-                        duplicates=tuple(dupes), outliers=tuple(outs), suggestions=tuple(sugg),
+                        duplicates=tuple(dupes), duplicate_groups=tuple(dupe_groups), outliers=tuple(outs),
+                        suggestions=tuple(sugg),
                         label_next=label_next, classes=classes, warnings=warnings,
-                        notes={"judged": int(model.judged.sum())})
+                        notes={"judged": int(model.judged.sum()), "duplicate_groups": len(found),
+                               "duplicate_copies": sum(len(g) - 1 for g in found)})
 
 
 def _later(a: str, b: str) -> str:
     return "test" if "test" in (a, b) else "validation"
 
 
+def _duplicates(found: list[list[int]], vectors: np.ndarray, ids: np.ndarray, splits: np.ndarray,
+                name: Callable[[int], str | None]) -> tuple[list[DuplicateGroup], list[DuplicateEntry]]:
+    """Each group of copies once (at most :data:`GROUPS_LISTED` groups, :data:`GROUP_LISTED` images each),
+    and as pairs "the image to keep, one copy" (at most :data:`PAIRS_LISTED`, leaks first) for review."""
+    from studio.core.health.labels import _normalise
+
+    out_groups, pairs = [], []
+    for rows in found:
+        keep = next((r for r in rows if splits[r] == "train"), rows[0])
+        copies = [r for r in rows if r != keep]
+        per_split = {sp: int((splits[rows] == sp).sum()) for sp in SPLITS if (splits[rows] == sp).any()}
+        leak = len(per_split) > 1
+        if len(out_groups) < GROUPS_LISTED:
+            labs = tuple(sorted({lab for r in rows if (lab := name(r)) is not None}))
+            reason = (f"{len(rows)} copies of one picture (keep image {int(ids[keep])})"
+                      + (f", spread over {' and '.join(per_split)}: the scores on the later split are flattered"
+                         if leak else ""))
+            out_groups.append(DuplicateGroup(int(ids[keep]), tuple(int(ids[r]) for r in [keep, *copies][:GROUP_LISTED]),
+                                             len(rows), per_split, labs, leak, reason))
+        sims = _normalise(vectors[copies]) @ _normalise(vectors[[keep]])[0]
+        for r, sim in zip(copies, sims):
+            sa, sb = str(splits[keep]), str(splits[r])
+            reason = (f"near-copy of image {int(ids[keep])} (similarity {float(sim):.3f})"
+                      + (f": the same picture is in {sa} and {sb}, so the {_later(sa, sb)} score is flattered"
+                         if sa != sb else "")
+                      + (f"; one of {len(rows)} copies" if len(rows) > 2 else ""))
+            pairs.append(DuplicateEntry(int(ids[keep]), int(ids[r]), sa, sb, name(keep), name(r),
+                                        round(float(min(sim, 1.0)), 5), sa != sb, reason))
+    pairs.sort(key=lambda d: (not d.leak, -d.similarity))
+    return out_groups, pairs[:PAIRS_LISTED]
+
+
 def _class_health(labels: np.ndarray, splits: np.ndarray, names: list[str], mislabels: list[MislabelEntry],
-                  dupes: list[DuplicateEntry], outs: list[OutlierEntry]) -> tuple[tuple[ClassHealth, ...],
-                                                                                  tuple[str, ...]]:
+                  found: list[list[int]], *, labels_of: Callable[[int], str | None],
+                  outs: list[OutlierEntry]) -> tuple[tuple[ClassHealth, ...], tuple[str, ...]]:
     problems: Counter[str] = Counter(m.label for m in mislabels)
     problems.update(o.label for o in outs if o.label)
-    problems.update(lab for d in dupes for lab in (d.label_a, d.label_b) if lab)
+    problems.update(lab for rows in found for r in rows if (lab := labels_of(r)))
     classes, warnings = [], []
     for k, cname in enumerate(names):
         per = {s: int(((labels == k) & (splits == s)).sum()) for s in SPLITS}
@@ -188,12 +223,17 @@ def cache_path(project: Project) -> Path:
 
 
 def cached_report(project: Project, source: FeatureSource | None = None) -> HealthReport | None:
-    """The last report when it still describes the project as it is now; otherwise None."""
+    """The last report when it still describes the project as it is now; otherwise None. A damaged file
+    (of any type or size) is said in one line and computed again; a FIFO is never opened."""
     source = source or default_source()
+    path = cache_path(project)
+    if not cache_check.exists(path):
+        return None
     try:
-        data = json.loads(cache_path(project).read_text(encoding="utf-8"))
+        data = cache_check.read_json(path, MAX_CACHE_BYTES)
         report = HealthReport.from_json(data)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (cache_check.CacheInvalid, ValueError, TypeError, KeyError, AttributeError) as exc:
+        cache_check.notice(f"{CACHE_FILE} not used ({str(exc)[:160]}); checking again")
         return None
     return report if report.fingerprint == fingerprint(project, source) else None
 
@@ -219,7 +259,8 @@ def check_project(project: Project, *, reporter: Reporter = events.ignore, cance
     def feature_progress(done: int, total: int) -> None:
         reporter(HealthProgress(stage="features", done=done, total=total))
 
-    features = source.features(project, [r.id for r in records], progress=feature_progress, cancel=cancel)
+    features = source.features(project, [r.id for r in records], progress=feature_progress, cancel=cancel,
+                               **({} if use_cache else {"fresh": True}))
     _check(cancel)
     row_of = {int(i): k for k, i in enumerate(features.ids)}
     keep = [r for r in records if r.id in row_of]
@@ -244,10 +285,7 @@ def _with_seconds(report: HealthReport, seconds: float) -> HealthReport:
 
 
 def _save(project: Project, report: HealthReport) -> None:
-    path = cache_path(project)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(report.to_json()), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(project.root, cache_path(project), json.dumps(report.to_json()))
     except OSError:
         pass  # a read-only project still gets its report; it is just computed again next time

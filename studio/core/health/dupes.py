@@ -30,7 +30,10 @@ from studio.core.health.labels import _check, _normalise
 PIXEL_MATCH = 0.995     # pixel correlation that confirms a proposed pair as a copy
 PIXEL_SIDE = 32
 CROPS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10, 0.12)  # central crops tried on either image
-CHUNK = 1024            # rows per block of the similarity matrix (memory: CHUNK x n floats)
+CHUNK = 512             # rows per block of the similarity matrix (memory: CHUNK x n floats)
+NEIGHBOURS = 8          # pairs proposed per image at most (its most similar later images)
+FLAT_STD = 1.0          # gray levels: an image this uniform has no pattern to correlate
+FLAT_MATCH = 2.0        # two uniform images match when their gray levels differ by at most this
 OUTLIER_MADS = 5.0      # an outlier's score lies this many robust standard deviations below the median
 OUTLIER_MAX_FRACTION = 0.02
 
@@ -43,26 +46,59 @@ class DuplicatePair:
 
 
 def near_duplicates(vectors: np.ndarray, threshold: float, *, progress: Callable[[int, int], None] | None = None,
-                    cancel: CancelToken | None = None) -> list[DuplicatePair]:
-    """Every pair of rows whose feature cosine similarity is at least ``threshold``, most similar first."""
+                    cancel: CancelToken | None = None, per_row: int = NEIGHBOURS) -> list[DuplicatePair]:
+    """Pairs of rows whose feature cosine similarity is at least ``threshold``, most similar first: for each
+    row its ``per_row`` most similar later rows. Enough to join every group of copies (in a group each row
+    but the last has a later copy), and linear in rows: 10,000 copies of one picture give at most
+    ``per_row`` pairs each, not 50 million."""
     x = _normalise(vectors)
     n = len(x)
     pairs: list[DuplicatePair] = []
     for start in range(0, n, CHUNK):
         _check(cancel)
         block = x[start:start + CHUNK] @ x.T
-        rows, cols = np.nonzero(block >= threshold)
-        keep = cols > rows + start
-        for r, c in zip(rows[keep], cols[keep]):
-            pairs.append(DuplicatePair(int(r + start), int(c), float(block[r, c])))
+        rows = np.arange(len(block))
+        block[np.arange(n)[None, :] <= (rows + start)[:, None]] = -np.inf  # later rows only
+        k = min(per_row, n)
+        if k:
+            top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < n else np.argsort(-block, axis=1)
+            for r, cols in zip(rows, top):
+                for c in cols:
+                    if block[r, c] >= threshold:
+                        pairs.append(DuplicatePair(int(r + start), int(c), float(block[r, c])))
         if progress:
             progress(min(n, start + CHUNK), n)
     pairs.sort(key=lambda p: -p.similarity)
     return pairs
 
 
+def groups(pairs: list[DuplicatePair], n: int) -> list[list[int]]:
+    """The connected components (of at least two rows) of the pairs, largest first, rows ascending."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not pairs:
+        return []
+    a = np.fromiter((p.a for p in pairs), np.int64, len(pairs))
+    b = np.fromiter((p.b for p in pairs), np.int64, len(pairs))
+    graph = coo_matrix((np.ones(len(pairs), np.int8), (a, b)), shape=(n, n))
+    _count, label = connected_components(graph, directed=False)
+    order = np.argsort(label, kind="stable")
+    sizes = np.bincount(label)
+    out = [list(map(int, rows)) for rows in np.split(order, np.cumsum(sizes)[:-1]) if len(rows) >= 2]
+    out.sort(key=lambda rows: (-len(rows), rows[0]))
+    return out
+
+
 def pixel_signature(pixels: np.ndarray, crop: float = 0.0) -> np.ndarray:
-    """Gray, centrally cropped by ``crop`` of the short side, 32x32, mean-centred, unit length."""
+    """Gray, centrally cropped by ``crop`` of the short side, 32x32, mean-centred, unit length (zero for a
+    uniform image: see :func:`flat_level`)."""
+    v = _small_gray(pixels, crop)
+    v -= v.mean()
+    return v / max(float(np.linalg.norm(v)), 1e-6)
+
+
+def _small_gray(pixels: np.ndarray, crop: float) -> np.ndarray:
     import cv2
 
     gray = cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY) if pixels.ndim == 3 else pixels
@@ -70,9 +106,14 @@ def pixel_signature(pixels: np.ndarray, crop: float = 0.0) -> np.ndarray:
     m = int(round(crop * min(h, w)))
     if m and h - 2 * m >= 4 and w - 2 * m >= 4:
         gray = gray[m:h - m, m:w - m]
-    v = cv2.resize(gray, (PIXEL_SIDE, PIXEL_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-    v -= v.mean()
-    return v / max(float(np.linalg.norm(v)), 1e-6)
+    return cv2.resize(gray, (PIXEL_SIDE, PIXEL_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+
+
+def flat_level(pixels: np.ndarray) -> float:
+    """The gray level of a uniform (single-colour) image, else NaN. Such an image has no pattern, so its
+    signature is zero and correlation cannot confirm a copy; two uniform images of the same level are copies."""
+    v = _small_gray(pixels, 0.0)
+    return float(v.mean()) if float(v.std()) <= FLAT_STD else float("nan")
 
 
 def confirm_by_pixels(pairs: list[DuplicatePair], pixels_of: Callable[[int], np.ndarray], *,
@@ -81,21 +122,25 @@ def confirm_by_pixels(pairs: list[DuplicatePair], pixels_of: Callable[[int], np.
     rows = sorted({r for p in pairs for r in (p.a, p.b)})
     slot = {r: k for k, r in enumerate(rows)}
     signatures = np.zeros((len(rows), len(CROPS), PIXEL_SIDE * PIXEL_SIDE), dtype=np.float32)
+    flat = np.full(len(rows), np.nan, dtype=np.float32)
     for k, row in enumerate(rows):
         if k % 64 == 0:
             _check(cancel)
         pixels = pixels_of(row)
         signatures[k] = np.stack([pixel_signature(pixels, c) for c in CROPS])
+        flat[k] = flat_level(pixels)
     kept = []
     for start in range(0, len(pairs), CHUNK):
         _check(cancel)
         block = pairs[start:start + CHUNK]
-        a = signatures[[slot[p.a] for p in block]]
-        b = signatures[[slot[p.b] for p in block]]
+        ia = np.array([slot[p.a] for p in block], dtype=np.int64)
+        ib = np.array([slot[p.b] for p in block], dtype=np.int64)
+        a, b = signatures[ia], signatures[ib]
         # every crop of one image against the other image whole, both ways
         best = np.maximum(np.einsum("pcd,pd->pc", a, b[:, 0]).max(axis=1),
                           np.einsum("pcd,pd->pc", b, a[:, 0]).max(axis=1))
-        kept.extend(p for p, score in zip(block, best) if score >= PIXEL_MATCH)
+        both_flat = np.abs(flat[ia] - flat[ib]) <= FLAT_MATCH  # NaN (not uniform) compares False
+        kept.extend(p for p, score, same in zip(block, best, both_flat) if score >= PIXEL_MATCH or same)
     return kept
 
 

@@ -21,7 +21,7 @@ class FeatureSource(Protocol):
     near_duplicate_threshold: float     # feature cosine similarity at which two images count as copies
 
     def features(self, project: Project, image_ids: Sequence[int], *, progress: Progress | None = None,
-                 cancel: CancelToken | None = None) -> FeatureSet: ...
+                 cancel: CancelToken | None = None, fresh: bool = False) -> FeatureSet: ...
 
 
 class BackboneFeatures:
@@ -38,12 +38,12 @@ class BackboneFeatures:
         self.name = f"{backbone.NAME}-{self.image_size}"
 
     def features(self, project: Project, image_ids: Sequence[int], *, progress: Progress | None = None,
-                 cancel: CancelToken | None = None) -> FeatureSet:
+                 cancel: CancelToken | None = None, fresh: bool = False) -> FeatureSet:
         from studio.core.health.labels import HealthCancelled
 
         try:
             return image_features(project, list(image_ids), image_size=self.image_size, progress=progress,
-                                  cancel=cancel)
+                                  cancel=cancel, fresh=fresh)
         except FeaturesCancelled:
             raise HealthCancelled("health check cancelled") from None
 

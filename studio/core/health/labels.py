@@ -94,6 +94,8 @@ def fit_probabilities(x: np.ndarray, labels: np.ndarray, is_test: np.ndarray, n_
     labels = np.asarray(labels, dtype=np.int64)
     is_test = np.asarray(is_test, dtype=bool)
     fit_rows = np.flatnonzero((labels >= 0) & ~is_test)
+    if n_classes == 0 or not len(fit_rows):  # nothing labelled (yet) to learn from: nothing judged
+        return LabelModel(np.zeros((len(labels), n_classes), dtype=np.float64), np.zeros(len(labels), dtype=bool))
     counts = np.bincount(labels[fit_rows], minlength=n_classes)
     judged = (labels >= 0) & (counts[np.maximum(labels, 0)] >= MIN_PER_CLASS)
     cv_rows = fit_rows[judged[fit_rows]]

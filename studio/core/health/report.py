@@ -38,6 +38,21 @@ class DuplicateEntry:
 
 
 @dataclass(frozen=True)
+class DuplicateGroup:
+    """Images that are all copies of one another (a connected group of confirmed near-copies, e.g. a burst of
+    video frames). ``ids`` lists at most :data:`studio.core.health.check.GROUP_LISTED` of its ``size`` images,
+    the one to keep first."""
+
+    keep: int
+    ids: tuple[int, ...]
+    size: int
+    splits: dict[str, int]   # images per split
+    labels: tuple[str, ...]  # distinct labels among its images (unlabelled left out)
+    leak: bool               # spans more than one split
+    reason: str
+
+
+@dataclass(frozen=True)
 class OutlierEntry:
     id: int
     split: str
@@ -75,6 +90,7 @@ class HealthReport:
     near_duplicate_threshold: float
     mislabels: tuple[MislabelEntry, ...] = ()
     duplicates: tuple[DuplicateEntry, ...] = ()
+    duplicate_groups: tuple[DuplicateGroup, ...] = ()
     outliers: tuple[OutlierEntry, ...] = ()
     suggestions: tuple[SuggestionEntry, ...] = ()
     label_next: tuple[SuggestionEntry, ...] = ()
@@ -101,11 +117,58 @@ class HealthReport:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HealthReport:
+        """The inverse of :meth:`to_json`. Anything of another shape or type (a damaged or hand-made file)
+        raises TypeError, ValueError or KeyError."""
+        if not isinstance(data, dict):
+            raise TypeError(f"a report is an object, not {type(data).__name__}")
         lists = {"mislabels": MislabelEntry, "duplicates": DuplicateEntry, "outliers": OutlierEntry,
-                 "suggestions": SuggestionEntry, "label_next": SuggestionEntry}
+                 "suggestions": SuggestionEntry, "label_next": SuggestionEntry, "duplicate_groups": DuplicateGroup}
         kwargs = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}}
         for name, entry in lists.items():
-            kwargs[name] = tuple(entry(**e) for e in data.get(name, ()))
-        kwargs["classes"] = tuple(ClassHealth(name=n, **v) for n, v in data.get("classes", {}).items())
-        kwargs["warnings"] = tuple(data.get("warnings", ()))
-        return cls(**kwargs)
+            kwargs[name] = tuple(_typed(entry, e) for e in _list(data.get(name, [])))
+        classes = data.get("classes", {})
+        if not isinstance(classes, dict):
+            raise TypeError("classes is not an object")
+        kwargs["classes"] = tuple(_typed(ClassHealth, {"name": n, **_dict(v)}) for n, v in classes.items())
+        kwargs["warnings"] = tuple(_list(data.get("warnings", [])))
+        if not all(isinstance(w, str) for w in kwargs["warnings"]) or not isinstance(kwargs.get("notes", {}), dict):
+            raise TypeError("warnings or notes of the wrong type")
+        return _typed(cls, kwargs, nested=True)
+
+
+# ----- type checks of a report read back (it comes from a file in the project) -------------------------
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "int": (int,), "str": (str,), "float": (int, float), "bool": (bool,), "str | None": (str, type(None)),
+}
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"expected a list, not {type(value).__name__}")
+    return list(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, not {type(value).__name__}")
+    return value
+
+
+def _typed(cls: type, values: Any, nested: bool = False) -> Any:
+    """``cls(**values)`` once every scalar field has its declared type (bool is not an int here)."""
+    values = _dict(values)
+    for f in dataclasses.fields(cls):
+        want = _SCALARS.get(str(f.type))
+        if f.name not in values:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise KeyError(f.name)
+            continue
+        v = values[f.name]
+        if want is not None and (not isinstance(v, want) or (isinstance(v, bool) and bool not in want)):
+            raise TypeError(f"{cls.__name__}.{f.name} is {type(v).__name__}, expected {f.type}")
+    if cls is DuplicateGroup:
+        values = {**values, "ids": tuple(int(i) for i in _list(values["ids"])),
+                  "labels": tuple(str(x) for x in _list(values["labels"])), "splits": _dict(values["splits"])}
+    elif not nested and any(isinstance(v, (list, dict)) for v in values.values()):
+        raise TypeError(f"{cls.__name__} holds a nested value")
+    return cls(**values)

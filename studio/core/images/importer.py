@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core import events
+from studio.core import events, project_files
 from studio.core.events import CancelToken, ImportFinished, ImportProgress, ImportStarted, Reporter
 from studio.core.images.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
 from studio.core.images.sources import Source, close_sources, collect_sources, display_text
@@ -50,19 +50,11 @@ class ImportReport:
 
 
 def _store_bytes(project: Project, data: bytes, sha: str, ext: str) -> None:
-    """Write the content-addressed copy atomically (tmp + rename); reuse an existing complete copy."""
+    """Write the content-addressed copy atomically (unique temporary + rename); reuse an existing complete copy."""
     dest = project.image_path(sha, ext)
     if dest.is_file() and dest.stat().st_size == len(data):
         return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        raise
+    project_files.write_atomic(project.root, dest, data)  # never through a link out of the project
 
 
 def _validate(src: Source, max_pixels: int) -> tuple[Source, Any]:

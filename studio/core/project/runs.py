@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studio.core import project_files
 from studio.core.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
 # Ids the studio writes look like 20261130-101500-003-cnn; anything that could leave runs/ is refused.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
 MAX_RUN_NAME = 100
+MAX_CLASS_NAME = 100  # characters in a class name: the project's classes and a run's labels alike
 
 
 class RunStatus(StrEnum):
@@ -126,29 +128,69 @@ def check_run_id(run_id: str) -> str:
 
 
 # ----- atomic writes -------------------------------------------------------------------------------------
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a whole file or nothing: a temporary file beside it, flushed to disk, then renamed over it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+MAX_RUN_FILE = 16 * 2**20  # a run's JSON files (labels, history, report ...) are read up to this size
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    write_atomic(path, json.dumps(value, indent=1))
+def write_atomic(path: Path, data: bytes | str, root: Path | None = None) -> None:
+    """Write a whole file or nothing (a unique temporary beside it, flushed, renamed over it), never through
+    a link: see :mod:`studio.core.project_files` (``root`` = the project; default: the file's own folder)."""
+    project_files.write_atomic(Path(root) if root is not None else Path(path).parent, Path(path), data)
+
+
+def write_json_atomic(path: Path, value: Any, root: Path | None = None) -> None:
+    write_atomic(path, json.dumps(value, indent=1), root)
 
 
 def _read_json(path: Path) -> Any:
+    """The JSON value of a run file, or None when it is missing, damaged, too large or not a regular file."""
+    from studio.core import cache_check
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return cache_check.read_json(path, MAX_RUN_FILE)
+    except cache_check.CacheInvalid:
         return None
+
+
+def check_labels(names: Any, run_id: str) -> list[str]:
+    """A run's class names as the model's outputs are named: a non-empty list of distinct plain names of
+    at most :data:`MAX_CLASS_NAME` characters without control characters (a name must never fake an output
+    line). Else :class:`ProjectError`."""
+    from studio.core.safe_text import terminal
+
+    if not isinstance(names, list) or not names:
+        raise ProjectError(f"run {run_id} has no readable {LABELS_FILE}")
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ProjectError(f"run {run_id}: {LABELS_FILE} holds {str(name)[:40]!r}, not a class name")
+        if len(name) > MAX_CLASS_NAME:
+            raise ProjectError(f"run {run_id}: {LABELS_FILE} holds a class name of {len(name)} characters "
+                               f"(at most {MAX_CLASS_NAME})")
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029" for c in name):
+            raise ProjectError(f"run {run_id}: {LABELS_FILE} holds a class name with control characters: "
+                               f"{terminal(name[:60])}")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ProjectError(f"run {run_id}: {LABELS_FILE} names class {terminal(dup)!r} twice")
+    return list(names)
+
+
+def load_keras(path: Path, what: str) -> keras.Model:
+    """A ``.keras`` file loaded in Keras safe mode; anything it raises on a damaged or crafted file (Keras
+    raises many kinds: TypeError, AttributeError, KeyError ...) becomes one :class:`ProjectError` line."""
+    import keras
+
+    from studio.core.limits import FileRefused, regular_size
+    from studio.core.safe_text import terminal
+
+    try:
+        regular_size(path)
+    except FileRefused as exc:
+        raise ProjectError(f"{what} cannot be read ({path.name}: {exc})") from None
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - a file from elsewhere may make Keras raise anything
+        text = " ".join(str(exc).split())[:200]
+        raise ProjectError(f"{what} cannot be read ({path.name}: {type(exc).__name__}: {terminal(text)})") from None
 
 
 class RunFolder:
@@ -156,7 +198,12 @@ class RunFolder:
 
     def __init__(self, project_root: Path, run_id: str) -> None:
         self.id = check_run_id(run_id)
-        self.path = Path(project_root) / RUNS_DIR / run_id
+        self.root = Path(project_root)
+        self.path = self.root / RUNS_DIR / run_id
+
+    def checked(self) -> Path:
+        """The run folder, made if missing, refused (:class:`LinkRefused`) when it or ``runs/`` is a link."""
+        return project_files.check_folder(self.root, self.path, create=True)
 
     # paths ------------------------------------------------------------------------------------
     @property
@@ -189,17 +236,17 @@ class RunFolder:
     # writes -----------------------------------------------------------------------------------
     def write_start(self, config: dict[str, Any], labels: list[str]) -> None:
         """What a run starts from: its config (a portable copy beside the model) and its labels."""
-        write_json_atomic(self.path / CONFIG_FILE, config)
-        write_json_atomic(self.path / LABELS_FILE, list(labels))
+        write_json_atomic(self.path / CONFIG_FILE, config, self.root)
+        write_json_atomic(self.path / LABELS_FILE, list(labels), self.root)
 
     def write_history(self, history: dict[str, list[float]]) -> None:
-        write_json_atomic(self.path / HISTORY_FILE, history)
+        write_json_atomic(self.path / HISTORY_FILE, history, self.root)
 
     def write_timings(self, timings: dict[str, Any]) -> None:
-        write_json_atomic(self.path / TIMINGS_FILE, timings)
+        write_json_atomic(self.path / TIMINGS_FILE, timings, self.root)
 
     def write_report(self, report: dict[str, Any]) -> None:
-        write_json_atomic(self.report_path, report)
+        write_json_atomic(self.report_path, report, self.root)
 
     def write_estimates(self, fmt: str, rows: dict[str, dict[str, Any]]) -> None:
         """The measured size and accuracy of each quantization of ``fmt`` (replacing that format's)."""
@@ -218,21 +265,16 @@ class RunFolder:
 
     def write_error(self, text: str) -> None:
         try:
-            write_atomic(self.error_path, text)
+            write_atomic(self.error_path, text, self.root)
         except OSError:
             pass  # a full disk must not hide the run's own failure
 
     def save_model(self, model: keras.Model) -> None:
         """``model.keras`` appears whole or not at all (Keras wants the .keras suffix on the temporary)."""
-        tmp = self.path / f".{os.getpid()}.partial.keras"
-        try:
+        with project_files.temporary_beside(self.root, self.model_path, suffix=".keras") as (_fd, tmp):
             model.save(tmp)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, self.model_path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
 
     def drop_cache(self) -> None:
         shutil.rmtree(self.cache_dir, ignore_errors=True)
@@ -240,10 +282,7 @@ class RunFolder:
     # reads ------------------------------------------------------------------------------------
     def labels(self) -> list[str]:
         """Class names in the model's output order."""
-        data = _read_json(self.path / LABELS_FILE)
-        if not isinstance(data, list) or not data:
-            raise ProjectError(f"run {self.id} has no readable {LABELS_FILE}")
-        return [str(x) for x in data]
+        return check_labels(_read_json(self.path / LABELS_FILE), self.id)
 
     def history(self) -> dict[str, list[float]]:
         """metric -> per-epoch values (empty lists when the run saved none)."""
@@ -264,16 +303,16 @@ class RunFolder:
         return data if isinstance(data, dict) else None
 
     def load_model(self) -> keras.Model:
-        import zipfile
-
-        import keras
-
+        """The run's model (Keras safe mode: no code from the file runs), checked against its labels."""
         if not self.has_model():
             raise ProjectError(f"run {self.id} has no saved model ({MODEL_FILE} is missing)")
-        try:
-            return keras.saving.load_model(self.model_path, compile=False)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise ProjectError(f"the model of run {self.id} cannot be read ({MODEL_FILE}: {exc})") from None
+        model = load_keras(self.model_path, f"the model of run {self.id}")
+        outputs = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
+        labels = self.labels()
+        if outputs != len(labels):
+            raise ProjectError(f"run {self.id}: {LABELS_FILE} names {len(labels)} classes but the model has "
+                               f"{outputs} outputs; the run folder was changed")
+        return model
 
     # the owner lock ---------------------------------------------------------------------------
     def take_ownership(self) -> RunOwner:
@@ -282,6 +321,9 @@ class RunFolder:
     def has_owner(self) -> bool:
         """True while a live process holds the run's lock."""
         return RunOwner.is_held(self.path / LOCK_FILE)
+
+
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class RunOwner:
@@ -294,7 +336,7 @@ class RunOwner:
 
     @classmethod
     def acquire(cls, path: Path) -> RunOwner:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NO_LINK, 0o644)  # never a planted link's target
         if not _lock(fd):
             os.close(fd)
             raise ProjectError(f"run folder {path.parent.name} is in use by another process")
@@ -303,7 +345,7 @@ class RunOwner:
     @staticmethod
     def is_held(path: Path) -> bool:
         try:
-            fd = os.open(path, os.O_RDWR)
+            fd = os.open(path, os.O_RDWR | _NO_LINK)  # a link or FIFO planted in a received project: not followed
         except FileNotFoundError:
             return False
         except OSError:

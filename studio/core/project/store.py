@@ -26,7 +26,7 @@ from studio.core.project.runs import RunRecord, RunStatus
 __all__ = ["SCHEMA_VERSION", "ProjectError", "Project", "ClassInfo", "ImageRecord", "NewImage", "RunRecord",
            "clean_class_name", "split_for"]
 
-MAX_CLASS_NAME = 100
+MAX_CLASS_NAME = run_store.MAX_CLASS_NAME  # one definition: a run's labels are held to it too
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT_FRACTIONS = {"train": 0.70, "val": 0.15, "test": 0.15}
 RUN_STATUSES = tuple(s.value for s in RunStatus)
@@ -430,7 +430,7 @@ class Project:
                 n += 1
                 run_id = run_store.new_run_id(n, arch)
             folder = self.run_folder(run_id)
-            folder.path.mkdir(parents=True, exist_ok=True)
+            folder.checked()  # made here; refused when runs/ or the folder is a link out of the project
             if not RunStatus(status).ended:
                 self._run_owners[run_id] = folder.take_ownership()
             c.execute("INSERT INTO runs(id, arch, status, config, created_at) VALUES (?, ?, ?, ?, ?)",

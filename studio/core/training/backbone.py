@@ -21,7 +21,6 @@ import pickle
 import struct
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,15 +220,20 @@ def _bundled_weights() -> Path | None:
 
 
 def _load_converted(path: Path) -> dict[str, np.ndarray] | None:
-    """The cached arrays, or None when the file is missing, damaged or incomplete."""
+    """The cached arrays, or None (with a one-line notice) when the file is damaged, incomplete, of another
+    type or holds NaN; the caller converts the weights again."""
+    from studio.core import cache_check
+
+    ndim = {"conv": (4,), "dwconv": (4,), "bn": (1, 1, 1, 1), "dense": (2, 1)}
+    expected = {f"{layer}/{i}": cache_check.ArraySpec("float32", (None,) * d)
+                for layer, kind, _ in _layer_names() for i, d in enumerate(ndim[kind])}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        arrays = cache_check.read_npz(path, expected, max_bytes=WEIGHTS_NUMBERS * 4 + (1 << 20))
+    except cache_check.CacheInvalid as exc:
+        cache_check.notice(f"pretrained weights cache {path} not used ({exc}); converting the weights again")
         return None
-    expected = {f"{layer}/{i}" for layer, kind, _ in _layer_names()
-                for i in range({"conv": 1, "dwconv": 1, "bn": 4, "dense": 2}[kind])}
-    if set(arrays) != expected or sum(a.size for a in arrays.values()) != WEIGHTS_NUMBERS - 49:
+    if sum(a.size for a in arrays.values()) != WEIGHTS_NUMBERS - 49:
+        cache_check.notice(f"pretrained weights cache {path} is incomplete; converting the weights again")
         return None
     return arrays
 

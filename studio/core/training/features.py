@@ -10,19 +10,19 @@ rewritten atomically and keeps only hashes the project still has. TensorFlow is 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from studio.core import cache_check
+from studio.core.cache_check import ArraySpec
 from studio.core.events import CancelToken
 from studio.core.project.store import ImageRecord, Project, ProjectError
+from studio.core.project_files import check_folder, write_with
 from studio.core.specs import PreprocessSpec
 from studio.core.training import backbone
 
@@ -51,18 +51,19 @@ def cache_file(project: Project, image_size: int, color: str = "rgb") -> Path:
 
 def image_features(project: Project, image_ids: Sequence[int] | None = None, *, image_size: int | None = None,
                    progress: Progress | None = None, cancel: CancelToken | None = None,
-                   color: str = "rgb") -> FeatureSet:
+                   color: str = "rgb", fresh: bool = False) -> FeatureSet:
     """Vectors of ``image_ids`` in that order (None = every image not in the trash, in id order).
 
     ``image_size`` None = :data:`studio.core.training.backbone.DEFAULT_IMAGE_SIZE`; ``color`` "gray" gives the vectors
     of the gray image widened to three channels (what a gray project's pretrained model sees).
-    ``progress(done, total)``; raises :class:`FeaturesCancelled` when ``cancel`` is set.
+    ``progress(done, total)``; raises :class:`FeaturesCancelled` when ``cancel`` is set. ``fresh`` computes
+    every vector again (the cache is rewritten).
     """
     spec = PreprocessSpec(image_size=int(image_size or backbone.DEFAULT_IMAGE_SIZE), color=color)
     records = _records(project, image_ids)
     report = progress or (lambda _d, _t: None)
     path = cache_file(project, spec.image_size, color)
-    cached = _read(path)
+    cached = read_cache(project, path, fresh)
     missing = [r for r in records if r.sha256 not in cached]
     total = len(records)
     report(total - len(missing), total)
@@ -72,7 +73,7 @@ def image_features(project: Project, image_ids: Sequence[int] | None = None, *, 
                 cached.update(zip(shas, vectors))
                 report(total - len(missing) + min(done * BATCH, len(missing)), total)
         finally:
-            _write(path, cached, project.known_hashes())
+            _write(project, path, cached, project.known_hashes())
     ids = np.asarray([r.id for r in records], dtype=np.int64)
     vectors = (np.stack([cached[r.sha256] for r in records]).astype(np.float32) if records
                else np.zeros((0, backbone.FEATURE_DIM), np.float32))
@@ -91,34 +92,39 @@ def _records(project: Project, image_ids: Sequence[int] | None) -> list[ImageRec
     return [found[i] for i in wanted]
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
-    """The cached vectors by sha256; a missing or damaged file reads as empty (and is rewritten)."""
-    if not path.is_file():
+def _max_cache_bytes(rows: int) -> int:
+    """A features file holds at most one vector per image of the project (plus its hash and zip overhead)."""
+    return (rows + 1) * (backbone.FEATURE_DIM * 4 + 64 * 4 + 256) + 4096
+
+
+def cache_arrays(dim: int = backbone.FEATURE_DIM) -> dict[str, ArraySpec]:
+    """What a features file must hold: one sha256 and one finite float32 vector per row."""
+    return {"sha256": ArraySpec("U", ("n",)), "vectors": ArraySpec("float32", ("n", dim))}
+
+
+def read_cache(project: Project, path: Path, fresh: bool = False) -> dict[str, np.ndarray]:
+    """The cached vectors by sha256; a missing, damaged or untrustworthy file reads as empty (and is
+    rewritten); ``fresh`` ignores it. A features folder that is a link is refused (:class:`LinkRefused`)."""
+    check_folder(project.root, path.parent)
+    if fresh or not cache_check.exists(path):
         return {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            shas, vectors = npz["sha256"], npz["vectors"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        arrays = cache_check.read_npz(path, cache_arrays(), _max_cache_bytes(len(project.known_hashes())))
+    except cache_check.CacheInvalid as exc:
+        cache_check.notice(f"features cache {path.name} not used ({exc}); computing the features again")
         return {}
-    if vectors.ndim != 2 or vectors.shape != (len(shas), backbone.FEATURE_DIM):
-        return {}
-    return {str(s): v for s, v in zip(shas, vectors)}
+    return {str(s): v for s, v in zip(arrays["sha256"], arrays["vectors"])}
 
 
-def _write(path: Path, vectors: dict[str, np.ndarray], keep: set[str]) -> None:
+def _write(project: Project, path: Path, vectors: dict[str, np.ndarray], keep: set[str]) -> None:
     shas = sorted(s for s in vectors if s in keep)
+
+    def write(fh: BinaryIO) -> None:
+        np.savez(fh, sha256=np.asarray(shas, dtype="U64"),
+                 vectors=np.stack([vectors[s] for s in shas]).astype(np.float32) if shas
+                 else np.zeros((0, backbone.FEATURE_DIM), np.float32))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, sha256=np.asarray(shas, dtype="U64"),
-                         vectors=np.stack([vectors[s] for s in shas]).astype(np.float32) if shas
-                         else np.zeros((0, backbone.FEATURE_DIM), np.float32))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_with(project.root, path, write)
     except OSError:
         pass  # a read-only project still gets its features, only not cached
 
@@ -158,4 +164,7 @@ def _compute(project: Project, records: list[ImageRecord], spec: PreprocessSpec,
         if cancel is not None and cancel.cancelled:
             raise FeaturesCancelled("feature extraction cancelled")
         vectors = np.asarray(model.predict_on_batch(x), dtype=np.float32)
+        if not np.isfinite(vectors).all():  # never cache (or train on) NaN features
+            raise ProjectError("the pretrained backbone gave NaN features: its weights are damaged; delete "
+                               f"{backbone.cache_dir()} and run again")
         yield [r.sha256 for r in records[i * BATCH:(i + 1) * BATCH]], vectors

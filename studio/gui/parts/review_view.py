@@ -244,8 +244,11 @@ class ReviewView(QWidget):
                                  "mistakes, copies shared between training and test, outliers, and suggests "
                                  "labels for unlabelled images.")
             return
+        copies = int(r.notes.get("duplicate_copies", len(r.duplicates)))
+        groups = int(r.notes.get("duplicate_groups", 0))
+        in_groups = f" in {groups:,} group{'s' if groups != 1 else ''}" if groups else ""
         text = (f"{r.images:,} images checked ({r.labelled:,} labelled): {len(r.mislabels)} likely label "
-                f"mistakes, {len(r.leaks)} copies across splits ({len(r.duplicates)} copies in all), "
+                f"mistakes, {len(r.leaks)} copies across splits ({copies:,} copies in all{in_groups}), "
                 f"{len(r.outliers)} outliers, {len(r.suggestions)} suggested labels.")
         if r.warnings:
             text += " " + " ".join(w[0].upper() + w[1:] + "." for w in r.warnings[:3])

@@ -7,7 +7,6 @@ studio predicts.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,19 @@ INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
 
 
-def load_network(model_file: Path) -> Any:
-    import keras
+def run_model(model_file: Path) -> Any:
+    """The run's Keras model (safe mode); a damaged or crafted file is one :class:`ExportError` line."""
+    from studio.core.project.runs import load_keras
+    from studio.core.project.store import ProjectError
 
     try:
-        return keras.saving.load_model(model_file, compile=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
+        return load_keras(model_file, "the run's model")
+    except ProjectError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def load_network(model_file: Path) -> Any:
+    return run_model(model_file)
 
 
 def pixel_module(model_file: Path, config: TrainConfig, batch: int | None = 1, size: int | None = None) -> Any:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,12 +47,10 @@ class TfjsTarget(ExportTarget):
         import keras
         import tensorflow as tf
 
+        from studio.core.export.targets.pixels import run_model
         from studio.core.preprocess import preprocess
 
-        try:
-            model = keras.saving.load_model(model_file, compile=False)
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
+        model = run_model(model_file)
         spec = config.preprocess
 
         class WebClassifier(tf.Module):
