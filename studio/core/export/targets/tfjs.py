@@ -30,6 +30,7 @@ OUTPUT_NAME = "probabilities"
 # Everything under this name scope is the trained network; only it is quantized, never preprocessing.
 NETWORK_SCOPE = "network"
 QUANTIZE_MIN_ELEMENTS = 1024
+UINT8_MAX_CHANNEL_ERROR = 0.5  # see quantization_map
 MODEL_JSON = "model.json"
 
 
@@ -80,9 +81,9 @@ class TfjsTarget(ExportTarget):
                 convert(None)
                 if quantization != "none":
                     # Weight names exist only after freezing, so the first (float32) pass names them.
-                    names = weights_to_quantize(dest / MODEL_JSON)
+                    dtype_map = quantization_map(dest, quantization)
                     shutil.rmtree(dest)
-                    convert({quantization: [_fnmatch_literal(n) for n in names]} if names else None)
+                    convert(dtype_map or None)
             except tf.errors.OpError as exc:
                 # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
                 reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
@@ -192,6 +193,47 @@ def weights_to_quantize(model_json: Path) -> list[str]:
             if w["dtype"] == "float32" and f"/{NETWORK_SCOPE}/" in w["name"] and size >= QUANTIZE_MIN_ELEMENTS:
                 names.append(w["name"])
     return names
+
+
+def quantization_map(dest: Path, quantization: str) -> dict[str, list[str]]:
+    """The converter's ``quantization_dtype_map`` for the float32 model just written to ``dest``.
+
+    uint8 quantizes a tensor with one min/max (TF.js has no per-channel scales), so a tensor whose channels
+    differ widely in range (batch norm folded into a kernel) loses its small channels; those tensors stay
+    float16: the ones whose worst output channel's uint8 error exceeds :data:`UINT8_MAX_CHANNEL_ERROR` of
+    that channel's own weights (root mean square). Measured in bench/quantization.py."""
+    names = weights_to_quantize(dest / MODEL_JSON)
+    if not names:
+        return {}
+    if quantization != "uint8":
+        return {quantization: [_fnmatch_literal(n) for n in names]}
+    weights = _read_weights(dest)
+    sensitive = {n for n in names if uint8_channel_error(weights[n]) > UINT8_MAX_CHANNEL_ERROR}
+    dtype_map = {"uint8": [_fnmatch_literal(n) for n in names if n not in sensitive]}
+    if sensitive:
+        dtype_map["float16"] = [_fnmatch_literal(n) for n in names if n in sensitive]
+    return dtype_map
+
+
+def uint8_channel_error(weights: np.ndarray) -> float:
+    """The worst output channel's RMS error under TF.js's per-tensor uint8 quantization, relative to that
+    channel's RMS. The output channel is the last axis (the one before it for a depthwise kernel)."""
+    w = np.asarray(weights, np.float64)
+    axis = w.ndim - 2 if w.ndim >= 2 and w.shape[-1] == 1 else w.ndim - 1
+    w = np.moveaxis(w, axis, -1).reshape(-1, w.shape[axis])
+    lo, hi = min(float(w.min()), 0.0), max(float(w.max()), 0.0)
+    scale = (hi - lo) / 255 or 1.0
+    q = np.round((w - lo) / scale) * scale + lo
+    rms = np.sqrt((w ** 2).mean(axis=0))
+    err = np.sqrt(((q - w) ** 2).mean(axis=0))
+    return float((err / np.maximum(rms, 1e-12)).max())
+
+
+def _read_weights(dest: Path) -> dict[str, np.ndarray]:
+    model = json.loads((dest / MODEL_JSON).read_text(encoding="utf-8"))
+    read_weights = _tfjs_module("read_weights")
+    return {w["name"]: np.asarray(w["data"])
+            for w in read_weights.read_weights(model["weightsManifest"], str(dest), flatten=True)}
 
 
 def _fnmatch_literal(name: str) -> str:
