@@ -144,8 +144,10 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
-# Weight quantization an export uses unless asked otherwise: uint8 moved a confident pretrained prediction by 0.3.
-DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "float16"}
+# Weight quantization an export uses unless asked otherwise. Pretrained: uint8, whose tensors that per-tensor
+# uint8 would hurt stay float16 (studio/core/export/targets/tfjs.py, quantization_map): the page fits in 6 MB
+# and keeps Python's top-1 (tests/web/test_pretrained_bundle.py); float16 alone made a 9.4 MB page.
+DEFAULT_QUANTIZATION: dict[str, str] = {PRETRAINED: "uint8"}
 
 
 # Epochs an architecture trains for unless asked otherwise. The pretrained head trains on cached features, one
