@@ -32,7 +32,7 @@ def test_model_layout() -> None:
     assert not inner.trainable and isinstance(inner.layers[1], keras.layers.Rescaling)
     assert model.output_shape == (None, 3)
     assert architectures.describe(model)["params"] > 3_000_000
-    assert architectures.default_quantization("pretrained") == "float16"
+    assert architectures.default_quantization("pretrained") == "uint8"
     assert architectures.default_quantization("cnn") == "none"
 
 
