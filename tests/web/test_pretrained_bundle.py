@@ -1,5 +1,5 @@
-"""A pretrained run's web bundle in real headless Chromium: float32 parity with Keras, float16 top-1 parity,
-bundle size, and milliseconds per inference (printed).
+"""A pretrained run's web bundle in real headless Chromium: float32 parity with `predict`, float16 and default
+(uint8) top-1 parity on 21 picked photos, the default bundle's size.
 
 The run: photo crops (bench/few_shot_data.py, PNG so that the browser and OpenCV decode identical pixels),
 3 classes, the backbone's default input size, a few head epochs.
@@ -20,7 +20,7 @@ from studio.core.specs import ExportOptions
 from tests.web.conftest import classify_file, launch, open_bundle, require_browser
 from tests.web.fixtures import python_probabilities
 
-# Slow: one pretrained training and two 3.4M-parameter exports (about 2 min on an idle 2-core machine; the
+# Slow: one pretrained training and three 3.4M-parameter exports (a few minutes on an idle 2-core machine; the
 # timeout leaves room for a busy one).
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web_pretrained"),
               pytest.mark.timeout(1800)]
