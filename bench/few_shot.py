@@ -1,4 +1,4 @@
-"""Few-shot accuracy: pretrained vs from-scratch architectures with 10 / 20 / 50 labelled images per class.
+"""Few-shot accuracy: pretrained vs from-scratch architectures with 10 / 20 / 30 labelled images per class.
 
 For each data set (see bench/few_shot_data.py: crops of real photographs, handwritten digits), each number
 of labelled images per class k and each architecture, one fresh project gets k labelled images per class
@@ -7,7 +7,7 @@ the studio's own ``train()`` trains it and the run's test accuracy and total sec
 evaluation) are printed side by side.
 
     .venv/bin/python bench/few_shot.py [--datasets photos digits] [--shots 10 20 50] [--arch ...]
-        [--pretrained-sizes 160] [--json bench/out/few_shot.json]
+        [--pretrained-sizes 160] [--head-views 0 4] [--json bench/out/few_shot.json]
 
 Goal (issue 13): pretrained >= 0.90 at 20-30 images per class on the photo set, and ahead of every
 from-scratch architecture at 10 and 20.
@@ -79,15 +79,19 @@ def run_one(project: Project, arch: str, size: int, color: str) -> dict[str, flo
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
-    ap.add_argument("--shots", nargs="+", type=int, default=[10, 20, 50])
+    ap.add_argument("--shots", nargs="+", type=int, default=[10, 20, 30])
     ap.add_argument("--arch", nargs="+", default=["pretrained", "compact", "cnn_dropout"])
     ap.add_argument("--pretrained-sizes", nargs="+", type=int, default=None,
                     help="input sizes for pretrained (default: the backbone's default)")
+    ap.add_argument("--head-views", nargs="+", type=int, default=None,
+                    help="augmented views per training image the pretrained head learns from (default: the studio's)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    from studio.core.training import pretrained
     from studio.core.training.backbone import DEFAULT_IMAGE_SIZE
 
     sizes = args.pretrained_sizes or [DEFAULT_IMAGE_SIZE]
+    head_views = args.head_views or [pretrained.HEAD_VIEWS]
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="few-shot-") as tmp:
         for dataset in args.datasets:
@@ -95,14 +99,19 @@ def main(argv: list[str] | None = None) -> int:
             color = "gray" if dataset == "digits" else "rgb"
             for k in args.shots:
                 for arch in args.arch:
-                    for size in (sizes if arch == "pretrained" else [SCRATCH_SIZE]):
-                        root = Path(tmp) / dataset / f"{arch}-{size}-{k}"
+                    variants = ([(s, v) for s in sizes for v in head_views] if arch == "pretrained"
+                                else [(SCRATCH_SIZE, None)])
+                    for size, views in variants:
+                        root = Path(tmp) / dataset / f"{arch}-{size}-{views}-{k}"
+                        if views is not None:
+                            pretrained.HEAD_VIEWS = views  # the bench compares the module's setting
                         with make_project(root, pool, k) as project:
                             r = run_one(project, arch, size, color)
-                        row = {"dataset": dataset, "per_class": k, "arch": arch, "size": size, **r}
+                        row = {"dataset": dataset, "per_class": k, "arch": arch, "size": size, "views": views, **r}
                         results.append(row)
                         print(json.dumps(row), file=sys.stderr, flush=True)
-    rows = [[r["dataset"], r["per_class"], f"{r['arch']} {r['size']}px", f"{r['accuracy']:.3f}",
+    rows = [[r["dataset"], r["per_class"], f"{r['arch']} {r['size']}px"
+             + (f" {r['views']} views" if r["views"] is not None else ""), f"{r['accuracy']:.3f}",
              f"{r['seconds']:.1f}", r["epochs"]] for r in results]
     table(["data set", "per class", "architecture", "test accuracy", "seconds", "epochs"], rows)
     if args.json:

@@ -131,19 +131,17 @@
 
   function configureWasm() {
     if (!tf.wasm) return;
-    // The .wasm binaries sit beside the runtime in vendor/; the backend picks plain, SIMD, or SIMD with
-    // threads. Threads need a cross-origin isolated page (COOP/COEP headers, see the README), and TF.js
-    // 4.22 starts its thread workers from blob: scripts, which this page's CSP refuses unless a host adds
-    // blob: to script-src; without both the threaded start would hang, so it is not attempted.
-    const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]');
-    const blobScripts = !csp || /script-src[^;]*\sblob:/.test(csp.content);
-    if (!(window.crossOriginIsolated && blobScripts)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    // The bundle carries only the SIMD binary (vendor/). Threads are never tried: TF.js 4.22 starts its
+    // thread workers from blob: scripts, which this page's CSP refuses, so the threaded start would hang.
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     tf.wasm.setWasmPaths(new URL("vendor/", location.href).href);
   }
 
   async function startBackend(name) {
     if (!tf.findBackendFactory(name)) return false;
     try {
+      // Without WebAssembly SIMD there is no binary to fetch: WebGL or the CPU backend runs instead.
+      if (name === "wasm" && !(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))) return false;
       if (!(await tf.setBackend(name))) return false;
       await tf.ready();
       return tf.getBackend() === name;

@@ -61,7 +61,11 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     out = tmp_path / "B"
     assert result.out == out and result.run == trained.run_id
     assert [s.step for s in steps] == ["check", "model", "page", "runtime", "metadata", "finish"]
-    runtime = [f.name for f in web_runtime.runtime_files()]
+    # A model this small ships without the WebGL backend (issue 24).
+    from studio.core.export.exporter import _parameters
+
+    assert _parameters(out / "model" / "model.json") < web_runtime.WEBGL_MIN_PARAMETERS
+    runtime = [f.name for f in web_runtime.runtime_files() if f.name != web_runtime.WEBGL_FILE]
     assert set(result.files) == {"index.html", "script.js", "style.css", "metadata.json", "model/model.json",
                                  *(f"model/{p.name}" for p in (out / "model").glob("*.bin")),
                                  *(f"vendor/{n}" for n in runtime), "manifest.webmanifest", "sw.js",
@@ -96,8 +100,11 @@ def test_bundle_contents_and_metadata(trained: Trained, tmp_path: Path) -> None:
     assert "{{" not in index and f"<title>{page_title(None, labels)}</title>" in index  # default: class names
     assert "Content-Security-Policy" in index and "https://" not in index and "http://" not in index
     for f in web_runtime.runtime_files():
+        if f.name not in runtime:
+            continue
         assert f.name.endswith(".wasm") or f'src="vendor/{f.name}"' in index  # .wasm: fetched by the backend
         assert sha256(out / "vendor" / f.name) == sha256(f.source)
+    assert web_runtime.WEBGL_FILE not in index  # only the scripts the bundle carries
 
 
 def test_bundle_is_an_offline_app_with_an_unsure_threshold(trained: Trained, tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_model_layout() -> None:
     assert model.output_shape == (None, 3)
     assert architectures.describe(model)["params"] > 3_000_000
     tfjs = get_target("tfjs")
-    assert default_quantization("pretrained", tfjs) == "float16"
+    assert default_quantization("pretrained", tfjs) == "uint8"
     assert default_quantization("cnn", tfjs) == "none"
 
 

@@ -22,6 +22,7 @@ from studio.core.training.data import split_items
 from tests.web.conftest import classify_file, launch, open_bundle, require_browser
 from tests.web.fixtures import train_run
 
+COMPACT_BUNDLE_BUDGET = 1_600_000
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_estimate")]
 
 
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("web_estimate")]
 def test_estimated_accuracy_is_the_bundles_accuracy_in_the_browser(tmp_path: Path, playwright_instance: Any) -> None:
     require_browser()
     from studio.core.export.exporter import export_bundle
+    from studio.core.export.web_runtime import WEBGL_FILE
 
     run = train_run(tmp_path / "project", arch="compact", image_size=16, epochs=6, limit=500)
     done = subprocess.run([sys.executable, "-m", "studio", "export", str(run.project.root), run.run_id, "--estimate",
@@ -45,13 +47,21 @@ def test_estimated_accuracy_is_the_bundles_accuracy_in_the_browser(tmp_path: Pat
     browser = launch(playwright_instance)
     try:
         for quantization in ("float16", "uint8"):
-            bundle = export_bundle(run.project, run.run_id, tmp_path / quantization,
-                                   ExportOptions(quantization=quantization)).out
+            result = export_bundle(run.project, run.run_id, tmp_path / quantization,
+                                   ExportOptions(quantization=quantization))
+            bundle = result.out
+            # A model this small ships the SIMD wasm binary only and no WebGL backend (issue 24).
+            assert result.bytes <= COMPACT_BUNDLE_BUDGET, result.bytes
+            assert [f for f in result.files if f.endswith(".wasm")] == ["vendor/tfjs-backend-wasm-simd.wasm"]
+            assert f"vendor/{WEBGL_FILE}" not in result.files and WEBGL_FILE not in (bundle / "index.html").read_text()
             assert estimated[quantization]["model_bytes"] == sum(
                 p.stat().st_size for p in (bundle / "model").iterdir())
             with PreviewServer(bundle) as server:
                 context, page, _, errors = open_bundle(browser, server.url)
                 try:
+                    choice = page.evaluate("window.edgeStudio.backendChoice")
+                    assert set(choice["ms"]) == {"wasm", "cpu"}
+                    assert page.evaluate("window.edgeStudio.backend") == min(choice["ms"], key=choice["ms"].get)
                     right = sum(classify_file(page, Path(path))["label"] == run.labels[label]
                                 for path, label in zip(test.paths, test.labels))
                 finally:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
+import re
 import shutil
 import tempfile
 import time
@@ -104,7 +106,8 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
         step("page")
         title = web_app.page_title(options.title, labels)
         if web:
-            _write_page(page, tmp, title, labels)
+            runtime = web_runtime.for_model(runtime, _parameters(tmp / target.model_dir / target.model_entry))
+            _write_page(page, tmp, title, labels, {f.name for f in runtime})
             web_app.write_manifest(tmp, title, icons)
         step("runtime")
         if web:
@@ -176,13 +179,22 @@ def read_run(project: Project, run: RunRecord) -> tuple[TrainConfig, list[str]]:
     return config, labels
 
 
-def _write_page(page: list[Path], tmp: Path, title: str, labels: list[str]) -> None:
+def _parameters(model_json: Path) -> int:
+    """The number of weights in a graph model's manifest."""
+    manifest = json.loads(model_json.read_text(encoding="utf-8")).get("weightsManifest", [])
+    return sum(math.prod(int(d) for d in w["shape"]) for group in manifest for w in group["weights"])
+
+
+def _write_page(page: list[Path], tmp: Path, title: str, labels: list[str], runtime: set[str]) -> None:
     for src in page:
         text = src.read_text(encoding="utf-8")
         if src.name == "index.html":
             # Static title and labels, so the page reads right before (and without) JavaScript.
             text = text.replace("{{TITLE}}", html.escape(title)).replace(
                 "{{LABELS}}", html.escape(", ".join(labels)))
+            # Only the runtime scripts the bundle carries.
+            text = "".join(line for line in text.splitlines(keepends=True)
+                           if not ((m := re.search(r'<script src="vendor/([^"]+)"', line)) and m[1] not in runtime))
         (tmp / src.name).write_text(text, encoding="utf-8")
 
 

@@ -32,12 +32,16 @@ RUNTIME_FILES: tuple[tuple[str, str], ...] = (
     ("@tensorflow/tfjs-backend-webgl", "dist/tf-backend-webgl.es2017.min.js"),
     ("@tensorflow/tfjs-backend-wasm", "dist/tf-backend-wasm.es2017.min.js"),
     ("@tensorflow/tfjs-converter", "dist/tf-converter.es2017.min.js"),
-    # The wasm backend fetches one of these from vendor/ at start: plain, SIMD, or SIMD + threads (only
-    # where the page is cross-origin isolated).
-    ("@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm.wasm"),
+    # Only the SIMD binary: the threaded one needs blob: workers the page's CSP refuses (never fetched), and a
+    # browser without WebAssembly SIMD (none current: Chrome 91, Firefox 89, Safari 16.4 have it) is not
+    # offered the wasm backend by the page and runs on WebGL or the CPU backend instead.
     ("@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-simd.wasm"),
-    ("@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-threaded-simd.wasm"),
 )
+WEBGL_FILE = "tf-backend-webgl.es2017.min.js"
+# A model with fewer weights than this ships without the WebGL backend: WebAssembly with SIMD runs it faster
+# (here 1.5 ms vs 24 ms per inference for the compact CNN; TF.js's own benchmark has a 0.1M-parameter face
+# detector on plain, non-SIMD WebAssembly as fast as WebGL, and SIMD is 1.7-4x faster than plain).
+WEBGL_MIN_PARAMETERS = 100_000
 
 
 class WebRuntimeMissing(ProjectError):
@@ -113,6 +117,13 @@ def runtime_files(root: Path | None = None) -> list[RuntimeFile]:
     if len(versions) != 1:
         raise WebRuntimeMissing(f"mixed TensorFlow.js versions installed ({sorted(versions)}); run `make setup`")
     return found
+
+
+def for_model(files: list[RuntimeFile], parameters: int) -> list[RuntimeFile]:
+    """The runtime files a page for a model of ``parameters`` weights can use."""
+    if parameters >= WEBGL_MIN_PARAMETERS:
+        return files
+    return [f for f in files if f.name != WEBGL_FILE]
 
 
 def tfjs_version(root: Path | None = None) -> str:

@@ -39,7 +39,7 @@ WEIGHTS_NUMBERS = 4_694_073
 CACHE_ENV = "EDGE_STUDIO_CACHE_DIR"
 CONVERTED_FILE = f"{NAME}-{WEIGHTS_SHA256[:12]}.npz"
 FEATURE_DIM = 1280
-DEFAULT_IMAGE_SIZE = 128  # measured: bench/pretrained_size.py, README "Few photos"
+DEFAULT_IMAGE_SIZE = 224  # measured: bench/few_shot.py, README "Few photos" (128 before: -2 points on photo crops)
 BN_EPSILON = 1e-3
 # (kernel, stride, expand ratio, output channels, repeats) per stage.
 STAGES = ((3, 1, 1, 16, 1), (3, 2, 6, 24, 2), (5, 2, 6, 40, 2), (3, 2, 6, 80, 3),

@@ -6,6 +6,11 @@ ImageNet weights, see :mod:`studio.core.training.backbone`) for the studio's own
 mode, keyed by the image's sha256: an image whose file changes has a new hash (images are content-addressed),
 so it is computed again; another size reads another file. Only missing vectors are computed; the file is
 rewritten atomically and keeps only hashes the project still has. TensorFlow is imported lazily.
+
+``view_features(project, ids, views=V, augment=spec)`` gives the vectors of ``V`` augmented views of each
+image (:func:`studio.core.training.augment.augment_image` on the preprocessed image, each view's random draw
+fixed by the image's hash and the view number), cached the same way in a file per size, colour, augmentation
+and view count: what the pretrained head learns from besides the plain vectors.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from studio.core.cache_check import ArraySpec
 from studio.core.events import CancelToken
 from studio.core.project.store import ImageRecord, Project, ProjectError
 from studio.core.project_files import check_folder, write_with
-from studio.core.specs import PreprocessSpec
+from studio.core.specs import AugmentSpec, PreprocessSpec
 from studio.core.training import backbone
 
 if TYPE_CHECKING:
@@ -44,9 +49,15 @@ class FeaturesCancelled(Exception):
     """``cancel`` was set; vectors computed so far are kept in the cache."""
 
 
-def cache_file(project: Project, image_size: int, color: str = "rgb") -> Path:
+def cache_file(project: Project, image_size: int, color: str = "rgb", views: str = "") -> Path:
     return (project.root / FEATURES_DIR
-            / f"{backbone.NAME}-{backbone.WEIGHTS_SHA256[:12]}-{int(image_size)}-{color}.npz")
+            / f"{backbone.NAME}-{backbone.WEIGHTS_SHA256[:12]}-{int(image_size)}-{color}{views}.npz")
+
+
+def _views_key(augment: AugmentSpec, views: int) -> str:
+    import hashlib
+
+    return f"-views{int(views)}-{hashlib.sha256(augment.to_json().encode()).hexdigest()[:10]}"
 
 
 def image_features(project: Project, image_ids: Sequence[int] | None = None, *, image_size: int | None = None,
@@ -61,23 +72,44 @@ def image_features(project: Project, image_ids: Sequence[int] | None = None, *, 
     """
     spec = PreprocessSpec(image_size=int(image_size or backbone.DEFAULT_IMAGE_SIZE), color=color)
     records = _records(project, image_ids)
+    keys = [(r, r.sha256, 0) for r in records]
+    vectors = _cached_vectors(project, keys, spec, cache_file(project, spec.image_size, color), None,
+                              progress, cancel, fresh=fresh)
+    return FeatureSet(ids=np.asarray([r.id for r in records], dtype=np.int64), vectors=vectors)
+
+
+def view_features(project: Project, image_ids: Sequence[int], *, views: int, augment: AugmentSpec,
+                  image_size: int | None = None, color: str = "rgb", progress: Progress | None = None,
+                  cancel: CancelToken | None = None) -> np.ndarray:
+    """Vectors of ``views`` augmented views of each image: shape (len(image_ids), views, D), cached."""
+    spec = PreprocessSpec(image_size=int(image_size or backbone.DEFAULT_IMAGE_SIZE), color=color)
+    records = _records(project, image_ids)
+    keys = [(r, f"{r.sha256}:{v}", v + 1) for r in records for v in range(views)]
+    path = cache_file(project, spec.image_size, color, _views_key(augment, views))
+    vectors = _cached_vectors(project, keys, spec, path, augment, progress, cancel, rows_per_image=views)
+    return vectors.reshape(len(records), views, backbone.FEATURE_DIM)
+
+
+def _cached_vectors(project: Project, keys: list[tuple[ImageRecord, str, int]], spec: PreprocessSpec, path: Path,
+                    augment: AugmentSpec | None, progress: Progress | None,
+                    cancel: CancelToken | None, *, fresh: bool = False, rows_per_image: int = 1) -> np.ndarray:
+    """``keys``: (record, cache key, view number; 0 = the plain image) -> their vectors, computing the missing
+    (``rows_per_image``: the cache's rows per image, which bounds the file's size before it is read)."""
     report = progress or (lambda _d, _t: None)
-    path = cache_file(project, spec.image_size, color)
-    cached = read_cache(project, path, fresh)
-    missing = [r for r in records if r.sha256 not in cached]
-    total = len(records)
+    cached = read_cache(project, path, fresh, rows_per_image)
+    missing = [k for k in keys if k[1] not in cached]
+    total = len(keys)
     report(total - len(missing), total)
     if missing:
         try:
-            for done, (shas, vectors) in enumerate(_compute(project, missing, spec, cancel), start=1):
-                cached.update(zip(shas, vectors))
+            for done, (names, vectors) in enumerate(_compute(project, missing, spec, augment, cancel), start=1):
+                cached.update(zip(names, vectors))
                 report(total - len(missing) + min(done * BATCH, len(missing)), total)
         finally:
-            _write(project, path, cached, project.known_hashes())
-    ids = np.asarray([r.id for r in records], dtype=np.int64)
-    vectors = (np.stack([cached[r.sha256] for r in records]).astype(np.float32) if records
-               else np.zeros((0, backbone.FEATURE_DIM), np.float32))
-    return FeatureSet(ids=ids, vectors=vectors)
+            known = project.known_hashes()
+            _write(project, path, cached, {k for k in cached if k.split(":", 1)[0] in known})
+    return (np.stack([cached[k[1]] for k in keys]).astype(np.float32) if keys
+            else np.zeros((0, backbone.FEATURE_DIM), np.float32))
 
 
 def _records(project: Project, image_ids: Sequence[int] | None) -> list[ImageRecord]:
@@ -102,14 +134,15 @@ def cache_arrays(dim: int = backbone.FEATURE_DIM) -> dict[str, ArraySpec]:
     return {"sha256": ArraySpec("U", ("n",)), "vectors": ArraySpec("float32", ("n", dim))}
 
 
-def read_cache(project: Project, path: Path, fresh: bool = False) -> dict[str, np.ndarray]:
+def read_cache(project: Project, path: Path, fresh: bool = False,
+               rows_per_image: int = 1) -> dict[str, np.ndarray]:
     """The cached vectors by sha256; a missing, damaged or untrustworthy file reads as empty (and is
     rewritten); ``fresh`` ignores it. A features folder that is a link is refused (:class:`LinkRefused`)."""
     check_folder(project.root, path.parent)
     if fresh or not cache_check.exists(path):
         return {}
     try:
-        arrays = cache_check.read_npz(path, cache_arrays(), _max_cache_bytes(len(project.known_hashes())))
+        arrays = cache_check.read_npz(path, cache_arrays(), _max_cache_bytes(len(project.known_hashes()) * rows_per_image))
     except cache_check.CacheInvalid as exc:
         cache_check.notice(f"features cache {path.name} not used ({exc}); computing the features again")
         return {}
@@ -120,7 +153,7 @@ def _write(project: Project, path: Path, vectors: dict[str, np.ndarray], keep: s
     shas = sorted(s for s in vectors if s in keep)
 
     def write(fh: BinaryIO) -> None:
-        np.savez(fh, sha256=np.asarray(shas, dtype="U64"),
+        np.savez(fh, sha256=np.asarray(shas, dtype=str),  # "sha256" or "sha256:view"
                  vectors=np.stack([vectors[s] for s in shas]).astype(np.float32) if shas
                  else np.zeros((0, backbone.FEATURE_DIM), np.float32))
     try:
@@ -141,24 +174,35 @@ def feature_model(image_size: int) -> keras.Model:
         return _MODELS[image_size]
 
 
-def _compute(project: Project, records: list[ImageRecord], spec: PreprocessSpec, cancel: CancelToken | None):
-    """Yields ``(sha256s, vectors)`` per batch: files decoded and preprocessed in parallel by tf.data."""
+def _compute(project: Project, keys: list[tuple[ImageRecord, str, int]], spec: PreprocessSpec,
+             augment: AugmentSpec | None, cancel: CancelToken | None):
+    """Yields ``(cache keys, vectors)`` per batch: files decoded, preprocessed (and, for a view number > 0,
+    augmented with a draw fixed by the image's hash and that number) in parallel by tf.data."""
     import tensorflow as tf
 
     from studio.core.preprocess import preprocess
+    from studio.core.training.augment import augment_image
     from studio.core.training.data import _decode
 
     model = feature_model(spec.image_size)
 
-    def load(path: tf.Tensor) -> tf.Tensor:
+    def view(x: np.ndarray, seed: np.ndarray) -> np.ndarray:
+        return augment_image(x, augment, np.random.default_rng(seed.tolist())) if seed[0] else x
+
+    def load(path: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         rgb = tf.numpy_function(_decode, [path], tf.uint8, stateful=False)
         rgb.set_shape([None, None, 3])
         x = preprocess(rgb, spec)
+        if augment is not None:
+            shape = x.shape
+            x = tf.numpy_function(view, [x, seed], tf.float32, stateful=False)
+            x.set_shape(shape)
         return tf.image.grayscale_to_rgb(x) if spec.color == "gray" else x
 
-    paths = [str(project.image_path(r)) for r in records]
-    ds = tf.data.Dataset.from_tensor_slices(paths).map(load, num_parallel_calls=tf.data.AUTOTUNE,
-                                                       deterministic=True)
+    paths = [str(project.image_path(r)) for r, _, _ in keys]
+    seeds = np.asarray([[v, int(r.sha256[:8], 16)] for r, _, v in keys], dtype=np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((paths, seeds)).map(load, num_parallel_calls=tf.data.AUTOTUNE,
+                                                                deterministic=True)
     ds = ds.batch(BATCH).prefetch(2)
     for i, x in enumerate(ds):
         if cancel is not None and cancel.cancelled:
@@ -167,4 +211,4 @@ def _compute(project: Project, records: list[ImageRecord], spec: PreprocessSpec,
         if not np.isfinite(vectors).all():  # never cache (or train on) NaN features
             raise ProjectError("the pretrained backbone gave NaN features: its weights are damaged; delete "
                                f"{backbone.cache_dir()} and run again")
-        yield [r.sha256 for r in records[i * BATCH:(i + 1) * BATCH]], vectors
+        yield [k for _, k, _ in keys[i * BATCH:(i + 1) * BATCH]], vectors

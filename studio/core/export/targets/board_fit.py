@@ -55,9 +55,9 @@ def smallest_fit(arch: str, size: int, color: str, n_classes: int, board: Board)
     """(architecture, input size) that fits ``board``: the run's architecture at the largest smaller input,
     else the compact architecture at the largest input up to ``size`` (the pretrained backbone alone is
     bigger than a microcontroller's flash); None when neither fits."""
-    from studio.core.training.architectures import ARCHITECTURES, PRETRAINED
+    from studio.core.training.architectures import PRETRAINED, names
 
-    tries = [] if arch in (PRETRAINED, FALLBACK_ARCH) or arch not in ARCHITECTURES else [
+    tries = [] if arch in (PRETRAINED, FALLBACK_ARCH) or arch not in names() else [
         (arch, [s for s in CANDIDATE_SIZES if s < size])]
     tries.append((FALLBACK_ARCH, [s for s in CANDIDATE_SIZES if s <= size and (s < size or arch != FALLBACK_ARCH)]))
     for name, sizes in tries:
