@@ -47,9 +47,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> PretrainedSetup:
     from bench.few_shot_data import photo_crops
     from studio.core.evaluation.predict import run_labels
     from studio.core.export.exporter import export_bundle
-    from studio.core.specs import PreprocessSpec, TrainConfig
     from studio.core.export.targets import get_target
     from studio.core.resolve.export import default_quantization
+    from studio.core.specs import PreprocessSpec, TrainConfig
     from studio.core.training.run import train
 
     root = tmp_path_factory.mktemp("web-pretrained")
