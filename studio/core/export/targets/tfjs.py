@@ -39,11 +39,13 @@ class TfjsTarget(ExportTarget):
     model_format: ClassVar[str] = "tfjs-graph-model"
     model_entry: ClassVar[str] = MODEL_JSON
     web_page: ClassVar[bool] = True
+    why_method: str | None = None  # set by write_model: the heatmap method the graph carries (None: none)
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import keras
         import tensorflow as tf
 
+        from studio.core.evaluation import why_graph
         from studio.core.preprocess import preprocess
 
         try:
@@ -51,6 +53,9 @@ class TfjsTarget(ExportTarget):
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
             raise ExportError(f"the run's model cannot be read ({model_file.name}: {exc})") from None
         spec = config.preprocess
+        # "Show why": the heat of every class as a second named output where forward ops compute it.
+        why = why_graph.plan(model)
+        self.why_method = why.method if why.method in why_graph.BROWSER_METHODS else None
 
         class WebClassifier(tf.Module):
             def __init__(self, network: keras.Model) -> None:
@@ -65,8 +70,12 @@ class TfjsTarget(ExportTarget):
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
                     probabilities = self.network(x, training=False)
-                return {OUTPUT_NAME: probabilities}
+                    outputs = {OUTPUT_NAME: probabilities}
+                    if outer.why_method is not None:
+                        outputs[why_graph.WHY_OUTPUT] = why_graph.why_maps(why, x)[1]
+                return outputs
 
+        outer = self
         module = WebClassifier(model)
         converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
         with tempfile.TemporaryDirectory(prefix="studio-savedmodel-", dir=dest.parent) as saved:
