@@ -16,7 +16,7 @@ import numpy as np
 
 MARK_COLOURS = {"red": (225, 30, 30), "blue": (30, 60, 230), "yellow": (240, 220, 20)}
 WIDTH, HEIGHT = 96, 72  # not square: the heatmap must come back at the image's own aspect
-MARK_FRACTION = 0.16    # the mark's diameter as a share of the shorter side
+MARK_FRACTION = 0.2     # the mark's diameter as a share of the shorter side
 
 
 @dataclass(frozen=True)

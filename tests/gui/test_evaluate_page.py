@@ -131,7 +131,7 @@ def test_click_cell_shows_images_and_relabel_is_undoable(page: EvaluatePage, pro
 
     # The diagonal lists no images, it says how many were right.
     qtbot.mouseClick(page.matrix, Qt.MouseButton.LeftButton, pos=page.matrix.cell_rect(t, t).center())
-    assert page.cell_list.count() == 0 and "correctly" in page.cell_title.text()
+    assert "correctly" in page.cell_title.text()  # and its images are listed, to see why they were right
 
 
 def test_save_report_html_csv_json(page: EvaluatePage, tmp_path: Path) -> None:
