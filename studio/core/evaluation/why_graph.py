@@ -119,25 +119,39 @@ def _simple_pool(layer: Any) -> bool:
 # ----- the maps -----------------------------------------------------------------------------------------
 def why_maps(p: Plan, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """``(probabilities [N, K], maps [N, S, S, K])`` for preprocessed input ``x`` ``[N, S, S, C]``
-    (``cam`` and ``gradcam`` plans; forward ops only)."""
+    (``cam`` and ``gradcam`` plans; forward ops only). One forward pass gives both, and each dense kernel is
+    read once, so an exported graph holds every weight once."""
     import tensorflow as tf
 
     a = x
     for s in p.steps[: p.feature_index + 1]:
         a = s.call(a)
-    dense = p.steps[-1].layer
-    kernel = tf.convert_to_tensor(dense.kernel)  # [F, K]
+    tail = p.steps[p.feature_index + 1:]
+    kernels = {id(s): tf.convert_to_tensor(s.layer.kernel) for s in tail if s.kind == "Dense"}
+    inputs, outputs, h = [], [], a
+    for s in tail:
+        inputs.append(h)
+        h = _dense(s.layer, h, kernels[id(s)]) if s.kind == "Dense" else s.call(h)
+        outputs.append(h)
+    kernel = kernels[id(tail[-1])]  # [F, K]: the answer's weights
+    n, hh, ww, c = _shape(a)
     if p.method == CAM:
-        h = a
-        for s in p.steps[p.feature_index + 1:]:
-            h = s.call(h)
-        n, hh, ww, c = _shape(a)
         cam = tf.reshape(tf.matmul(tf.reshape(a, [-1, c]), kernel), [n, hh, ww, -1])
         return h, _normalise(cam, x)
-    probabilities, weights = _gradcam_weights(p, a, kernel)  # weights [N, K, C]
-    n, hh, ww, c = _shape(a)
+    weights = _gradcam_weights(tail, inputs, outputs, kernels)  # [N, K, C]
     cam = tf.matmul(tf.reshape(a, [n, hh * ww, c]), weights, transpose_b=True)  # [N, hw, K]
-    return probabilities, _normalise(tf.reshape(cam, [n, hh, ww, -1]), x)
+    return h, _normalise(tf.reshape(cam, [n, hh, ww, -1]), x)
+
+
+def _dense(layer: Any, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """A Dense layer's own arithmetic on an already-read kernel."""
+    import tensorflow as tf
+
+    y = tf.matmul(x, kernel)
+    if layer.use_bias:
+        y = y + tf.convert_to_tensor(layer.bias)
+    act = _activation(layer)
+    return tf.nn.softmax(y) if act == "softmax" else tf.nn.relu(y) if act == "relu" else y
 
 
 def _shape(t: tf.Tensor) -> list[Any]:
@@ -156,18 +170,13 @@ def _normalise(cam: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
     return heat / tf.maximum(top, 1e-12)
 
 
-def _gradcam_weights(p: Plan, a: tf.Tensor, kernel: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """The forward pass from ``a`` to the probabilities, then the gradient of every class's logit with respect
-    to ``a`` written as forward ops, averaged over space: ``[N, K, C]`` (Grad-CAM's channel weights)."""
+def _gradcam_weights(tail: list[Step], inputs: list[Any], outputs: list[Any],
+                     kernels: dict[int, Any]) -> tf.Tensor:
+    """The gradient of every class's logit with respect to the feature map, written as forward ops and
+    averaged over space: ``[N, K, C]`` (Grad-CAM's channel weights)."""
     import tensorflow as tf
 
-    tail = p.steps[p.feature_index + 1:]
-    inputs, outputs = [], []
-    h = a
-    for s in tail:
-        inputs.append(h)
-        h = s.call(h)
-        outputs.append(h)
+    kernel = kernels[id(tail[-1])]
     n_classes = kernel.shape[-1]
     # d logit_k / d (input of the last dense) = W[:, k]: [N, K, F]
     grad = tf.zeros_like(inputs[-1][:, None, :]) + tf.transpose(kernel)[None]
@@ -175,16 +184,15 @@ def _gradcam_weights(p: Plan, a: tf.Tensor, kernel: tf.Tensor) -> tuple[tf.Tenso
         if s.kind == "Dense":
             if _activation(s.layer) == "relu":
                 grad = grad * tf.cast(v > 0, grad.dtype)[:, None, :]
-            k = tf.convert_to_tensor(s.layer.kernel)  # [F_in, F_out]
-            f_out = k.shape[1]
-            grad = tf.reshape(tf.matmul(tf.reshape(grad, [-1, f_out]), k, transpose_b=True),
+            k = kernels[id(s)]  # [F_in, F_out]
+            grad = tf.reshape(tf.matmul(tf.reshape(grad, [-1, k.shape[1]]), k, transpose_b=True),
                               [-1, n_classes, k.shape[0]])
         elif s.kind == "Flatten":
             grad = tf.reshape(grad, [-1, n_classes, *u.shape[1:]])
         elif s.kind == "MaxPooling2D":
             grad = _through_max_pool(grad, u, v)
         # dropout: identity at inference
-    return outputs[-1], tf.reduce_mean(grad, axis=[2, 3])
+    return tf.reduce_mean(grad, axis=[2, 3])
 
 
 def _through_max_pool(grad: tf.Tensor, u: tf.Tensor, v: tf.Tensor) -> tf.Tensor:

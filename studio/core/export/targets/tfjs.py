@@ -69,11 +69,11 @@ class TfjsTarget(ExportTarget):
             def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
-                    probabilities = self.network(x, training=False)
-                    outputs = {OUTPUT_NAME: probabilities}
-                    if outer.why_method is not None:
-                        outputs[why_graph.WHY_OUTPUT] = why_graph.why_maps(why, x)[1]
-                return outputs
+                    if outer.why_method is None:
+                        return {OUTPUT_NAME: self.network(x, training=False)}
+                    # One pass gives both (every weight once in the graph): the same layers and arithmetic.
+                    probabilities, maps = why_graph.why_maps(why, x)
+                return {OUTPUT_NAME: probabilities, why_graph.WHY_OUTPUT: maps}
 
         outer = self
         module = WebClassifier(model)
