@@ -97,7 +97,7 @@ class Explainer:
                 out.append(Explanation(row, c, heat, self.method))
             return out
         if self._maps is None:
-            self._maps = tf.function(lambda t: why_maps(self.plan, t), reduce_retracing=True)
+            self._maps = tf.function(lambda t: why_maps(self.plan, t), reduce_retracing=True, autograph=False)
         probs, maps = (np.asarray(t) for t in self._maps(x))
         out = []
         for row, m in zip(probs, maps):

@@ -51,8 +51,10 @@ class WhyPanel(QWidget):
         self.picture = QLabel()
         self.picture.setObjectName("whyPicture")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture.setMinimumSize(QSize(120, 100) if compact else QSize(200, 160))
-        self.picture.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.picture.setMinimumSize(QSize(120, 72) if compact else QSize(200, 160))
+        self.compact = compact
+        # Ignored: the painted pixmap follows the label's size, never the other way round.
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("whyOpacity")
         self.opacity.setRange(0, 100)
@@ -72,6 +74,7 @@ class WhyPanel(QWidget):
         layout.addWidget(self.picture, 1)
         layout.addLayout(strength)
         layout.addWidget(self.method)
+        self.method.setVisible(not compact)  # compact: the method is the picture's tooltip
 
     # ----- requests ----------------------------------------------------------------------------
     def explain(self, project_root: Path, run_id: str, image_path: Path, tag: object = None,
@@ -99,8 +102,12 @@ class WhyPanel(QWidget):
         text = f"The model says <b>{predicted}</b> ({p[result.predicted] * 100:.0f}% sure)."
         text += (" Red marks what it saw as evidence for that." if shown == predicted
                  else f" Showing the evidence for <b>{shown}</b>.")
+        if self.compact:
+            text = f"Says <b>{predicted}</b> ({p[result.predicted] * 100:.0f}%)" + (
+                "; red: its evidence." if shown == predicted else f"; evidence for <b>{shown}</b>.")
         self.caption.setText(text)
         self.method.setText(f"Heatmap: {result.method_text}.")
+        self.picture.setToolTip(f"Heatmap: {result.method_text}.")
         self._paint()
         self.shown.emit(result)
 
