@@ -95,6 +95,7 @@ class WhyJob(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._running: Worker | None = None
+        self._current: WhyRequest | None = None
         self._waiting: WhyRequest | None = None
 
     def request(self, request: WhyRequest) -> None:
@@ -106,11 +107,18 @@ class WhyJob(QObject):
     def busy(self) -> bool:
         return self._running is not None
 
+    # The worker's signals go to this object's own methods, so Qt drops them if this object is gone first
+    # (a page closed while a heatmap was computed).
     def _start(self, request: WhyRequest) -> None:
-        self._running = start_worker(compute, request,
-                                     on_finished=self.ready.emit,
-                                     on_errored=lambda exc, r=request: self.failed.emit(r, _message(exc)))
+        self._current = request
+        self._running = start_worker(compute, request, on_finished=self._finished, on_errored=self._errored)
         self._running.done.connect(self._next)
+
+    def _finished(self, result: WhyResult) -> None:
+        self.ready.emit(result)
+
+    def _errored(self, exc: BaseException) -> None:
+        self.failed.emit(self._current, _message(exc))
 
     def _next(self) -> None:
         self._running = None
