@@ -154,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_open_world(p)
     _add_json(p)
 
+    p = sub.add_parser("explain", help="heatmaps of where the model looked for its answer, for image files")
+    p.add_argument("project")
+    p.add_argument("items", nargs="+", metavar="[RUN] IMAGE")
+    p.add_argument("--class", dest="class_name", metavar="NAME",
+                   help="show the evidence for this class (default: the predicted one)")
+    p.add_argument("--out", metavar="DIR", help="write each image with its heatmap laid over it as a PNG here")
+    _add_json(p)
+
     p = sub.add_parser("export", help="write the TF.js web bundle of a run")
     p.add_argument("project")
     p.add_argument("run", nargs="?")

@@ -29,6 +29,8 @@
     ms: $("stat-ms"), fps: $("stat-fps"), backend: $("stat-backend"), model: $("stat-model"),
     dropTitle: $("drop-title"), dropHint: $("drop-hint"), modelFacts: $("model-facts"),
     backendNote: $("backend-note"), insecureNotice: $("insecure-notice"), loadProgress: $("load-progress"),
+    whyLayer: $("why-layer"), whyToggle: $("why-toggle"), whyOpacity: $("why-opacity"),
+    whyOpacityWrap: $("why-opacity-wrap"), whyNote: $("why-note"),
   };
 
   // Published for automation and tests: lastPrediction = {label, probabilities (label -> float),
@@ -113,20 +115,42 @@
     return named.probabilities || Object.values(named)[0];
   }
 
-  // {probs, score, readMs}: the source read into a tensor (timed apart: for a camera frame this is mostly the
-  // browser's work, not the model's), then the graph run on it; the caller awaits and disposes probs and
-  // score (the known_score, null for a model without one).
-  function infer(net, source) {
+  // Whether the graph has a named output (model.json's signature).
+  function hasOutput(net, name) {
+    const signature = (net.modelSignature && net.modelSignature.outputs) || {};
+    return Boolean(signature[name]);
+  }
+
+  // The graph's outputs by name (model.json's signature: output name -> graph node): only those asked for are
+  // computed (the "Show why" heat costs nothing while it is off), and none is ever read by position.
+  function runOutputs(net, input, names) {
+    const signature = (net.modelSignature && net.modelSignature.outputs) || {};
+    const nodes = names.map((n) => signature[n] && signature[n].name);
+    if (nodes.some((n) => !n)) {
+      if (names.length === 1) return [outputTensor(net, net.predict(input))];  // a graph without a signature
+      throw new Error(`the model has no output named ${names.filter((n, i) => !nodes[i]).join(", ")}`);
+    }
+    const result = net.execute(input, nodes);
+    return Array.isArray(result) ? result : [result];
+  }
+
+  // {probs, score, why, readMs}: the source read into a tensor (timed apart: for a camera frame this is mostly
+  // the browser's work, not the model's), then the graph run on it; the caller awaits and disposes probs, score
+  // (the known_score, null for a model without one) and why (the heat of every class, only while "Show why"
+  // is on).
+  function infer(net, source, withWhy) {
     const t0 = performance.now();
     const pixels = tf.browser.fromPixels(source instanceof HTMLVideoElement ? cameraFrame(source) : source);
     const readMs = performance.now() - t0;
     // Functional ops only: the split runtime (tfjs-core) does not register chained tensor methods.
-    const { probs, score } = tf.tidy(() => {
-      const named = namedOutputs(net, net.predict(tf.expandDims(tf.cast(pixels, "float32"), 0)));
-      return { probs: named.probabilities, score: named.known_score || null };
-    });
+    const names = [(meta && meta.output && meta.output.name) || "probabilities"];
+    const withScore = hasOutput(net, "known_score");
+    if (withScore) names.push("known_score");
+    if (withWhy) names.push(whyOutput());
+    const outputs = tf.tidy(() => runOutputs(net, tf.expandDims(tf.cast(pixels, "float32"), 0), names));
     pixels.dispose();
-    return { probs, score, readMs };
+    const why = withWhy ? outputs[names.length - 1] : null;
+    return { probs: outputs[0], score: withScore ? outputs[1] : null, why, readMs };
   }
 
   function configureWasm() {
@@ -254,6 +278,7 @@
     api.knownThreshold = known && Number.isFinite(Number(known.threshold)) ? Number(known.threshold) : null;
     api.quantization = meta.model.quantization;
     describeModel();
+    setupWhy();
     configureWasm();
     // Fetched once, then built on each backend timed (weights can be megabytes).
     showLoading(5, "Loading model…");
@@ -266,7 +291,7 @@
     if (api.backend === "wasm") api.wasm = await describeWasm();
     // Warm-up: the first run compiles shaders/kernels; do it before the first real frame.
     const size = meta.preprocessing.image_size;
-    const warm = tf.tidy(() => outputTensor(model, model.predict(tf.zeros([1, size, size, 3]))));
+    const warm = tf.tidy(() => runOutputs(model, tf.zeros([1, size, size, 3]), [meta.output.name])[0]);
     await warm.data();
     warm.dispose();
     api.loadMs = performance.now() - t0;
@@ -304,15 +329,18 @@
   // ----- prediction -----------------------------------------------------------------------------------
   async function classify(source, kind) {
     const t0 = performance.now();
-    const { probs, score, readMs } = infer(model, source);
+    const { probs, score, why, readMs } = infer(model, source, whyShown());
     let values;
     let knownScore = null;
+    let heat = null;
     try {
       values = await probs.data();
       if (score) knownScore = (await score.data())[0];
+      if (why) heat = await why.data();
     } finally {
       probs.dispose();
       if (score) score.dispose();
+      if (why) why.dispose();
     }
     const ms = performance.now() - t0 - readMs;
     const probabilities = {};
@@ -331,6 +359,7 @@
       if (series.length > MS_HISTORY) series.shift();
     }
     render(values, kind, ms, readMs, notAClass);
+    drawWhy(heat, best, kind, source);
     return api.lastPrediction;
   }
 
@@ -396,6 +425,94 @@
     ui.ms.textContent = `${ms.toFixed(1)} ms`;
     ui.ms.title = `The model's time. Reading the ${kind === "camera" ? "camera frame" : "image"} took ` +
       `${readMs.toFixed(1)} ms more.`;
+  }
+
+  // ----- show why -------------------------------------------------------------------------------------
+  // The heat comes from the exported graph itself (metadata.json's why.output: per class, 0..1 at the model's
+  // input size, the studio's own computation); the page colours the predicted class's map and stretches it
+  // over the picture or the camera frame, as the studio's overlay does. Colours as HEAT_STOPS in
+  // studio/core/evaluation/explain.py: blue (little) to red (most), transparent where there is no heat.
+  const HEAT_STOPS = [[0, [48, 18, 160]], [0.35, [30, 160, 230]], [0.6, [120, 220, 90]], [0.8, [250, 200, 30]],
+    [1, [230, 40, 20]]];
+  const WHY_MAX_SIDE = 640;
+  let whyCell = null;  // the heat at the model's input size, coloured
+  api.lastWhy = null;  // {label, size, heat: rows of 0..1 at the model's input size, source}
+
+  const whyOutput = () => meta && meta.why && meta.why.output;
+  const whyShown = () => !!(whyOutput() && ui.whyToggle.checked);
+
+  function heatColour(v) {
+    for (let i = 1; i < HEAT_STOPS.length; i++) {
+      const [at, c] = HEAT_STOPS[i];
+      if (v <= at || i === HEAT_STOPS.length - 1) {
+        const [at0, c0] = HEAT_STOPS[i - 1];
+        const t = Math.max(0, Math.min(1, (v - at0) / (at - at0)));
+        return [0, 1, 2].map((k) => Math.round(c0[k] + (c[k] - c0[k]) * t));
+      }
+    }
+    return HEAT_STOPS[0][1];
+  }
+
+  function drawWhy(heat, best, kind, source) {
+    if (!heat) { ui.whyLayer.hidden = true; return; }
+    if (kind === "camera" && !looping) return;
+    const size = meta.preprocessing.image_size;
+    const k = labels.length;
+    const rows = [];
+    for (let y = 0; y < size; y++) {
+      const row = new Array(size);
+      for (let x = 0; x < size; x++) row[x] = heat[(y * size + x) * k + best];
+      rows.push(row);
+    }
+    api.lastWhy = { label: labels[best], size, heat: rows, source: kind };
+    paintWhy(rows, kind, source);
+  }
+
+  function paintWhy(rows, kind, source) {
+    const size = rows.length;
+    if (!whyCell) whyCell = document.createElement("canvas");
+    [whyCell.width, whyCell.height] = [size, size];
+    const ctx = whyCell.getContext("2d");
+    const image = ctx.createImageData(size, size);
+    const opacity = Number(ui.whyOpacity.value) / 100;
+    rows.forEach((row, y) => row.forEach((v, x) => {
+      const [r, g, b] = heatColour(v);
+      const o = (y * size + x) * 4;
+      image.data[o] = r; image.data[o + 1] = g; image.data[o + 2] = b;
+      image.data[o + 3] = Math.round(255 * opacity * Math.max(0, Math.min(1, v)));
+    }));
+    ctx.putImageData(image, 0, 0);
+    // Stretched to the source's own aspect: the model squashed the whole picture to a square, so the heat
+    // lies over the pixels it came from; the layer is fitted into the stage like the picture or video.
+    const [w, h] = source instanceof HTMLVideoElement ? [source.videoWidth, source.videoHeight]
+      : [ui.picture.width, ui.picture.height];
+    const scale = Math.min(1, WHY_MAX_SIDE / Math.max(w, h));
+    const layer = ui.whyLayer;
+    [layer.width, layer.height] = [Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale))];
+    const out = layer.getContext("2d");
+    out.imageSmoothingEnabled = true;
+    out.clearRect(0, 0, layer.width, layer.height);
+    out.drawImage(whyCell, 0, 0, layer.width, layer.height);
+    layer.classList.toggle("mirrored", kind === "camera" && ui.mirror.checked);
+    layer.hidden = false;
+  }
+
+  function setupWhy() {
+    const offered = !!whyOutput();
+    ui.whyToggle.disabled = !offered;
+    ui.whyNote.textContent = offered
+      ? `Where the model looked for its answer (${meta.why.method === "cam" ? "class activation map" : "Grad-CAM"}).`
+      : "Show why is not available for this model: a dense network has no feature map to trace.";
+    ui.whyToggle.addEventListener("change", () => {
+      ui.whyOpacityWrap.hidden = !ui.whyToggle.checked;
+      if (!ui.whyToggle.checked) { ui.whyLayer.hidden = true; return; }
+      // An image on show is classified again to get its heat; the camera gets it from its next frame.
+      if (!looping && !ui.picture.hidden) classify(ui.picture, "image").catch((err) => console.error(err));
+    });
+    ui.whyOpacity.addEventListener("input", () => {
+      if (!api.lastWhy || ui.whyLayer.hidden) return;
+      paintWhy(api.lastWhy.heat, api.lastWhy.source, api.lastWhy.source === "camera" ? ui.video : ui.picture);
+    });
   }
 
   // ----- camera ---------------------------------------------------------------------------------------
@@ -646,6 +763,7 @@
   function showStage(which) {
     ui.video.hidden = which !== "camera";
     ui.picture.hidden = which !== "image";
+    if (which === "empty") ui.whyLayer.hidden = true;
     ui.dropzone.hidden = which !== "empty";
     ui.stage.classList.toggle("has-content", which !== "empty");
     ui.tabCamera.classList.toggle("active", which !== "image");

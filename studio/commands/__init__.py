@@ -13,6 +13,7 @@ _HANDLERS = {
     "runs": "studio.commands.train_cmds:runs",
     "evaluate": "studio.commands.train_cmds:evaluate",
     "predict": "studio.commands.train_cmds:predict",
+    "explain": "studio.commands.explain_cmds:explain",
     "export": "studio.commands.web_cmds:export",
     "serve": "studio.commands.web_cmds:serve",
     "cluster-spec": "studio.commands.cluster_cmds:cluster_spec",

@@ -41,6 +41,7 @@ BASIS = 64              # directions kept for the prototypes (bench/open_world.p
 MAX_PROTOTYPES = 256    # training images kept as prototypes (k-means centres per class beyond that)
 LAYER_PREFIX = "known_"  # every layer of the score is named so (exports keep these weights float16 at most)
 _EPS = 1e-12            # what keras.layers.UnitNormalization adds
+FEATURE_MODEL_NAME = "features_and_probabilities"  # the classifier inside a scored model (why_graph finds it)
 MAX_CACHE_BYTES = 64 * 2**20  # known_score.npz: a few MB at most (1280 x 64 + 64 x 256 numbers)
 
 
@@ -212,8 +213,7 @@ def feature_model(network: keras.Model) -> keras.Model:
     """``network`` with two outputs: the input of its last (softmax Dense) layer, and its probabilities."""
     import keras
 
-    return keras.Model(network.inputs, [network.layers[-1].input, network.outputs[0]],
-                       name="features_and_probabilities")
+    return keras.Model(network.inputs, [network.layers[-1].input, network.outputs[0]], name=FEATURE_MODEL_NAME)
 
 
 def head_weights(network: keras.Model) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from typing import Any
 from studio import __version__
 from studio.core import events
 from studio.core.errors import ProjectError
-from studio.core.evaluation import open_world, unsure
+from studio.core.evaluation import open_world, unsure, why_graph
 from studio.core.evaluation.known_score import SCORE_OUTPUT
 from studio.core.events import ExportStep, Reporter
 from studio.core.export import bundle_folder, web_app, web_runtime
@@ -118,6 +118,7 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
         hashes = _hash_files(tmp)
         meta = _metadata(project, run, config, labels, title, options, runtime, hashes, target)
         meta["unsure"] = rule.to_json()
+        meta["why"] = why_graph.export_info(getattr(target, "why_method", None), config, labels)
         if web:
             meta["app"] = {"manifest": web_app.MANIFEST, "service_worker": web_app.SERVICE_WORKER}
             # sw.js carries the version of everything else, then is hashed like every other file.

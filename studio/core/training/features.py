@@ -142,7 +142,8 @@ def read_cache(project: Project, path: Path, fresh: bool = False,
     if fresh or not cache_check.exists(path):
         return {}
     try:
-        arrays = cache_check.read_npz(path, cache_arrays(), _max_cache_bytes(len(project.known_hashes()) * rows_per_image))
+        limit = _max_cache_bytes(len(project.known_hashes()) * rows_per_image)
+        arrays = cache_check.read_npz(path, cache_arrays(), limit)
     except cache_check.CacheInvalid as exc:
         cache_check.notice(f"features cache {path.name} not used ({exc}); computing the features again")
         return {}

@@ -50,6 +50,7 @@ from studio.gui.parts.report_table import ReportTable, details_toggle
 from studio.gui.parts.review_items import health_notes
 from studio.gui.parts.run_picker import RunPicker
 from studio.gui.parts.run_summary import RunSummary, format_bytes, format_count, format_duration, format_fraction
+from studio.gui.parts.why_panel import WhyPanel
 from studio.gui.session import Session
 from studio.gui.undo_commands import LabelImages
 
@@ -238,7 +239,15 @@ class EvaluatePage(QWidget):
         self.cell_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.cell_list.setWordWrap(True)
         self.cell_list.setMinimumHeight(70)
-        cell_layout.addWidget(self.cell_list, 1)
+        # "Why?": the selected image with the heatmap of the model's evidence, following the selection.
+        self.why = WhyPanel(compact=True)
+        self.why.setMinimumWidth(220)
+        cell_split = QSplitter(Qt.Orientation.Horizontal)
+        cell_split.addWidget(self.cell_list)
+        cell_split.addWidget(self.why)
+        cell_split.setStretchFactor(0, 3)
+        cell_split.setStretchFactor(1, 2)
+        cell_layout.addWidget(cell_split, 1)
         relabel = QHBoxLayout()
         relabel.addWidget(QLabel("Relabel selected as"))
         self.class_combo = QComboBox()
@@ -258,6 +267,7 @@ class EvaluatePage(QWidget):
         cell_layout.addLayout(relabel)
         self.cell_list.itemSelectionChanged.connect(self._update_relabel_buttons)
         self.cell_list.itemActivated.connect(self.open_cell_image)
+        self.cell_list.currentItemChanged.connect(lambda item, _old: self.explain_item(item))
         self.cell_list.setToolTip("Double-click (or Enter) to see an image large")
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -309,6 +319,7 @@ class EvaluatePage(QWidget):
         else:
             self._show_report(report, run_id)
             self.status.setText("")
+            self.show_first_mistake()
 
     def evaluate_again(self) -> None:
         project, run_id = self.session.project, self.run_picker.current_run_id()
@@ -397,6 +408,7 @@ class EvaluatePage(QWidget):
         self.cell = None
         self.cell_items = []
         self.cell_list.clear()
+        self.why.clear()
         self.cell_title.setText("Click a cell of the confusion matrix to see its test images.")
         self._update_relabel_buttons()
 
@@ -409,18 +421,20 @@ class EvaluatePage(QWidget):
         count = report["confusion_matrix"][true][predicted]
         self.cell = (true, predicted)
         self.cell_list.clear()
+        self.why.clear()
         if true == predicted:
             self.cell_items = correct_items(report, project, t_name)
             self.cell_title.setText(f"<b>{count}</b> test images of <b>{t_name}</b> were classified correctly"
                                     + (", least sure first" if self.cell_items and "confidence" in
-                                       self.cell_items[0] else "") + ". Click a cell off the diagonal to see "
-                                    "mistakes.")
+                                       self.cell_items[0] else "")
+                                    + ". Pick one to see why; click a cell off the diagonal to see mistakes.")
         else:
             self.cell_items = [m for m in report.get("misclassified") or []
                                if str(m.get("true")) == t_name and str(m.get("predicted")) == p_name]
             self.cell_title.setText(f"True <b>{t_name}</b>, predicted <b>{p_name}</b>: {len(self.cell_items)} "
                                     f"image{'' if len(self.cell_items) == 1 else 's'}, "
-                                    "most confident mistakes first. Select images to relabel them.")
+                                    "most confident mistakes first. Select images to relabel them, or one to "
+                                    "see why the model said so.")
         for m in self.cell_items:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, int(m["image_id"]))
@@ -434,6 +448,33 @@ class EvaluatePage(QWidget):
             self._notes_worker = start_worker(lambda **_: health_notes(project, ids),
                                               on_finished=lambda notes: self._show_health_notes(cell, notes),
                                               on_errored=lambda exc: None)
+
+    def explain_item(self, item: QListWidgetItem | None) -> None:
+        """The "Why?" panel follows the current image of the cell list."""
+        project = self.session.project
+        if item is None or project is None or not self.report_run_id:
+            return
+        image_id = int(item.data(Qt.ItemDataRole.UserRole))
+        try:
+            record = project.image(image_id)
+        except ProjectError:
+            return
+        self.why.explain(project.root, self.report_run_id, project.image_path(record), tag=image_id)
+
+    def show_first_mistake(self) -> None:
+        """Misclassified images first: the cell of the most confident mistake, its first image explained."""
+        report = self.report
+        mistakes = (report or {}).get("misclassified") or []
+        if not mistakes or report is None:
+            return
+        labels = [str(x) for x in report.get("labels", [])]
+        top = mistakes[0]
+        if str(top.get("true")) in labels and str(top.get("predicted")) in labels:
+            self.matrix.selected = (labels.index(str(top["true"])), labels.index(str(top["predicted"])))
+            self.matrix.update()
+            self.show_cell(labels.index(str(top["true"])), labels.index(str(top["predicted"])))
+            if self.cell_list.count():
+                self.cell_list.setCurrentRow(0)
 
     @staticmethod
     def _describe_cell_item(item: QListWidgetItem, m: dict[str, Any], note: str | None) -> None:
@@ -511,7 +552,7 @@ class EvaluatePage(QWidget):
             if item is None:
                 continue
             if str(label) == str(m["true"]):
-                item.setText(f"{m['true']} → {m['predicted']}\n{float(m['confidence']) * 100:.0f}% sure")
+                self._describe_cell_item(item, m, None)
             else:
                 item.setText(f"now labelled {label or 'unlabelled'}\n(was {m['true']})")
 

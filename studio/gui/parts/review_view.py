@@ -32,6 +32,7 @@ from studio.gui.jobs.review_job import HealthJob
 from studio.gui.jobs.workers import start_worker
 from studio.gui.parts.augment_grid import array_to_qimage
 from studio.gui.parts.review_items import SECTIONS, ReviewItem, class_problem_counts, is_open, items_from_report
+from studio.gui.parts.why_panel import WhyPanel
 from studio.gui.session import Session
 from studio.gui.widgets.progress_strip import ProgressStrip
 
@@ -114,15 +115,27 @@ class ReviewView(QWidget):
         self.hint.setMinimumHeight(3 * self.hint.fontMetrics().lineSpacing())  # two lines, never squeezed
         self.progress = ProgressStrip(self)
         self.progress.cancel_requested.connect(self.cancel_check)
+        # "Why?" on a likely mislabel: where the latest trained model looked in that image.
+        self.why_button = QPushButton("Why?")
+        self.why_button.setObjectName("reviewWhyButton")
+        self.why_button.setCheckable(True)
+        self.why_button.setToolTip("Show where the latest trained model looked in the selected likely mislabel")
+        self.why = WhyPanel(compact=True)
+        self.why.setVisible(False)
+        self.why_button.toggled.connect(self._why_toggled)
 
         top = QHBoxLayout()
         top.addWidget(self.check_button)
         top.addWidget(self.section_box, 1)
+        top.addWidget(self.why_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.addLayout(top)
         layout.addWidget(self.summary)
-        layout.addWidget(self.list, 1)
+        body = QHBoxLayout()
+        body.addWidget(self.list, 3)
+        body.addWidget(self.why, 2)
+        layout.addLayout(body, 1)
         layout.addWidget(self.hint)
         layout.addWidget(self.progress)
 
@@ -264,6 +277,28 @@ class ReviewView(QWidget):
             if self.typed_text else ""
         keys = "Enter accepts · 1-9 or type a class name to relabel · Delete trashes · Space hides · Ctrl+Z undoes"
         self.hint.setText((item.hint() + typed + "\n" if item else "") + keys)
+        self._explain_current()
+
+    def _why_toggled(self, on: bool) -> None:
+        self.why.setVisible(on)
+        self._explain_current()
+
+    def _explain_current(self) -> None:
+        if not self.why_button.isChecked():
+            return
+        project, item = self.session.project, self.current_item()
+        if project is None or item is None or item.section != "mislabels":
+            self.why.clear("Why? shows where the model looked in a likely label mistake: pick one.")
+            return
+        from studio.core.project.store import ProjectError
+
+        try:
+            run = project.latest_finished_run()
+            path = project.image_path(project.image(item.image_ids[0]))
+        except ProjectError as exc:
+            self.why.clear(f"Train a model first: Why? shows where a trained model looks ({exc}).")
+            return
+        self.why.explain(project.root, run.id, path, tag=item.image_ids[0])
 
     # ----- thumbnails -------------------------------------------------------------------------
     def _icon(self, item: ReviewItem) -> QIcon:

@@ -2,6 +2,8 @@
 With a session, the labelling keys and type-to-label work here too: the image is labelled and the next shown.
 
 The full image is decoded on a worker thread; the dialog shows the cached thumbnail until it arrives.
+"Why?" lays the heatmap of the latest trained model's evidence over the image (computed on a worker thread)
+and keeps it on while stepping through the images.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from studio.core.project.store import ImageRecord, Project, ProjectError
 from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.label_keys import class_keys, plain_text, starts_typing
 from studio.gui.parts.type_to_label import TypeToLabel
+from studio.gui.parts.why_panel import WhyPanel
 from studio.gui.session import Session
 from studio.gui.thumbnails import bgr_to_qimage
 
@@ -62,8 +65,18 @@ class ImagePreviewDialog(QDialog):
         nav.addWidget(self.prev_button)
         nav.addWidget(self.next_button)
         side_layout.addLayout(nav)
+        self.why_button = QPushButton("Why?")
+        self.why_button.setObjectName("previewWhyButton")
+        self.why_button.setCheckable(True)
+        self.why_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.why_button.setToolTip("Show where the latest trained model looked for its answer in this image")
+        self.why_button.toggled.connect(self._why_toggled)
+        side_layout.addWidget(self.why_button)
+        self.why = WhyPanel()
+        self.why.setVisible(False)
         layout = QHBoxLayout(self)
         layout.addWidget(self.picture, 1)
+        layout.addWidget(self.why, 1)
         layout.addWidget(side)
         for button in (self.prev_button, self.next_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -96,9 +109,25 @@ class ImagePreviewDialog(QDialog):
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index < len(self.records) - 1)
         self._image = None
+        self._explain()
         self.picture.setText("Loading…")
         self._worker = start_worker(_load, self.project, rec, on_finished=self._loaded,
                                     on_errored=lambda exc: self.picture.setText(f"Cannot read this image: {exc}"))
+
+    def _why_toggled(self, on: bool) -> None:
+        self.picture.setVisible(not on)
+        self.why.setVisible(on)
+        self._explain()
+
+    def _explain(self) -> None:
+        if not self.why_button.isChecked():
+            return
+        try:
+            run = self.project.latest_finished_run()
+        except ProjectError as exc:
+            self.why.clear(f"Train a model first: {exc}.")
+            return
+        self.why.explain(self.project.root, run.id, self.project.image_path(self.record), tag=self.record.id)
 
     def _loaded(self, result: tuple[int, QImage]) -> None:
         image_id, image = result

@@ -43,16 +43,21 @@ class TfjsTarget(ExportTarget):
     quantizations: ClassVar[tuple[str, ...]] = ("none", "float16", "uint8")  # TF.js weight quantization
     default_quantization: ClassVar[str] = "none"
     web_page: ClassVar[bool] = True
+    why_method: str | None = None  # set by write_model: the heatmap method the graph carries (None: none)
 
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import keras
         import tensorflow as tf
 
+        from studio.core.evaluation import why_graph
         from studio.core.export.targets.pixels import run_model
         from studio.core.preprocess import preprocess
 
         model = run_model(model_file)
         spec = config.preprocess
+        # "Show why": the heat of every class as a second named output where forward ops compute it.
+        why = why_graph.plan(why_graph.network_of(model))
+        self.why_method = why.method if why.method in why_graph.BROWSER_METHODS else None
 
         class WebClassifier(tf.Module):
             def __init__(self, network: keras.Model) -> None:
@@ -66,9 +71,14 @@ class TfjsTarget(ExportTarget):
             def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
-                    outputs = self.network(x, training=False)
-                return named_outputs(outputs)
+                    outputs = named_outputs(self.network(x, training=False))
+                    if outer.why_method is not None:
+                        # The heat of every class from the same layers (their variables, so every weight
+                        # once in the bundle); the page asks for it only while "Show why" is on.
+                        _, outputs[why_graph.WHY_OUTPUT] = why_graph.why_maps(why, x)
+                return outputs
 
+        outer = self
         module = WebClassifier(model)
         converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
         with tempfile.TemporaryDirectory(prefix="studio-savedmodel-", dir=dest.parent) as saved:
