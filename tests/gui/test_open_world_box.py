@@ -54,7 +54,7 @@ def test_other_things_and_the_share_kept(qtbot, trained_template: Path, tmp_path
         assert page.last_export is not None, page.result_text.text()
         measured = page.last_export["known_threshold"]
         assert measured["keep"] == pytest.approx(0.9) and measured["others"] == 12
-        assert "The last export says “Not one of the classes” for" in box.others_label.text()
+        assert "The last export turns away" in box.others_label.text()
         assert page.grab().save(str(artifacts_dir / "export_open_world_1024x640.png"))
     finally:
         page.shutdown()

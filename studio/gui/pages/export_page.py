@@ -9,6 +9,7 @@ project changes.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ QUANT_TEXT = {"none": "None (float32)", "float16": "float16 (half the size)",
               "uint8": "uint8 (a quarter of the size)", "int8": "int8, full-integer (a quarter of the size)"}
 MEASURED_TEXT = ("Sizes are of the real bundle; accuracy is on the test split with the weights the bundle "
                  "holds.")
+QUANT_ROW_HEIGHT = 28
 QUANT_HEADERS = ("Quantization", "Bundle size", "Model size", "Test accuracy", "Macro F1")
 EXPORTS_HOME = Path.home() / "EdgeStudioExports"
 
@@ -110,12 +112,8 @@ class ExportPage(QWidget):
         bar.addWidget(self.format_box, 1)
         root.addLayout(bar)
 
-        quant = QGroupBox("Quantization")
+        quant = QGroupBox("Quantization: smaller files load faster; the table says what each costs in accuracy")
         q_layout = QVBoxLayout(quant)
-        quant_hint = QLabel("Smaller bundles load faster; check what each costs in accuracy.")
-        quant_hint.setObjectName("hint")
-        quant_hint.setWordWrap(True)
-        q_layout.addWidget(quant_hint)
         self.quant_table = QTableWidget(len(self.quantizations()), len(QUANT_HEADERS))
         self.quant_table.setHorizontalHeaderLabels(QUANT_HEADERS)
         self.quant_table.verticalHeader().setVisible(False)
@@ -123,8 +121,13 @@ class ExportPage(QWidget):
         self.quant_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.quant_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.quant_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.quant_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.quant_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.quant_table.verticalHeader().setMinimumSectionSize(QUANT_ROW_HEIGHT)
+        self.quant_table.verticalHeader().setDefaultSectionSize(QUANT_ROW_HEIGHT)
+        # Three rows (one format offers at most three): the page fits a 1024x640 laptop window.
         self.quant_table.setFixedHeight(self.quant_table.horizontalHeader().sizeHint().height() +
-                                        3 * 34 + 4)
+                                        3 * QUANT_ROW_HEIGHT + 4)
         self._fill_quantization_rows()
         self.quant_table.itemSelectionChanged.connect(self._update_out_default)
         q_layout.addWidget(self.quant_table)
@@ -141,14 +144,12 @@ class ExportPage(QWidget):
 
         target = self.target_box = QGroupBox()
         t_layout = QVBoxLayout(target)
-        self.format_hint = QLabel()  # what the chosen format writes
-        self.format_hint.setStyleSheet("color:#555")
+        self.format_hint = QLabel()  # what the chosen format writes, then how to run it
         self.format_hint.setWordWrap(True)
+        self.format_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Three lines at laptop width: a wrapped label's own hint is computed for another width and clips.
+        self.format_hint.setMinimumHeight(3 * self.format_hint.fontMetrics().lineSpacing())
         t_layout.addWidget(self.format_hint)
-        self.format_run = QLabel()  # one line: how to run it
-        self.format_run.setWordWrap(True)
-        self.format_run.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        t_layout.addWidget(self.format_run)
         out_row = QHBoxLayout()
         out_row.addWidget(QLabel("Folder"))
         self.out_edit = QLineEdit()
@@ -202,8 +203,9 @@ class ExportPage(QWidget):
         self.result.setObjectName("exportResult")
         self.result.setStyleSheet("#exportResult{background:#f4f6fa;border:1px solid #dde2ea;border-radius:6px}")
         r_layout = QVBoxLayout(self.result)
+        r_layout.setContentsMargins(8, 4, 8, 4)  # the page fits a 1024x640 window (tests/gui/test_layout.py)
         self.result_text = QLabel("No bundle written yet.")
-        self.result_text.setMinimumHeight(62)
+        self.result_text.setMinimumHeight(3 * self.result_text.fontMetrics().lineSpacing())
         self.result_text.setWordWrap(True)
         self.result_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         r_layout.addWidget(self.result_text)
@@ -253,8 +255,8 @@ class ExportPage(QWidget):
     def _show_format_card(self) -> None:
         card = export_formats.card(self.format())
         self.target_box.setTitle(export_formats.label(card))
-        self.format_hint.setText(card.gets)
-        self.format_run.setText(f"How to run it: {card.run}")
+        self.format_hint.setText(f"<span style='color:#555'>{html.escape(card.gets)}</span> "
+                                 f"<b>How to run it:</b> {html.escape(card.run)}")
         self.export_button.setText(card.button)
 
     def quantizations(self) -> tuple[str, ...]:
@@ -264,7 +266,7 @@ class ExportPage(QWidget):
         quants = self.quantizations()
         self.quant_table.setRowCount(len(quants))
         for r, q in enumerate(quants):
-            self.quant_table.setRowHeight(r, 34)
+            self.quant_table.setRowHeight(r, QUANT_ROW_HEIGHT)
             self.quant_table.setItem(r, 0, QTableWidgetItem(QUANT_TEXT.get(q, q)))
         self._select_default_quantization()
 

@@ -17,8 +17,9 @@ from studio.commands.protocol import import_argv
 from studio.core.project.store import Project, ProjectError
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 
-SUGGESTION = ("No pictures of other things yet: add a few of what the camera sees when none of the classes is "
-              "there (the room, the desk, a face) to check how many the page turns away.")
+SUGGESTION = "No pictures of other things yet: add a few."  # short: one row of a 1024-px-wide page
+SUGGESTION_TIP = ("Add a few pictures of what the camera sees when none of the classes is there (the room, the "
+                  "desk, a face): the export then says how many of them the page turns away.")
 
 
 def others_text(count: int, measured: dict[str, Any] | None = None) -> str:
@@ -29,7 +30,7 @@ def others_text(count: int, measured: dict[str, Any] | None = None) -> str:
     if measured and isinstance(measured.get("others_refused"), (int, float)) and measured.get("others"):
         n = int(measured["others"])
         refused = float(measured["others_refused"])
-        text += f" The last export says “Not one of the classes” for {round(refused * n)} of {n} ({refused:.0%})."
+        text += f" The last export turns away {round(refused * n)} of {n} ({refused:.0%})."
     return text
 
 
@@ -69,6 +70,7 @@ class OpenWorldBox(QWidget):
         self.others_label = QLabel(SUGGESTION)
         self.others_label.setWordWrap(True)
         self.others_label.setStyleSheet("color:#555")
+        self.others_label.setToolTip(SUGGESTION_TIP)
         row.addWidget(self.others_label, 1)
         self.add_button = QPushButton("Add other things…")
         self.add_button.setToolTip("A folder of pictures that are none of the classes. They never become a class; "
