@@ -40,7 +40,10 @@ class NpzTarget(ExportTarget):
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
         import keras
 
-        weights = keras.saving.load_model(model_file, compile=False).get_weights()
+        from studio.core.evaluation.known_score import classifier_of
+
+        # The export hands a target the run's network with its known score; this format keeps the classifier.
+        weights = classifier_of(keras.saving.load_model(model_file, compile=False)).get_weights()
         dtype = np.float16 if quantization == "halved" else np.float32
         dest.mkdir(parents=True, exist_ok=True)
         np.savez(dest / self.model_entry, *[w.astype(dtype) for w in weights])

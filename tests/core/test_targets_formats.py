@@ -127,8 +127,9 @@ def test_every_format_makes_predicts_unsure_decision(demo: Demo, open_world_imag
     differ = int(np.sum(np.array(got) != np.array(expected)))
     print(f"{fmt} {quantization}: {differ} of {len(paths)} decisions differ; {sum(expected)} unsure")
     # float32: every decision; float16 / uint8 (the score's constants stay float16): within one image; TFLite's
-    # full-integer int8 also quantizes every activation of the score: 5 of 294 measured, 2 % allowed.
-    allowed = {"none": 0, "float16": 1, "uint8": 1, "int8": int(0.02 * len(paths))}[quantization]
+    # full-integer int8 also quantizes every activation of the score: 5 and 9 of 294 measured (calibration on
+    # every class's train images since issue 25), 4 % allowed.
+    allowed = {"none": 0, "float16": 1, "uint8": 1, "int8": int(0.04 * len(paths))}[quantization]
     assert differ <= allowed
 
 

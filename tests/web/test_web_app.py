@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from studio.core.export import web_app
 from studio.core.export.bundle_folder import METADATA
 from studio.core.export.serve import PreviewServer
 from tests.web.conftest import BASE_FLAGS, CHROMIUM, WebSetup, classify_file, open_bundle, vector, wait_until
@@ -119,7 +120,8 @@ def _wait_through_reloads(page: Any, expression: str, timeout: float = 60.0) -> 
 def test_manifest_is_valid_and_chromium_finds_the_page_installable(setup: WebSetup, playwright_instance: Any,
                                                                    served: PreviewServer, tmp_path: Path) -> None:
     manifest = json.loads((setup.bundles["none"] / "manifest.webmanifest").read_text())
-    assert manifest["name"] == setup.run.project.name and manifest["display"] == "standalone"
+    meta = json.loads((setup.bundles["none"] / "metadata.json").read_text())
+    assert manifest["name"] == web_app.page_title(None, meta["labels"]) and manifest["display"] == "standalone"
     assert {i["sizes"] for i in manifest["icons"]} == {"192x192", "512x512"}
     # Chromium never calls an incognito (non-persistent) context installable: a real profile here.
     context = playwright_instance.chromium.launch_persistent_context(

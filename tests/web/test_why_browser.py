@@ -44,7 +44,9 @@ def test_outputs_are_named_and_probabilities_stay_first(setup: WebSetup) -> None
     meta = json.loads((bundle / "metadata.json").read_text())
     outputs = json.loads((bundle / "model" / "model.json").read_text())["signature"]["outputs"]
     assert meta["why"]["output"] == "why_maps" and meta["why"]["method"] == "gradcam"
-    assert outputs["probabilities"]["name"] == "Identity:0"
+    # Every output by name (the page never reads them by position): probabilities, the known score, the heat.
+    assert set(outputs) == {"probabilities", "known_score", "why_maps"}
+    assert len({o["name"] for o in outputs.values()}) == 3
     size, k = meta["preprocessing"]["image_size"], len(meta["labels"])
     assert [int(d["size"]) for d in outputs["why_maps"]["tensorShape"]["dim"]] == [1, size, size, k]
 

@@ -216,6 +216,15 @@ def feature_model(network: keras.Model) -> keras.Model:
     return keras.Model(network.inputs, [network.layers[-1].input, network.outputs[0]], name=FEATURE_MODEL_NAME)
 
 
+def classifier_of(model: keras.Model) -> keras.Model:
+    """The classifier inside a scored model (:func:`scored_network`), or ``model`` itself: its layers and
+    weights are the run's own network's."""
+    try:
+        return model.get_layer(FEATURE_MODEL_NAME)
+    except ValueError:
+        return model
+
+
 def head_weights(network: keras.Model) -> tuple[np.ndarray, np.ndarray]:
     kernel, bias = network.layers[-1].get_weights()
     return kernel, bias

@@ -89,17 +89,6 @@ _PASS = {"Dropout", "SpatialDropout2D"}
 _NOT_FEATURES = {"MaxPooling2D", "GlobalAveragePooling2D", "Flatten", "Dense", *_PASS}
 
 
-def network_of(model: keras.Model) -> keras.Model:
-    """The classifier inside an export's scored model (:func:`studio.core.evaluation.known_score.scored_network`
-    wraps it with the known score), or ``model`` itself."""
-    from studio.core.evaluation.known_score import FEATURE_MODEL_NAME
-
-    try:
-        return model.get_layer(FEATURE_MODEL_NAME)
-    except ValueError:
-        return model
-
-
 def plan(model: keras.Model) -> Plan:
     steps = _steps(model)
     last = steps[-1] if steps else None

@@ -50,13 +50,14 @@ class TfjsTarget(ExportTarget):
         import tensorflow as tf
 
         from studio.core.evaluation import why_graph
+        from studio.core.evaluation.known_score import classifier_of
         from studio.core.export.targets.pixels import run_model
         from studio.core.preprocess import preprocess
 
         model = run_model(model_file)
         spec = config.preprocess
         # "Show why": the heat of every class as a second named output where forward ops compute it.
-        why = why_graph.plan(why_graph.network_of(model))
+        why = why_graph.plan(classifier_of(model))
         self.why_method = why.method if why.method in why_graph.BROWSER_METHODS else None
 
         class WebClassifier(tf.Module):
