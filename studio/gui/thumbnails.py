@@ -17,9 +17,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from studio.core import project_files
 from studio.core.errors import ProjectError
 from studio.core.images.imaging import load_bgr, thumbnail
+from studio.core.project import files as project_files
 from studio.core.project.store import ImageRecord, Project
 
 THUMB_SIZE = 160          # pixels, the longest side stored on disk

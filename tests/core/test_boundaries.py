@@ -70,3 +70,12 @@ def test_ruff_is_clean():
     out = subprocess.run([str(ruff), "check", "studio", "tests", "bench", "packaging"], capture_output=True,
                          text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_core_is_grouped_by_concept():
+    """Issue 21: studio/core holds a few shared modules and one package per concept, never a flat pile again."""
+    core = ROOT / "studio" / "core"
+    top = sorted(p.name for p in core.iterdir() if p.name != "__pycache__" and not p.name.startswith("."))
+    packages = [p for p in top if (core / p / "__init__.py").is_file()]
+    assert len(top) <= 15, top
+    assert {"project", "images", "training", "evaluation", "export", "health", "resolve"} <= set(packages)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.core import cache_check
 from studio.core.health import check
+from studio.core.project import caches as cache_check
 from studio.core.project.store import Project
 from studio.core.training import backbone, features
 from tests.core.helpers import make_class_folder

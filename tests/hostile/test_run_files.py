@@ -165,8 +165,8 @@ def test_a_linked_run_folder_is_refused_and_nothing_outside_changes(project: Pat
 
 
 def test_linked_runs_and_features_folders_are_refused(tmp_path: Path, cli) -> None:
+    from studio.core.project.files import LinkRefused
     from studio.core.project.store import Project
-    from studio.core.project_files import LinkRefused
 
     make_class_folder(tmp_path / "in", {"a": 12, "b": 12}, size=8)
     assert cli("import", tmp_path / "p", tmp_path / "in").rc == 0

@@ -97,7 +97,7 @@ class KnownScoreFit:
     def load(cls, path: Path) -> KnownScoreFit | None:
         """None when the file is missing or not exactly what :meth:`save` writes (then it is fitted again):
         size, names, dtypes, shapes and finite values are checked before anything is used."""
-        from studio.core.cache_check import ArraySpec, CacheInvalid, exists, notice, read_npz
+        from studio.core.project.caches import ArraySpec, CacheInvalid, exists, notice, read_npz
 
         if not exists(path):
             return None

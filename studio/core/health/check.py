@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core import cache_check, events
+from studio.core import events
 from studio.core.events import CancelToken, HealthProgress, Reporter
 from studio.core.health.dupes import confirm_by_pixels, groups, near_duplicates, outliers
 from studio.core.health.features import FeatureSource, default_source
@@ -41,8 +41,9 @@ from studio.core.health.report import (
     SuggestionEntry,
 )
 from studio.core.images.imaging import load_bgr
+from studio.core.project import caches as cache_check
+from studio.core.project.files import write_atomic
 from studio.core.project.store import SPLITS, Project
-from studio.core.project_files import write_atomic
 
 __all__ = ["HealthCancelled", "HealthInput", "HealthReport", "analyse", "cached_report", "check_project"]
 

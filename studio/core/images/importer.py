@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core import events, project_files
+from studio.core import events
 from studio.core.events import CancelToken, ImportFinished, ImportProgress, ImportStarted, Reporter
 from studio.core.images.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
 from studio.core.images.sources import Source, close_sources, collect_sources, display_text
 from studio.core.limits import check_max_pixels, os_reason
+from studio.core.project import files as project_files
 from studio.core.project.store import NewImage, Project, ProjectError, clean_class_name
 
 __all__ = ["ImportReport", "Source", "collect_sources", "import_paths", "import_sources"]

@@ -27,8 +27,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.core import project_files
 from studio.core.errors import ProjectError
+from studio.core.project import files as project_files
 
 if TYPE_CHECKING:
     import keras
@@ -133,7 +133,7 @@ MAX_RUN_FILE = 16 * 2**20  # a run's JSON files (labels, history, report ...) ar
 
 def write_atomic(path: Path, data: bytes | str, root: Path | None = None) -> None:
     """Write a whole file or nothing (a unique temporary beside it, flushed, renamed over it), never through
-    a link: see :mod:`studio.core.project_files` (``root`` = the project; default: the file's own folder)."""
+    a link: see :mod:`studio.core.project.files` (``root`` = the project; default: the file's own folder)."""
     project_files.write_atomic(Path(root) if root is not None else Path(path).parent, Path(path), data)
 
 
@@ -143,7 +143,7 @@ def write_json_atomic(path: Path, value: Any, root: Path | None = None) -> None:
 
 def _read_json(path: Path) -> Any:
     """The JSON value of a run file, or None when it is missing, damaged, too large or not a regular file."""
-    from studio.core import cache_check
+    from studio.core.project import caches as cache_check
 
     try:
         return cache_check.read_json(path, MAX_RUN_FILE)

@@ -222,7 +222,7 @@ def _bundled_weights() -> Path | None:
 def _load_converted(path: Path) -> dict[str, np.ndarray] | None:
     """The cached arrays, or None (with a one-line notice) when the file is damaged, incomplete, of another
     type or holds NaN; the caller converts the weights again."""
-    from studio.core import cache_check
+    from studio.core.project import caches as cache_check
 
     ndim = {"conv": (4,), "dwconv": (4,), "bn": (1, 1, 1, 1), "dense": (2, 1)}
     expected = {f"{layer}/{i}": cache_check.ArraySpec("float32", (None,) * d)

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
-from studio.core import cache_check
-from studio.core.cache_check import ArraySpec
 from studio.core.events import CancelToken
+from studio.core.project import caches as cache_check
+from studio.core.project.caches import ArraySpec
+from studio.core.project.files import check_folder, write_with
 from studio.core.project.store import ImageRecord, Project, ProjectError
-from studio.core.project_files import check_folder, write_with
 from studio.core.specs import AugmentSpec, PreprocessSpec
 from studio.core.training import backbone
 

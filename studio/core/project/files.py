@@ -7,7 +7,7 @@ drive), so any folder or file in it may be a symbolic link to somewhere outside;
   file of that name is never opened), flushed to disk, then renamed over the target (``rename`` replaces a
   link itself, never the file it points to).
 
-Reads of cached files go through :mod:`studio.core.cache_check`.
+Reads of cached files go through :mod:`studio.core.project.caches`.
 """
 
 from __future__ import annotations
