@@ -65,6 +65,11 @@ def _written_title(result: dict[str, Any]) -> str:
     return "Web bundle written" if fmt == DEFAULT_TARGET else f"{fmt} model written"
 
 
+def _quantization_words(name: Any) -> str:
+    """"uint8 (a quarter of the size)" rather than a bare "(none)" in the result line."""
+    return QUANT_TEXT.get(str(name), str(name or ""))
+
+
 class ExportPage(QWidget):
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -507,7 +512,7 @@ class ExportPage(QWidget):
             zip_text += f"<br>Says “not sure” below {unsure:.0%} confidence"
             self.unsure_hint.setText(f"last export: {unsure:.2f}")
         self.result_text.setText(
-            f"{prefix}<b>{_written_title(result)}</b> ({result.get('quantization', '')}): "
+            f"{prefix}<b>{_written_title(result)}</b> ({_quantization_words(result.get('quantization'))}): "
             f"{len(result.get('files', []))} files, {format_bytes(result.get('bytes'))} "
             f"(model {format_bytes(result.get('model_bytes'))})<br>{result['out']}{zip_text}")
         self._update_actions()
