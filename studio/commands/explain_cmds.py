@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 from studio.commands.output import emit_json, json_stdout
-from studio.commands.protocol import UserError
+from studio.commands.train_cmds import run_and_images
 from studio.core.project.store import Project
 
 
@@ -18,12 +17,7 @@ def explain(args: argparse.Namespace) -> int:
 
     items = list(args.items)
     with Project.open(args.project, read_only=True) as project, json_stdout(args.json) as out:
-        run_id = None
-        if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
-            run_id = items.pop(0)
-        if not items:
-            raise UserError("give at least one image file")
-        run = project.resolve_run(run_id)
+        run, items = run_and_images(project, items)
         started = time.monotonic()
         explainer = load_explainer(project, run)
         results = explain_files(project, run, items, class_name=args.class_name, out_dir=args.out,

@@ -17,7 +17,7 @@ from typing import Any
 from studio.commands.output import ProgressBar, cancel_on_signals, emit_json, json_stdout, table
 from studio.commands.protocol import ExitCode, UserError
 from studio.core.events import BatchEnd, CancelToken, EpochEnd, Event, RunFailed, RunStarted
-from studio.core.project.store import Project
+from studio.core.project.store import Project, RunRecord
 from studio.core.resolve.train import TrainChoices, resolve_train
 from studio.core.specs import TrainConfig
 
@@ -225,6 +225,17 @@ def evaluate(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def run_and_images(project: Project, items: list[str]) -> tuple[RunRecord, list[str]]:
+    """``[RUN] IMAGE...`` of predict and explain: a first item that is no file but a run id names the run
+    (else the latest finished run)."""
+    run_id = None
+    if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
+        run_id, items = items[0], items[1:]
+    if not items:
+        raise UserError("give at least one image file")
+    return project.resolve_run(run_id), items
+
+
 def predict(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from studio.core.evaluation import unsure
@@ -232,12 +243,7 @@ def predict(args: argparse.Namespace) -> int:
 
     items = list(args.items)
     with Project.open(args.project) as project, json_stdout(args.json) as out:
-        run_id = None
-        if not Path(items[0]).exists() and items[0] in {r.id for r in project.runs()}:
-            run_id = items.pop(0)
-        if not items:
-            raise UserError("give at least one image file")
-        run = project.resolve_run(run_id)
+        run, items = run_and_images(project, items)
         started = time.monotonic()
         predictions = predict_files(project, run, items)
         # The exported page's own decision (same rule, same calibration; never the test split).

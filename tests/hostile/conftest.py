@@ -78,7 +78,7 @@ def finish_cli(proc: subprocess.Popen, out_path: Path, err_path: Path, timeout: 
     deadline = started + timeout
     peak_kb = 0
     while True:
-        peak_kb = max(peak_kb, _high_water_kb(proc.pid))
+        peak_kb = max(peak_kb, peak_kb(proc.pid))
         pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -96,17 +96,6 @@ def finish_cli(proc: subprocess.Popen, out_path: Path, err_path: Path, timeout: 
     assert "terminate called" not in text, text[-3000:]
     assert result.peak_rss_mb < rss_limit_mb, f"peak RSS {result.peak_rss_mb:.0f} MB"
     return result
-
-
-def _high_water_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 @pytest.fixture
