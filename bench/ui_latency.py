@@ -32,6 +32,12 @@ GOAL_STALL_MS = 50.0
 PROBE_MS = 5
 
 
+# What the start-up path should not load (issue 28: they load on first use); the launch row names those it did.
+HEAVY_MODULES = ("tensorflow", "keras", "pyqtgraph", "cleanlab", "scipy", "pandas", "sklearn", "onnx",
+                 "onnxruntime", "cryptography", "segno", "studio.core.health.check", "studio.core.training.pretrained",
+                 "studio.gui.parts.review_view", "numpy", "cv2")
+
+
 # ----- launch ------------------------------------------------------------------------------------
 def _child_launch(settings_dir: str) -> None:
     """Runs in a fresh interpreter: build the window like `edge-studio gui` and print when it is exposed.
@@ -51,7 +57,12 @@ def _child_launch(settings_dir: str) -> None:
     while window.windowHandle() is None or not window.windowHandle().isExposed():
         app.processEvents()
     app.processEvents()  # the first paint
-    print(f"exposed {time.time():.6f} tensorflow_loaded={'tensorflow' in sys.modules}", flush=True)
+    loaded = [m for m in HEAVY_MODULES if m in sys.modules]
+    print(f"exposed {time.time():.6f} tensorflow_loaded={'tensorflow' in sys.modules} "
+          f"loaded={','.join(loaded) or '-'} modules={len(sys.modules)}", flush=True)
+
+
+LAUNCH_INFO: dict[str, str] = {}
 
 
 def measure_launch(runs: int) -> list[float]:
@@ -65,6 +76,7 @@ def measure_launch(runs: int) -> list[float]:
             if line is None:
                 raise RuntimeError(f"launch child failed: {out.stderr[-2000:]}")
             times.append(float(line.split()[1]) - t0)
+            LAUNCH_INFO.update(kv.split("=", 1) for kv in line.split()[2:] if "=" in kv)
     return times
 
 
@@ -359,11 +371,14 @@ def main() -> int:
 
     launches = measure_launch(args.launches)
     print("launch to window shown (s):", [round(t, 3) for t in launches], flush=True)
+    print(f"loaded by the launch (of {', '.join(HEAVY_MODULES)}): {LAUNCH_INFO.get('loaded', '?')}; "
+          f"{LAUNCH_INFO.get('modules', '?')} modules in all", flush=True)
     train_epochs = 0 if args.images_page_only else args.train_epochs
     results = measure_import_and_scroll(args.images, args.scroll_images, args.images_page_only, train_epochs,
                                         args.trace_stalls)
     results["images_page_only"] = args.images_page_only
-    results["launch"] = {"runs_s": [round(t, 3) for t in launches], "median_s": round(statistics.median(launches), 3)}
+    results["launch"] = {"runs_s": [round(t, 3) for t in launches], "median_s": round(statistics.median(launches), 3),
+                         "loaded": LAUNCH_INFO.get("loaded", "?")}
     # Stalls on a shared 2-core machine depend on what else runs: record the load next to the numbers.
     results["platform"] = {"qpa": os.environ.get("QT_QPA_PLATFORM", "xcb"), "cpus": os.cpu_count(),
                            "load_avg_1m_at_end": round(os.getloadavg()[0], 2), "nice": os.nice(0)}

@@ -13,13 +13,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.core import events
 from studio.core.events import CancelToken, ImportFinished, ImportProgress, ImportStarted, Reporter
 from studio.core.images.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
+from studio.core.images.report import ImportReport
 from studio.core.images.sources import Source, close_sources, collect_sources, display_text
 from studio.core.limits import check_max_pixels, os_reason
 from studio.core.project.store import NewImage, Project, ProjectError, clean_class_name
@@ -28,29 +28,6 @@ __all__ = ["ImportReport", "Source", "collect_sources", "import_paths", "import_
 
 BATCH_SIZE = 256  # rows per transaction
 CHUNK = 8  # items per worker task
-
-
-@dataclass
-class ImportReport:
-    added: list[int] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)
-    cancelled: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"added": len(self.added), "duplicates": len(self.duplicates), "duplicate_paths": self.duplicates,
-                "rejected": self.rejected, "cancelled": self.cancelled, "added_ids": self.added}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> ImportReport:
-        """The inverse of :meth:`to_json` (a child process's ``--json`` report)."""
-        added = obj.get("added_ids")
-        if not isinstance(added, list):
-            added = [0] * int(obj.get("added", 0))  # ids unknown: keep the count
-        return cls(added=[int(i) for i in added], duplicates=[str(p) for p in obj.get("duplicate_paths", [])],
-                   rejected=[{"path": str(r.get("path", "")), "reason": str(r.get("reason", ""))}
-                             for r in obj.get("rejected", []) if isinstance(r, dict)],
-                   cancelled=bool(obj.get("cancelled", False)))
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
