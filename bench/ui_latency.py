@@ -3,9 +3,10 @@
 
     .venv/bin/python bench/ui_latency.py [--images 5000] [--scroll-images 0] [--launches 3]
 
-Goals (issue 5): window shown within 1.5 s; no stall above 50 ms during a 5,000-image import.
-Then (issue 6) a cnn trains for --train-epochs on the Train page of a 600-image demo project: no stall above
-50 ms while it trains (the run is a child process; curves and progress update live).
+Goals (issue 28): window shown within 0.6 s offscreen; no stall of the UI loop longer than one frame at 60 Hz
+(16 ms) while importing 5,000 images, scrolling the grid, or training a cnn for --train-epochs on the Train page
+of a 600-image demo project (the run is a child process; curves and progress update live). Issue 5 had 1.5 s
+and 50 ms. The launch row names the heavy modules the start-up path loaded (they should load on first use).
 Runs offscreen unless DISPLAY is set and QT_QPA_PLATFORM is not (e.g. under xvfb-run). Measure with bytecode
 caching on (PYTHONDONTWRITEBYTECODE unset), as an installed app runs.
 """
@@ -27,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-GOAL_SHOWN_S = 1.5
-GOAL_STALL_MS = 50.0
+GOAL_SHOWN_S = 0.6
+GOAL_STALL_MS = 16.0  # one frame at 60 Hz (issue 28; issue 5's goal was 50 ms)
 PROBE_MS = 5
 
 
@@ -115,8 +116,8 @@ class StallProbe:
 
 class StallTracer:
     """Diagnosis (--trace-stalls): a thread samples the UI thread's Python stack every 2 ms; for each probe
-    gap over 40 ms it prints what the UI thread was doing. A hole in the samples means the UI thread held
-    the GIL (or the sampler could not get it) for that long."""
+    gap over one frame (GOAL_STALL_MS) it prints what the UI thread was doing. A hole in the samples means
+    the UI thread held the GIL (or the sampler could not get it) for that long."""
 
     def __init__(self, probe: StallProbe) -> None:
         import threading
@@ -131,7 +132,7 @@ class StallTracer:
 
         def tick() -> None:
             now = time.perf_counter()
-            if probe._last and (now - probe._last) > 0.040:
+            if probe._last and (now - probe._last) > GOAL_STALL_MS / 1000:
                 self._gap_starts.append((probe._last, now))
             original()
 
@@ -365,7 +366,7 @@ def main() -> int:
     parser.add_argument("--train-epochs", type=int, default=3,
                         help="then train a cnn for this many epochs on the Train page (0 = skip)")
     parser.add_argument("--trace-stalls", action="store_true",
-                        help="print what the UI thread was doing during each stall over 40 ms (diagnosis)")
+                        help="print what the UI thread was doing during each stall over 16 ms (diagnosis)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "ui_latency.json"))
     args = parser.parse_args()
 
@@ -388,7 +389,7 @@ def main() -> int:
             (f"longest stall, importing {args.images:,}", f"{results['import']['max_gap_ms'] - PROBE_MS:.0f} ms",
              f"<= {GOAL_STALL_MS:.0f} ms", results["import"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS),
             (f"longest stall, scrolling {results['scroll']['images']:,}",
-             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", "(smooth: <= 50 ms)",
+             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", f"<= {GOAL_STALL_MS:.0f} ms",
              results["scroll"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS)]
     if "train" in results:
         rows.append((f"longest stall, training cnn ({results['train']['epochs']} ep)",
