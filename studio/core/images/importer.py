@@ -179,7 +179,10 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
         return _prepare_chunk(chunk, max_pixels, store, known, cancel)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-        for src, result in _windowed_map(pool, work, _until_cancelled(sources, cancel), window=workers * 2):
+        # Small imports (a few large photos) in chunks of one, so every worker gets some.
+        chunk = max(1, min(CHUNK, total // (workers * 4)))
+        for src, result in _windowed_map(pool, work, _until_cancelled(sources, cancel), window=workers * 2,
+                                         chunk_size=chunk):
             done += 1
             if isinstance(result, str):
                 report.rejected.append({"path": src.display, "reason": result})
@@ -208,14 +211,15 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     return report
 
 
-def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int) -> Iterator[Any]:
-    """Like ``pool.map`` over chunks of ``CHUNK`` items, flattened, but at most ``window`` chunks ahead, so
+def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int,
+                  chunk_size: int = CHUNK) -> Iterator[Any]:
+    """Like ``pool.map`` over chunks of ``chunk_size`` items, flattened, but at most ``window`` chunks ahead, so
     memory stays bounded and a cancel stops the work promptly (``Executor.map`` submits everything at once)."""
     queue: deque[Future] = deque()
     chunk: list[Source] = []
     for item in items:
         chunk.append(item)
-        if len(chunk) < CHUNK:
+        if len(chunk) < chunk_size:
             continue
         queue.append(pool.submit(fn, chunk))
         chunk = []
