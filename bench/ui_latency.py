@@ -3,9 +3,10 @@
 
     .venv/bin/python bench/ui_latency.py [--images 5000] [--scroll-images 0] [--launches 3]
 
-Goals (issue 5): window shown within 1.5 s; no stall above 50 ms during a 5,000-image import.
-Then (issue 6) a cnn trains for --train-epochs on the Train page of a 600-image demo project: no stall above
-50 ms while it trains (the run is a child process; curves and progress update live).
+Goals (issue 28): window shown within 0.6 s offscreen; no stall of the UI loop longer than one frame at 60 Hz
+(16 ms) while importing 5,000 images, scrolling the grid, or training a cnn for --train-epochs on the Train page
+of a 600-image demo project (the run is a child process; curves and progress update live). Issue 5 had 1.5 s
+and 50 ms. The launch row names the heavy modules the start-up path loaded (they should load on first use).
 Runs offscreen unless DISPLAY is set and QT_QPA_PLATFORM is not (e.g. under xvfb-run). Measure with bytecode
 caching on (PYTHONDONTWRITEBYTECODE unset), as an installed app runs.
 """
@@ -27,9 +28,15 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-GOAL_SHOWN_S = 1.5
-GOAL_STALL_MS = 50.0
+GOAL_SHOWN_S = 0.6
+GOAL_STALL_MS = 16.0  # one frame at 60 Hz (issue 28; issue 5's goal was 50 ms)
 PROBE_MS = 5
+
+
+# What the start-up path should not load (issue 28: they load on first use); the launch row names those it did.
+HEAVY_MODULES = ("tensorflow", "keras", "pyqtgraph", "cleanlab", "scipy", "pandas", "sklearn", "onnx",
+                 "onnxruntime", "cryptography", "segno", "studio.core.health.check", "studio.core.training.pretrained",
+                 "studio.gui.parts.review_view", "numpy", "cv2")
 
 
 # ----- launch ------------------------------------------------------------------------------------
@@ -51,7 +58,12 @@ def _child_launch(settings_dir: str) -> None:
     while window.windowHandle() is None or not window.windowHandle().isExposed():
         app.processEvents()
     app.processEvents()  # the first paint
-    print(f"exposed {time.time():.6f} tensorflow_loaded={'tensorflow' in sys.modules}", flush=True)
+    loaded = [m for m in HEAVY_MODULES if m in sys.modules]
+    print(f"exposed {time.time():.6f} tensorflow_loaded={'tensorflow' in sys.modules} "
+          f"loaded={','.join(loaded) or '-'} modules={len(sys.modules)}", flush=True)
+
+
+LAUNCH_INFO: dict[str, str] = {}
 
 
 def measure_launch(runs: int) -> list[float]:
@@ -65,6 +77,7 @@ def measure_launch(runs: int) -> list[float]:
             if line is None:
                 raise RuntimeError(f"launch child failed: {out.stderr[-2000:]}")
             times.append(float(line.split()[1]) - t0)
+            LAUNCH_INFO.update(kv.split("=", 1) for kv in line.split()[2:] if "=" in kv)
     return times
 
 
@@ -103,8 +116,8 @@ class StallProbe:
 
 class StallTracer:
     """Diagnosis (--trace-stalls): a thread samples the UI thread's Python stack every 2 ms; for each probe
-    gap over 40 ms it prints what the UI thread was doing. A hole in the samples means the UI thread held
-    the GIL (or the sampler could not get it) for that long."""
+    gap over one frame (GOAL_STALL_MS) it prints what the UI thread was doing. A hole in the samples means
+    the UI thread held the GIL (or the sampler could not get it) for that long."""
 
     def __init__(self, probe: StallProbe) -> None:
         import threading
@@ -119,7 +132,7 @@ class StallTracer:
 
         def tick() -> None:
             now = time.perf_counter()
-            if probe._last and (now - probe._last) > 0.040:
+            if probe._last and (now - probe._last) > GOAL_STALL_MS / 1000:
                 self._gap_starts.append((probe._last, now))
             original()
 
@@ -353,17 +366,20 @@ def main() -> int:
     parser.add_argument("--train-epochs", type=int, default=3,
                         help="then train a cnn for this many epochs on the Train page (0 = skip)")
     parser.add_argument("--trace-stalls", action="store_true",
-                        help="print what the UI thread was doing during each stall over 40 ms (diagnosis)")
+                        help="print what the UI thread was doing during each stall over 16 ms (diagnosis)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "ui_latency.json"))
     args = parser.parse_args()
 
     launches = measure_launch(args.launches)
     print("launch to window shown (s):", [round(t, 3) for t in launches], flush=True)
+    print(f"loaded by the launch (of {', '.join(HEAVY_MODULES)}): {LAUNCH_INFO.get('loaded', '?')}; "
+          f"{LAUNCH_INFO.get('modules', '?')} modules in all", flush=True)
     train_epochs = 0 if args.images_page_only else args.train_epochs
     results = measure_import_and_scroll(args.images, args.scroll_images, args.images_page_only, train_epochs,
                                         args.trace_stalls)
     results["images_page_only"] = args.images_page_only
-    results["launch"] = {"runs_s": [round(t, 3) for t in launches], "median_s": round(statistics.median(launches), 3)}
+    results["launch"] = {"runs_s": [round(t, 3) for t in launches], "median_s": round(statistics.median(launches), 3),
+                         "loaded": LAUNCH_INFO.get("loaded", "?")}
     # Stalls on a shared 2-core machine depend on what else runs: record the load next to the numbers.
     results["platform"] = {"qpa": os.environ.get("QT_QPA_PLATFORM", "xcb"), "cpus": os.cpu_count(),
                            "load_avg_1m_at_end": round(os.getloadavg()[0], 2), "nice": os.nice(0)}
@@ -373,7 +389,7 @@ def main() -> int:
             (f"longest stall, importing {args.images:,}", f"{results['import']['max_gap_ms'] - PROBE_MS:.0f} ms",
              f"<= {GOAL_STALL_MS:.0f} ms", results["import"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS),
             (f"longest stall, scrolling {results['scroll']['images']:,}",
-             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", "(smooth: <= 50 ms)",
+             f"{results['scroll']['max_gap_ms'] - PROBE_MS:.0f} ms", f"<= {GOAL_STALL_MS:.0f} ms",
              results["scroll"]["max_gap_ms"] - PROBE_MS <= GOAL_STALL_MS)]
     if "train" in results:
         rows.append((f"longest stall, training cnn ({results['train']['epochs']} ep)",

@@ -78,7 +78,11 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
+            # Ask for the size fstat gives (a read of ``limit + 1`` would allocate that much for every file);
+            # only a file that grew since, or reports no size (/proc), is read on up to the limit.
+            data = fh.read(min(st.st_size, limit) + 1)
+            if len(data) > st.st_size:
+                data += fh.read(limit + 1 - len(data))
     except OSError as exc:
         raise FileRefused(os_reason(exc)) from None
     finally:

@@ -118,19 +118,12 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
 
-        self.pages = Pages(*(_build_page(spec, self.session) for spec in PAGES))
-        self.images_page = self.pages.images
         self.page_stack = QStackedWidget()
         self.page_stack.setObjectName("pageStack")
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setIconSize(QSize(22, 22))
-        for page, spec in zip(self.pages, PAGES):
-            self.page_stack.addWidget(scrollable(page))
-            QListWidgetItem(icon(spec.name), spec.title, self.sidebar)
-        self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
         self.sidebar.setMinimumWidth(120)
-        self.sidebar.setCurrentRow(0)
 
         self.welcome = WelcomeView()
         self.welcome.demo_requested.connect(self.open_demo_project)
@@ -142,6 +135,15 @@ class MainWindow(QMainWindow):
         self.central.addWidget(self.welcome)
         self.central.addWidget(self._workspace())
         self.setCentralWidget(self.central)
+        # Pages go into a stack that is already in the window: each page's widgets are reparented (and
+        # restyled by the style sheet) once, not once per level of the assembly (measured: ~0.2 s at launch).
+        self.pages = Pages(*(_build_page(spec, self.session) for spec in PAGES))
+        self.images_page = self.pages.images
+        for page, spec in zip(self.pages, PAGES, strict=True):
+            self.page_stack.addWidget(scrollable(page, self.page_stack))
+            QListWidgetItem(icon(spec.name), spec.title, self.sidebar)
+        self.sidebar.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+        self.sidebar.setCurrentRow(0)
 
         self._build_menus()
         self.project_label = QLabel()

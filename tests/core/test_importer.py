@@ -182,3 +182,25 @@ def test_missing_path_is_rejected_not_crash(tmp_path):
     with Project.create(tmp_path / "p") as p:
         r = import_paths(p, [tmp_path / "nope"])
         assert r.rejected == [{"path": str(tmp_path / "nope"), "reason": "no such file or folder"}]
+
+
+def test_a_copy_cut_short_by_a_kill_is_replaced_and_no_temporary_file_stays(tmp_path):
+    """A kill during a write leaves a partial copy under its final name with no row; the next import writes
+    the whole file over it (via a temporary name and a rename) and leaves no ``.part`` file behind."""
+    import hashlib
+
+    folder = tmp_path / "d"
+    make_class_folder(folder, {"a": 3, "b": 3}, size=40)
+    first = sorted(folder.rglob("*.png"))[0]
+    data = first.read_bytes()
+    with Project.create(tmp_path / "p") as p:
+        sha = hashlib.sha256(data).hexdigest()
+        partial = p.image_path(sha, ".png")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data[: len(data) // 2])
+        report = import_paths(p, [folder])
+        assert len(report.added) == 6 and not report.rejected
+        assert partial.read_bytes() == data
+        for rec in p.images():
+            assert p.image_path(rec).read_bytes() == (folder / rec.label / rec.original_name).read_bytes()
+        assert not [f for f in (p.root / "images").rglob("*") if f.name.endswith(".part")]

@@ -210,6 +210,9 @@ def _jpeg_truncated(data: bytes) -> bool:
 def _is_gray(pixels: np.ndarray) -> bool:
     if pixels.ndim == 2:
         return True
+    row = pixels[0]
+    if not (np.array_equal(row[:, 0], row[:, 1]) and np.array_equal(row[:, 1], row[:, 2])):
+        return False  # most colour images show it in their first row
     sample = pixels[:: max(1, pixels.shape[0] // 64), :: max(1, pixels.shape[1] // 64)]
     return bool(np.array_equal(sample[..., 0], sample[..., 1]) and np.array_equal(sample[..., 1], sample[..., 2]))
 

@@ -1,22 +1,25 @@
 """Import files, folders (recursive), zip archives and ``path,label`` CSV files into a project.
 
-Every file is decoded before it is accepted. Decoding runs on a small thread pool (OpenCV releases the
-GIL); rows are inserted in batches, each batch one transaction, after its files are safely on disk.
+Every file is decoded before it is accepted. Reading, decoding, hashing and writing the project's copy run on a
+small thread pool (OpenCV, hashlib and file I/O release the GIL); the calling thread only sorts results and
+inserts rows in batches, each batch one transaction, after its files are on disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.core import events
 from studio.core.events import CancelToken, ImportFinished, ImportProgress, ImportStarted, Reporter
 from studio.core.images.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
+from studio.core.images.report import ImportReport
 from studio.core.images.sources import Source, close_sources, collect_sources, display_text
 from studio.core.limits import check_max_pixels, os_reason
 from studio.core.project import files as project_files
@@ -24,38 +27,74 @@ from studio.core.project.store import NewImage, Project, ProjectError, clean_cla
 
 __all__ = ["ImportReport", "Source", "collect_sources", "import_paths", "import_sources"]
 
-BATCH_SIZE = 256
+BATCH_SIZE = 256  # rows per transaction
+CHUNK = 8  # items per worker task
 
 
-@dataclass
-class ImportReport:
-    added: list[int] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)
-    cancelled: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {"added": len(self.added), "duplicates": len(self.duplicates), "duplicate_paths": self.duplicates,
-                "rejected": self.rejected, "cancelled": self.cancelled, "added_ids": self.added}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> ImportReport:
-        """The inverse of :meth:`to_json` (a child process's ``--json`` report)."""
-        added = obj.get("added_ids")
-        if not isinstance(added, list):
-            added = [0] * int(obj.get("added", 0))  # ids unknown: keep the count
-        return cls(added=[int(i) for i in added], duplicates=[str(p) for p in obj.get("duplicate_paths", [])],
-                   rejected=[{"path": str(r.get("path", "")), "reason": str(r.get("reason", ""))}
-                             for r in obj.get("rejected", []) if isinstance(r, dict)],
-                   cancelled=bool(obj.get("cancelled", False)))
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def _store_bytes(project: Project, data: bytes, sha: str, ext: str) -> None:
-    """Write the content-addressed copy atomically (unique temporary + rename); reuse an existing complete copy."""
-    dest = project.image_path(sha, ext)
-    if dest.is_file() and dest.stat().st_size == len(data):
-        return
-    project_files.write_atomic(project.root, dest, data)  # never through a link out of the project
+class _Store:
+    """Writes content-addressed copies from the import threads; a row is inserted only after its file is
+    complete. A new name is created exclusively and written in place (no rename: file creation is the
+    dearest step of an import); a name that already exists (a copy cut short by a kill, or the same image
+    twice at once) is never written over: a full copy goes to a temporary name and is renamed onto it, so an
+    existing name only ever changes from one complete copy to another. Plain string paths and one ``mkdir``
+    per two-letter folder per import: pathlib and a stat per file cost more than the decode of a small PNG.
+    Nothing is written through a link: each folder is checked once (:func:`project_files.check_folder`), a new
+    name is created exclusively (a planted link under that name is an existing name) and a temporary name is
+    created exclusively without following links."""
+
+    def __init__(self, project: Project) -> None:
+        self.project_root = project.root
+        self.root = os.fspath(project.root / "images")
+        self._made: set[str] = set()
+        self._pid = os.getpid()
+
+    def write(self, data: bytes, sha: str, ext: str) -> None:
+        folder = os.path.join(self.root, sha[:2])
+        dest = os.path.join(folder, sha + ext)
+        if folder not in self._made:
+            project_files.check_folder(self.project_root, Path(folder), create=True)
+            self._made.add(folder)
+        try:
+            fd = os.open(dest, _CREATE, 0o644)
+        except FileExistsError:
+            self._replace(data, folder, dest)
+            return
+        try:
+            _write_all(fd, data)
+        except OSError:
+            mine = os.fstat(fd)
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                now = os.stat(dest)
+                if (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev):  # not yet replaced by a full copy
+                    os.unlink(dest)
+            raise
+        os.close(fd)
+
+    def _replace(self, data: bytes, folder: str, dest: str) -> None:
+        tmp = os.path.join(folder, f".{os.path.basename(dest)}.{self._pid}.{threading.get_ident()}.part")
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # a leftover of a killed import (unlink never follows a link)
+            fd = os.open(tmp, _CREATE | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(tmp, dest)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _validate(src: Source, max_pixels: int) -> tuple[Source, Any]:
@@ -82,6 +121,34 @@ def _validate(src: Source, max_pixels: int) -> tuple[Source, Any]:
     return src, (data, decoded, label)
 
 
+def _prepare(src: Source, max_pixels: int, store: _Store, known: set[str]) -> tuple[Source, Any]:
+    """Runs on a worker thread: validate, then store the copy unless the project has it already.
+    Returns (source, reason) for a rejected item, else (source, (NewImage, OSError | None)); the bytes
+    and pixels are dropped here, so what waits for the calling thread stays small."""
+    src, result = _validate(src, max_pixels)
+    if isinstance(result, str):
+        return src, result
+    data, dec, label = result
+    error: OSError | None = None
+    if dec.sha256 not in known:
+        try:
+            store.write(data, dec.sha256, dec.ext)
+        except OSError as exc:
+            error = exc
+    return src, (NewImage(dec.sha256, src.name, dec.ext, dec.width, dec.height, dec.channels, label), error)
+
+
+def _prepare_chunk(chunk: list[Source], max_pixels: int, store: _Store, known: set[str],
+                   cancel: CancelToken | None) -> list[tuple[Source, Any]]:
+    """A few items per task: a future, a lock and a thread switch per small file cost more than its decode."""
+    out = []
+    for src in chunk:
+        if cancel is not None and cancel.cancelled:
+            break
+        out.append(_prepare(src, max_pixels, store, known))
+    return out
+
+
 def import_paths(project: Project, paths: Sequence[str | Path], *, label: str | None = None,
                  reporter: Reporter = events.ignore, cancel: CancelToken | None = None,
                  max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None) -> ImportReport:
@@ -100,7 +167,8 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     report = ImportReport(rejected=list(pre_rejected))
     total = len(sources)
     reporter(ImportStarted(total=total))
-    known = project.known_hashes()
+    known = project.known_hashes()  # read by the workers (skip writing a copy the project has)
+    store = _Store(project)
     pending: list[NewImage] = []
     done = 0
     workers = workers or min(4, (os.cpu_count() or 2) + 1)
@@ -114,27 +182,29 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
                                    "run the same import again to finish") from None
             pending.clear()
 
+    def work(chunk: list[Source]) -> list[tuple[Source, Any]]:
+        return _prepare_chunk(chunk, max_pixels, store, known, cancel)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-        for src, result in _windowed_map(pool, lambda s: _validate(s, max_pixels),
-                                         _until_cancelled(sources, cancel), window=workers * 8):
+        # Small imports (a few large photos) in chunks of one, so every worker gets some.
+        chunk = max(1, min(CHUNK, total // (workers * 4)))
+        for src, result in _windowed_map(pool, work, _until_cancelled(sources, cancel), window=workers * 2,
+                                         chunk_size=chunk):
             done += 1
             if isinstance(result, str):
                 report.rejected.append({"path": src.display, "reason": result})
             else:
-                data, dec, item_label = result
-                if dec.sha256 in known:
+                new_image, exc = result
+                if new_image.sha256 in known:
                     report.duplicates.append(src.display)
                 else:
-                    try:
-                        _store_bytes(project, data, dec.sha256, dec.ext)
-                    except OSError as exc:
+                    if exc is not None:
                         flush()
                         raise ProjectError(f"cannot write to the project ({os_reason(exc)}); "
                                            f"{len(report.added)} images were imported before the error, "
                                            "run the same import again to finish") from None
-                    known.add(dec.sha256)
-                    pending.append(NewImage(dec.sha256, src.name, dec.ext, dec.width, dec.height, dec.channels,
-                                            item_label))
+                    known.add(new_image.sha256)
+                    pending.append(new_image)
                     if len(pending) >= BATCH_SIZE:
                         flush()
             if done % 16 == 0 or done == total:
@@ -148,17 +218,24 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     return report
 
 
-
-def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int) -> Iterator[Any]:
-    """Like ``pool.map`` but submits at most ``window`` items ahead, so memory stays bounded and a
-    cancel stops the work promptly (``Executor.map`` submits everything at once)."""
+def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int,
+                  chunk_size: int = CHUNK) -> Iterator[Any]:
+    """Like ``pool.map`` over chunks of ``chunk_size`` items, flattened, but at most ``window`` chunks ahead, so
+    memory stays bounded and a cancel stops the work promptly (``Executor.map`` submits everything at once)."""
     queue: deque[Future] = deque()
+    chunk: list[Source] = []
     for item in items:
-        queue.append(pool.submit(fn, item))
+        chunk.append(item)
+        if len(chunk) < chunk_size:
+            continue
+        queue.append(pool.submit(fn, chunk))
+        chunk = []
         if len(queue) >= window:
-            yield queue.popleft().result()
+            yield from queue.popleft().result()
+    if chunk:
+        queue.append(pool.submit(fn, chunk))
     while queue:
-        yield queue.popleft().result()
+        yield from queue.popleft().result()
 
 
 def _until_cancelled(sources: Sequence[Source], cancel: CancelToken | None) -> Iterator[Source]:

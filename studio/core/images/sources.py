@@ -17,7 +17,7 @@ import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from studio.core.images.imaging import ImageRejected, is_image_name, read_bytes, unsupported_reason
 from studio.core.limits import MAX_FILE_BYTES, MAX_LIST_BYTES, MAX_ZIP_MEMBERS, FileRefused, read_regular, regular_size
@@ -81,7 +81,7 @@ class Source:
 
     @property
     def name(self) -> str:
-        return display_text(PurePosixPath(self.display.replace("\\", "/")).name)
+        return display_text(self.display.replace("\\", "/").rsplit("/", 1)[-1])
 
 
 def display_text(text: str) -> str:
@@ -137,12 +137,13 @@ def _from_folder(root: Path, label: str | None, sources: list[Source], rejected:
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_parts = Path(dirpath).relative_to(root).parts
+        folder = Path(dirpath)
+        rel_parts = folder.relative_to(root).parts
         sub_label = label if label is not None else (rel_parts[0] if rel_parts else None)
         for fn in sorted(filenames):
             if fn.startswith("."):
                 continue
-            p = Path(dirpath) / fn
+            p = folder / fn
             reason = _skip_reason(fn, "in a folder")
             if reason:
                 rejected.append({"path": str(p), "reason": reason})

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 
 from studio.commands.protocol import ExitCode, import_argv
 from studio.core.events import Event, ImportProgress
-from studio.core.images.importer import ImportReport
+from studio.core.images.report import ImportReport
 from studio.gui.jobs.training_process import CliProcess, ProcessOutcome
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.events import ImportProgress
-from studio.core.images.importer import ImportReport
+from studio.core.images.report import ImportReport
 from studio.core.project.store import SPLITS, ProjectError
 from studio.gui import undo_commands as cmd
 from studio.gui.icons import icon

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.images.importer import ImportReport
+from studio.core.images.report import ImportReport
 from studio.gui.camera import CameraFeed, import_frames, import_other_frames, list_cameras
 from studio.gui.jobs.workers import Worker, start_worker
 from studio.gui.session import Session

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.images.importer import ImportReport
+from studio.core.images.report import ImportReport
 
 
 def summary_text(report: ImportReport) -> str:

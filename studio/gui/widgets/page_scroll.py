@@ -12,8 +12,8 @@ class PageScroll(QScrollArea):
     sizes a page with wrapped text by its height-for-width, which adds up the *preferred* heights of
     everything else and so scrolled pages that fit."""
 
-    def __init__(self, page: QWidget) -> None:
-        super().__init__()
+    def __init__(self, page: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)  # a parent already in the window: the page is reparented (restyled) once
         self.setObjectName(f"{page.objectName() or type(page).__name__}Scroll")
         self.setWidget(page)
         self.setWidgetResizable(False)
@@ -45,8 +45,8 @@ class PageScroll(QScrollArea):
         return super().eventFilter(watched, event)
 
 
-def scrollable(page: QWidget) -> QScrollArea:
-    return PageScroll(page)
+def scrollable(page: QWidget, parent: QWidget | None = None) -> QScrollArea:
+    return PageScroll(page, parent)
 
 
 def needs_scrolling(area: QScrollArea) -> bool:

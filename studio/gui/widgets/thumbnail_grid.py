@@ -36,7 +36,7 @@ ThumbRole = Qt.ItemDataRole.UserRole + 3
 
 TILE = QSize(148, 168)
 PIXMAP_ITEMS = 1500  # tile pixmaps kept (about 64 kB each)
-TILE_BUDGET_S = 0.010  # making tiles, per frame (the rest wait for the next frame)
+TILE_BUDGET_S = 0.006  # making tiles, per frame (the rest wait for the next frame); 10 ms left 18 ms frames
 THUMB_BOX = 128
 
 
