@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.health_scale import peak_kb as high_water_kb
+
 ROOT = Path(__file__).resolve().parents[2]
 RSS_LIMIT_MB = 1024
 BACKBONE_RSS_MB = 1600  # TensorFlow + the pretrained backbone alone peak near 1.2 GB in a health check
@@ -78,7 +80,7 @@ def finish_cli(proc: subprocess.Popen, out_path: Path, err_path: Path, timeout: 
     deadline = started + timeout
     peak_kb = 0
     while True:
-        peak_kb = max(peak_kb, peak_kb(proc.pid))
+        peak_kb = max(peak_kb, high_water_kb(proc.pid))
         pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
