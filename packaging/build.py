@@ -140,6 +140,17 @@ def strip_tensorflow(app_dir: Path) -> int:
     return before - sum(p.stat().st_size for p in libs)
 
 
+def prune_qt(app_dir: Path) -> int:
+    """Qt's own translations (7 MB): the studio's words are English only, so Qt's dialogs stay English too.
+    Returns bytes saved."""
+    folder = app_dir / "_internal" / "PySide6" / "Qt" / "translations"
+    if not folder.is_dir():
+        return 0
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    shutil.rmtree(folder)
+    return size
+
+
 def add_linux_integration(app_dir: Path) -> None:
     """Desktop entry template, icon and install script at the top of the app folder (next to the program)."""
     shutil.copyfile(LINUX_FILES / "edge-studio.desktop", app_dir / "edge-studio.desktop")
@@ -194,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         render_icon()
         app_dir = run_pyinstaller()
         times["pyinstaller"] = time.monotonic() - t
+        prune_qt(app_dir)
         archive, saved = None, 0
         if sys.platform.startswith("linux"):
             t = time.monotonic()

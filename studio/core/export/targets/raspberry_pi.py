@@ -40,7 +40,12 @@ class RaspberryPiTarget(TfliteTarget):
         shutil.copyfile(SCRIPT_SOURCE, dest / SCRIPT)
 
     def load_written(self, dest: Path) -> Classifier:
-        from ai_edge_litert.interpreter import Interpreter
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:  # the packaged app leaves LiteRT out: TensorFlow carries the same TFLite runtime
+            import tensorflow as tf
+
+            Interpreter = tf.lite.Interpreter  # noqa: N806
 
         interpreter = Interpreter(model_path=str(dest / MODEL_FILE))
         source = interpreter.get_input_details()[0]
