@@ -17,11 +17,12 @@ import pytest
 
 from tests.gui.photos import write_photo_crops
 
-pytestmark = pytest.mark.slow  # trains one small model, then starts the studio three times
+# Trains one small model, then starts the studio three times; one worker runs the three screens in turn.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real_window")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = ((1024, 640), (1366, 768), (1920, 1080))
-DISPLAY = ":93"
+DISPLAYS = {screen: f":{93 + i}" for i, screen in enumerate(SCREENS)}  # one X server per screen: never the last one
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +38,16 @@ def photo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _start_xvfb(width: int, height: int) -> subprocess.Popen:
-    xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+    display = DISPLAYS[(width, height)]
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    socket = Path(f"/tmp/.X11-unix/X{DISPLAY[1:]}")
+    socket = Path(f"/tmp/.X11-unix/X{display[1:]}")
     for _ in range(100):
         if socket.exists() or xvfb.poll() is not None:
             break
         time.sleep(0.05)
     if xvfb.poll() is not None:
-        pytest.fail(f"Xvfb could not start on {DISPLAY}")
+        pytest.fail(f"Xvfb could not start on {display}")
     return xvfb
 
 
@@ -57,7 +59,7 @@ def test_real_window_fits_and_shows_class_names(photo_project: Path, tmp_path: P
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=DISPLAY, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+    env.update(DISPLAY=DISPLAYS[(width, height)], HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
                XDG_DATA_HOME=str(home / ".local/share"), STUDIO_NO_WARMUP="1", PYTHONPATH=str(ROOT))
     xvfb = _start_xvfb(width, height)
     try:

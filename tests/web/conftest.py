@@ -68,7 +68,9 @@ def open_bundle(browser: Any, url: str) -> tuple[Any, Any, list[str], list[str]]
     page.on("request", lambda r: requests.append(r.url))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    wait_until(page, "window.edgeStudio && (window.edgeStudio.ready || window.edgeStudio.error)")
+    # A pretrained model at 224 px is timed on each backend before the page is ready: minutes on a busy
+    # 2-core machine running another test worker beside it.
+    wait_until(page, "window.edgeStudio && (window.edgeStudio.ready || window.edgeStudio.error)", timeout=180)
     error = page.evaluate("window.edgeStudio.error")
     assert error is None, f"model failed to load in the page: {error}"
     return context, page, requests, errors
