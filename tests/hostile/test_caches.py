@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from studio.core.health import check
+from studio.core.health.features import HEALTH_IMAGE_SIZE
 from studio.core.project import caches as cache_check
 from studio.core.project.store import Project
 from studio.core.training import backbone, features
@@ -186,7 +187,7 @@ def test_a_nan_weights_cache_is_refused_and_converted_again(tmp_path: Path, noti
 # ----- the real CLI ---------------------------------------------------------------------------------
 @slow
 def test_health_rebuilds_a_nan_features_cache_and_ignores_a_fifo_report(cli, project: Project) -> None:
-    path = features.cache_file(project, backbone.DEFAULT_IMAGE_SIZE)
+    path = features.cache_file(project, HEALTH_IMAGE_SIZE)
     n = len(_shas(project))
     _npz(path, sha256=_shas(project), vectors=np.full((n, backbone.FEATURE_DIM), np.nan, np.float32))
     fifo(project.root / check.CACHE_FILE)
@@ -201,7 +202,7 @@ def test_health_rebuilds_a_nan_features_cache_and_ignores_a_fifo_report(cli, pro
 
 @slow
 def test_health_on_an_inflating_cache_and_a_sparse_report_stays_small(cli, project: Project) -> None:
-    zeros_features(features.cache_file(project, backbone.DEFAULT_IMAGE_SIZE), 200_000)
+    zeros_features(features.cache_file(project, HEALTH_IMAGE_SIZE), 200_000)
     sparse_file(project.root / check.CACHE_FILE, 2 * 2**30, b"{")
     r = cli("health", project.root, "--json", timeout=300, rss_limit_mb=BACKBONE_RSS_MB)
     assert r.rc == 0 and r.report["images"] == 12
@@ -210,7 +211,7 @@ def test_health_on_an_inflating_cache_and_a_sparse_report_stays_small(cli, proje
 
 @slow
 def test_health_fresh_computes_the_features_again(cli, project: Project) -> None:
-    path = features.cache_file(project, backbone.DEFAULT_IMAGE_SIZE)
+    path = features.cache_file(project, HEALTH_IMAGE_SIZE)
     shas = _shas(project)
     planted = np.random.default_rng(0).random((len(shas), backbone.FEATURE_DIM)).astype(np.float32)
     _npz(path, sha256=shas, vectors=planted)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -223,6 +223,21 @@ def classifier_of(model: keras.Model) -> keras.Model:
         return model.get_layer(FEATURE_MODEL_NAME)
     except ValueError:
         return model
+
+
+def score_of_features(model: keras.Model, features: Any) -> Any:
+    """The known score of a scored model (:func:`scored_network`) from penultimate ``features`` computed
+    elsewhere (the web graph's one pass that also gives the heatmaps): the same layers, so the same weights,
+    in the order :func:`scored_network` wires them."""
+    names = {layer.name for layer in model.layers}
+    x = model.get_layer("known_unit")(features) if "known_unit" in names else features
+    if "known_basis" in names:
+        x = model.get_layer("known_basis")(x)
+    each = model.get_layer("known_each")(model.get_layer("known_compare")(x))
+    if "known_square" in names:
+        best = model.get_layer("known_best")(each)
+        return model.get_layer(SCORE_OUTPUT)([best, model.get_layer("known_square")([x, x])])
+    return model.get_layer(SCORE_OUTPUT)(each)
 
 
 def head_weights(network: keras.Model) -> tuple[np.ndarray, np.ndarray]:

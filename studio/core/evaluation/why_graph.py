@@ -118,7 +118,14 @@ def _simple_pool(layer: Any) -> bool:
 
 # ----- the maps -----------------------------------------------------------------------------------------
 def why_maps(p: Plan, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(probabilities [N, K], maps [N, S, S, K])`` for preprocessed input ``x`` ``[N, S, S, C]``
+    """``(probabilities, maps)``: see :func:`why_pass`."""
+    probabilities, maps, _features = why_pass(p, x)
+    return probabilities, maps
+
+
+def why_pass(p: Plan, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(probabilities [N, K], maps [N, S, S, K], features [N, F])`` for preprocessed input ``x`` ``[N, S, S, C]``
+    (features: the input of the last dense layer, what the known score reads)
     (``cam`` and ``gradcam`` plans; forward ops only). One forward pass gives both, and each dense kernel is
     read once, so an exported graph holds every weight once."""
     import tensorflow as tf
@@ -137,10 +144,10 @@ def why_maps(p: Plan, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     n, hh, ww, c = _shape(a)
     if p.method == CAM:
         cam = tf.reshape(tf.matmul(tf.reshape(a, [-1, c]), kernel), [n, hh, ww, -1])
-        return h, _normalise(cam, x)
+        return h, _normalise(cam, x), inputs[-1]
     weights = _gradcam_weights(tail, inputs, outputs, kernels)  # [N, K, C]
     cam = tf.matmul(tf.reshape(a, [n, hh * ww, c]), weights, transpose_b=True)  # [N, hw, K]
-    return h, _normalise(tf.reshape(cam, [n, hh, ww, -1]), x)
+    return h, _normalise(tf.reshape(cam, [n, hh, ww, -1]), x), inputs[-1]
 
 
 def _dense(layer: Any, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:

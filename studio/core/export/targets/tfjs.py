@@ -50,7 +50,7 @@ class TfjsTarget(ExportTarget):
         import tensorflow as tf
 
         from studio.core.evaluation import why_graph
-        from studio.core.evaluation.known_score import classifier_of
+        from studio.core.evaluation.known_score import SCORE_OUTPUT, classifier_of, score_of_features
         from studio.core.export.targets.pixels import run_model
         from studio.core.preprocess import preprocess
 
@@ -72,11 +72,14 @@ class TfjsTarget(ExportTarget):
             def serve(self, pixels: tf.Tensor) -> dict[str, tf.Tensor]:
                 x = preprocess(pixels, spec)
                 with tf.name_scope(NETWORK_SCOPE):
-                    outputs = named_outputs(self.network(x, training=False))
-                    if outer.why_method is not None:
-                        # The heat of every class from the same layers (their variables, so every weight
-                        # once in the bundle); the page asks for it only while "Show why" is on.
-                        _, outputs[why_graph.WHY_OUTPUT] = why_graph.why_maps(why, x)
+                    if outer.why_method is None:
+                        return named_outputs(self.network(x, training=False))
+                    # One pass gives the probabilities, the heat of every class and the features the known
+                    # score reads: each weight once in the graph (two passes froze the backbone twice).
+                    probabilities, maps, features = why_graph.why_pass(why, x)
+                    outputs = {OUTPUT_NAME: probabilities, why_graph.WHY_OUTPUT: maps}
+                    if SCORE_OUTPUT in {layer.name for layer in self.network.layers}:
+                        outputs[SCORE_OUTPUT] = score_of_features(self.network, features)
                 return outputs
 
         outer = self
