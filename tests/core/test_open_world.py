@@ -13,7 +13,7 @@ import pytest
 
 from bench.open_world_data import letters, other_images
 from studio.core.evaluation import known_score
-from studio.core.evaluation.unsure import DEFAULT_KEEP, calibrate_score, check_keep
+from studio.core.evaluation.unsure import DEFAULT_KEEP, calibrate_score, check_keep, refused_level
 from studio.core.project import others
 from studio.core.project.store import Project, ProjectError
 from tests.web.fixtures import TrainedRun, train_run
@@ -70,10 +70,13 @@ def test_the_graph_computes_the_numpy_score(method: str) -> None:
 # ----- the threshold ------------------------------------------------------------------------------------
 def test_threshold_keeps_the_asked_share_of_known_images() -> None:
     val = np.linspace(0.0, 1.0, 101)
+    # 5 % less one standard error of a share over 101 images (2.2 points): 2.8 % of them below the threshold.
+    assert refused_level(0.95, 101) == pytest.approx(0.05 - np.sqrt(0.95 * 0.05 / 101))
     t = calibrate_score(val, [], 0.95)
-    assert t.threshold == pytest.approx(0.05) and t.kept_validation == pytest.approx(96 / 101)
+    assert t.threshold == pytest.approx(0.02) and t.kept_validation == pytest.approx(99 / 101)
     # The training scores (leave one out) join: the lower of the two thresholds keeps more known images.
-    assert calibrate_score(val, np.linspace(-1, 1, 201), 0.95).threshold == pytest.approx(-0.9)
+    assert calibrate_score(val, np.linspace(-1, 1, 201), 0.95).threshold == pytest.approx(-0.94)
+    assert refused_level(0.95, 100_000) == pytest.approx(0.05, abs=0.001)  # many images: the plain quantile
     assert calibrate_score(val, [], 1.0).threshold < -1  # 100 %: never "not one of the classes"
     measured = calibrate_score(val, [], 0.9, others=[0.01, 0.02, 0.5, 0.03])
     assert measured.others == 4 and measured.others_refused == pytest.approx(0.75)

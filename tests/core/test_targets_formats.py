@@ -127,8 +127,8 @@ def test_every_format_makes_predicts_unsure_decision(demo: Demo, open_world_imag
     differ = int(np.sum(np.array(got) != np.array(expected)))
     print(f"{fmt} {quantization}: {differ} of {len(paths)} decisions differ; {sum(expected)} unsure")
     # float32: every decision; float16 / uint8 (the score's constants stay float16): within one image; TFLite's
-    # full-integer int8 also quantizes every activation of the score: 5 and 9 of 294 measured (calibration on
-    # every class's train images since issue 25), 4 % allowed.
+    # full-integer int8 also quantizes every activation of the score: 5, 9 and 10 of 294 measured (calibration
+    # on every class's train images since issue 25), 4 % allowed.
     allowed = {"none": 0, "float16": 1, "uint8": 1, "int8": int(0.04 * len(paths))}[quantization]
     assert differ <= allowed
 
@@ -143,13 +143,14 @@ def test_tflite_keeps_probabilities_at_output_index_0(demo: Demo, tmp_path: Path
 
 
 def test_a_digits_model_still_answers_its_digits(demo: Demo) -> None:
-    """At the default 95 % the from-scratch digits model answers about 95 % of the demo's test images: measured
-    93.7 % for this 4-epoch CNN (accuracy of those 0.968), where the older top-probability rule alone refuses
-    several of them; the known score keeps 95 % of what that rule answers, at most 99 %."""
+    """At the default 95 % the from-scratch digits model answers at least 95 % of the demo's test images:
+    measured 95.9 % for this 4-epoch CNN (accuracy of those 0.965; 93.7 % before the calibration's one-
+    standard-error margin), where the older top-probability rule alone refuses several of them; the known score
+    keeps 95 % of what that rule answers, at most 99 %."""
     from studio.core.evaluation.unsure import test_figures
 
     figures = test_figures(demo.project, demo.project.run(demo.run_id))
     print(f"answered {figures['answered']:.3f} of {figures['n_test']} test images, accuracy of those "
           f"{figures['answered_accuracy']:.3f}")
-    assert figures["answered"] >= 0.92
+    assert figures["answered"] >= 0.95
     assert figures["answered_accuracy"] >= 0.9

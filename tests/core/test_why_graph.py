@@ -31,7 +31,8 @@ def test_each_architecture_gets_its_method(arch: str, method: str) -> None:
 
 
 def _reference_gradcam(model, x: np.ndarray, feature_index: int) -> np.ndarray:
-    """Textbook Grad-CAM with tf.GradientTape on the logits, for every class: [N, h, w, K] before resizing."""
+    """Textbook Grad-CAM with tf.GradientTape on the centred logits (each logit less the mean of all: what
+    softmax depends on), for every class: [N, h, w, K] before resizing."""
     layers = model.layers
     maps = []
     for c in range(layers[-1].units):
@@ -44,7 +45,7 @@ def _reference_gradcam(model, x: np.ndarray, feature_index: int) -> np.ndarray:
             for layer in layers[feature_index + 1:-1]:
                 h = layer(h, training=False)
             logit = tf.matmul(h, layers[-1].kernel) + layers[-1].bias
-            score = tf.reduce_sum(logit[:, c])
+            score = tf.reduce_sum(logit[:, c] - tf.reduce_mean(logit, axis=1))
         grads = tape.gradient(score, a)
         weights = tf.reduce_mean(grads, axis=[1, 2])
         maps.append(tf.einsum("nhwc,nc->nhw", a, weights))
@@ -73,13 +74,19 @@ def test_cam_is_the_feature_map_weighted_by_the_answer() -> None:
     a = tf.constant(x)
     for s in p.steps[: p.feature_index + 1]:
         a = s.call(a)
-    cam = np.maximum(np.einsum("nhwc,ck->nhwk", np.asarray(a), np.asarray(model.layers[-1].kernel)), 0)
+    kernel = np.asarray(model.layers[-1].kernel)
+    centred = kernel - kernel.mean(axis=1, keepdims=True)  # the centred logit's weights
+    cam = np.maximum(np.einsum("nhwc,ck->nhwk", np.asarray(a), centred), 0)
     cam = np.asarray(tf.image.resize(cam, (16, 16), method="bilinear"))
     cam = cam / np.maximum(cam.max(axis=(1, 2), keepdims=True), 1e-12)
     probs, maps = why_maps(p, tf.constant(x))
     np.testing.assert_allclose(np.asarray(probs), np.asarray(model(x)), atol=1e-6)
     np.testing.assert_allclose(np.asarray(maps), cam, atol=1e-5)
-    assert float(np.asarray(maps).min()) >= 0 and np.allclose(np.asarray(maps).max(axis=(1, 2)), 1)
+    tops = np.asarray(maps).max(axis=(1, 2))
+    # 1 where the class has evidence against the others; 0 (an empty map) where it has none anywhere
+    assert float(np.asarray(maps).min()) >= 0 and np.all(np.isclose(tops, 1) | (tops == 0))
+    predicted = np.asarray(probs).argmax(axis=1)
+    assert np.allclose(tops[np.arange(len(predicted)), predicted], 1)  # the answer always has some
 
 
 def test_the_dense_net_gets_a_pixel_map_in_range() -> None:

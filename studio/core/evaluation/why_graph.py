@@ -12,6 +12,7 @@ steps; the last convolutional feature map ``A`` ``[N, h, w, C]`` is where the ev
   kernels; a test checks it against ``tf.GradientTape``.
 - ``gradient``: anything else (the dense net: no feature map at all): SmoothGrad x input, Python only.
 
+Both maps are of the centred logit ``z_k - mean(z)`` (:func:`_centred`): what tells class k from the others.
 Every map is ReLU'd, resized to the model's input size (bilinear, half-pixel centres, as preprocessing) and
 divided by its own maximum, so it is 0..1 with 1 where the evidence is strongest.
 """
@@ -144,10 +145,20 @@ def why_pass(p: Plan, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     n, hh, ww, c = _shape(a)
     if p.method == CAM:
         cam = tf.reshape(tf.matmul(tf.reshape(a, [-1, c]), kernel), [n, hh, ww, -1])
-        return h, _normalise(cam, x), inputs[-1]
-    weights = _gradcam_weights(tail, inputs, outputs, kernels)  # [N, K, C]
-    cam = tf.matmul(tf.reshape(a, [n, hh * ww, c]), weights, transpose_b=True)  # [N, hw, K]
-    return h, _normalise(tf.reshape(cam, [n, hh, ww, -1]), x), inputs[-1]
+    else:
+        weights = _gradcam_weights(tail, inputs, outputs, kernels)  # [N, K, C]
+        cam = tf.reshape(tf.matmul(tf.reshape(a, [n, hh * ww, c]), weights, transpose_b=True), [n, hh, ww, -1])
+    return h, _normalise(_centred(cam), x), inputs[-1]
+
+
+def _centred(cam: tf.Tensor) -> tf.Tensor:
+    """Each class's map less the mean of all classes' maps: softmax(z) = softmax(z - mean z), so the part of
+    the evidence every class shares decides nothing; what is left is the evidence for this class against the
+    others (the map of the centred logit; on pictures where a class is told by what is *not* there, the raw
+    map lights up the whole background)."""
+    import tensorflow as tf
+
+    return cam - tf.reduce_mean(cam, axis=-1, keepdims=True)
 
 
 def _dense(layer: Any, x: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
