@@ -33,7 +33,7 @@ run: setup
 	$(BIN)/edge-studio gui "$(DEMO)"
 
 test: setup
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30
 
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -m "not slow" --dist loadgroup
