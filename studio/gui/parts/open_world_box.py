@@ -39,7 +39,7 @@ def open_world_text(measured: dict[str, Any] | None) -> str:
     if not isinstance(measured, dict) or not isinstance(measured.get("keep"), (int, float)):
         return ""
     kept = measured.get("kept_validation")
-    seen = f", {kept:.0%} of the validation pictures" if isinstance(kept, (int, float)) else ""
+    seen = f" (it answered {kept:.0%} of the validation pictures)" if isinstance(kept, (int, float)) else ""
     return (f"<br>Answers about {measured['keep']:.0%} of pictures of the classes{seen}; says “Not one of the "
             "classes” for pictures less like them")
 
