@@ -11,16 +11,19 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from studio.core.errors import ProjectError
-from studio.core.images.imaging import load_bgr, thumbnail
 from studio.core.project import files as project_files
 from studio.core.project.store import ImageRecord, Project
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# OpenCV and NumPy (90 ms of imports) load with the first thumbnail, on its worker thread, not at launch.
 
 THUMB_SIZE = 160          # pixels, the longest side stored on disk
 MEMORY_ITEMS = 2000       # QImages kept in memory (at most 128x128x3 bytes each in the grid: ~100 MB)
@@ -34,6 +37,10 @@ def thumbnail_path(project: Project, sha256: str) -> Path:
 def make_thumbnail(project: Project, record: ImageRecord, box: int | None = None) -> QImage:
     """Read the cached thumbnail or make (and cache) it, then fit it in ``box`` (None: as stored). Runs on
     a worker thread; QImage is thread-safe."""
+    import cv2
+
+    from studio.core.images.imaging import load_bgr, thumbnail
+
     path = thumbnail_path(project, record.sha256)
     pixels = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
     if pixels is None:
@@ -52,6 +59,9 @@ def make_thumbnail(project: Project, record: ImageRecord, box: int | None = None
 
 
 def bgr_to_qimage(pixels: np.ndarray) -> QImage:
+    import cv2
+    import numpy as np
+
     if pixels.ndim == 2:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
     rgb = np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB))

@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from studio.core.evaluation.why_graph import CAM, GRADCAM, GRADIENT, METHOD_NAMES, plan, smoothgrad, why_maps
+from studio.core.evaluation.why_graph import (
+    CAM,
+    DEFAULT_OPACITY,
+    GRADCAM,
+    GRADIENT,
+    METHOD_NAMES,
+    plan,
+    smoothgrad,
+    why_maps,
+)
 from studio.core.images.imaging import ImageRejected, load_rgb
 from studio.core.limits import DEFAULT_MAX_PIXELS
 from studio.core.project.runs import train_config
@@ -32,7 +41,6 @@ __all__ = ["CAM", "GRADCAM", "GRADIENT", "METHOD_NAMES", "Explainer", "Explanati
 # Heat -> colour: blue (little) through cyan and yellow to red (most); the page's script.js uses the same stops.
 HEAT_STOPS = ((0.0, (48, 18, 160)), (0.35, (30, 160, 230)), (0.6, (120, 220, 90)), (0.8, (250, 200, 30)),
               (1.0, (230, 40, 20)))
-DEFAULT_OPACITY = 0.6
 OVERLAY_SUFFIX = "_why.png"
 
 

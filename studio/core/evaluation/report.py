@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.specs import TrainConfig
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
     from studio.core.training.data import SplitItems
 
@@ -50,6 +49,8 @@ def build_report(y_true: Sequence[int], probabilities: np.ndarray, labels: Seque
                  image_ids: Sequence[int], paths: Sequence[str]) -> dict[str, Any]:
     """:func:`classification_metrics` plus the misclassified images, most confident mistakes first, and the
     correctly classified ones (``correct``), least sure first (the ones nearest to a mistake)."""
+    import numpy as np  # here, not at the top: the window's Train page reads compare_row at launch
+
     probabilities = np.asarray(probabilities)
     y_pred = probabilities.argmax(axis=1).tolist() if len(probabilities) else []
     report = classification_metrics(list(y_true), y_pred, labels)
@@ -70,6 +71,8 @@ def build_report(y_true: Sequence[int], probabilities: np.ndarray, labels: Seque
 
 
 def predict_items(model: keras.Model, items: SplitItems, config: TrainConfig) -> np.ndarray:
+    import numpy as np
+
     from studio.core.training.data import eval_dataset
 
     if not len(items):
@@ -79,6 +82,8 @@ def predict_items(model: keras.Model, items: SplitItems, config: TrainConfig) ->
 
 def evaluate_model(model: keras.Model, project: Project, labels: Sequence[str], config: TrainConfig) -> dict[str, Any]:
     """The report of ``model`` on the project's current test split (images whose label the run knows)."""
+    import numpy as np
+
     from studio.core.training.data import check_stored, split_items, stored_image_problem
 
     items = split_items(project, "test", labels)

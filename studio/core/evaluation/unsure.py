@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from studio.core.project.store import Project, ProjectError, RunRecord
 from studio.core.specs import DEFAULT_KEEP_KNOWN
+
+if TYPE_CHECKING:  # NumPy loads when a rule is computed, not with the Export page
+    import numpy as np
 
 VALIDATION_SPLIT = "val"
 
@@ -45,6 +46,8 @@ def check_threshold(value: float) -> float:
 
 def threshold_from(confidences: Sequence[float], correct: Sequence[bool]) -> float:
     """The rule in the module docstring, rounded down to a percent (what the Export page shows)."""
+    import numpy as np
+
     conf = np.asarray(confidences, dtype=np.float64)
     ok = np.asarray(correct, dtype=bool)
     if conf.size == 0 or ok.all():
@@ -61,6 +64,8 @@ def threshold_from(confidences: Sequence[float], correct: Sequence[bool]) -> flo
 
 
 def measure(threshold: float, confidences: Sequence[float], correct: Sequence[bool], source: str) -> UnsureThreshold:
+    import numpy as np
+
     conf = np.asarray(confidences, dtype=np.float64)
     ok = np.asarray(correct, dtype=bool)
     keep = conf >= threshold
@@ -71,6 +76,8 @@ def measure(threshold: float, confidences: Sequence[float], correct: Sequence[bo
 
 def validation_confidences(project: Project, run: RunRecord) -> tuple[np.ndarray, np.ndarray]:
     """(top probability, right or wrong) of the run's model on every labelled validation image."""
+    import numpy as np
+
     from studio.core.evaluation.predict import predict_files
 
     paths, classes, names = project.labelled_split(VALIDATION_SPLIT)
@@ -135,6 +142,8 @@ def calibrate_score(validation: Sequence[float], training_loo: Sequence[float], 
     (:func:`refused_level`): a threshold set exactly at the validation quantile keeps ``keep`` of the
     validation images but, by chance, less of the next ones about half of the time (the demo's digits models
     answered 93-95 % of the test pictures at 95 %); the margin makes "keeps 95 %" hold for new pictures."""
+    import numpy as np
+
     keep = check_keep(keep)
     val = np.asarray(validation, np.float64)
     loo = np.asarray(training_loo, np.float64)
@@ -200,6 +209,8 @@ def calibrate(project: Project, run: RunRecord, keep: float | None = None,
     the validation images (None = the project's choice), calibrated on the validation split and the training
     images' own scores, never the test split; measured on the project's "other things" images. One pass of the
     model over the validation images serves both."""
+    import numpy as np
+
     from studio.core.evaluation import open_world
     from studio.core.evaluation.predict import predict_files
 

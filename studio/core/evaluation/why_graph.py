@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
+DEFAULT_OPACITY = 0.6  # the heatmap's strength over the picture, studio and page alike
 WHY_OUTPUT = "why_maps"  # the export's named output [1, S, S, K]; sorts after "probabilities"
 CAM, GRADCAM, GRADIENT = "cam", "gradcam", "gradient"
 BROWSER_METHODS = (CAM, GRADCAM)  # forward ops only: the web export carries them

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.core.images.imaging import DEFAULT_MAX_PIXELS, ImageRejected, decode_bytes
-from studio.core.images.sources import close_sources, collect_sources
-from studio.core.limits import os_reason
+from studio.core.limits import DEFAULT_MAX_PIXELS, os_reason
 from studio.core.project.store import Project, ProjectError
 
 OTHERS_DIR = "others"
@@ -38,6 +36,9 @@ def file_path(project: Project, sha256: str, ext: str) -> Path:
 
 def add_paths(project: Project, paths: Sequence[str | Path], max_pixels: int = DEFAULT_MAX_PIXELS) -> OthersReport:
     """Add image files, folders or zips as "other things" (each decoded and checked like an import)."""
+    from studio.core.images.imaging import ImageRejected, decode_bytes  # OpenCV: on first use, not at launch
+    from studio.core.images.sources import close_sources, collect_sources
+
     sources, rejected = collect_sources(paths, None)
     report = OthersReport(rejected=list(rejected))
     try:
@@ -69,6 +70,8 @@ def add_paths(project: Project, paths: Sequence[str | Path], max_pixels: int = D
 def add_pixels(project: Project, bgr: Any, name: str = "camera.png") -> bool:
     """One camera frame (BGR uint8) as an "other thing"; False when the same picture is already there."""
     import cv2
+
+    from studio.core.images.imaging import decode_bytes
 
     ok, buf = cv2.imencode(".png", bgr)
     if not ok:

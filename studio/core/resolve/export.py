@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from studio.core.evaluation import unsure
 from studio.core.export.targets import DEFAULT_TARGET, ExportTarget, get_target
 from studio.core.specs import ExportOptions
 from studio.core.training import architectures
 
 if TYPE_CHECKING:
+    from studio.core.evaluation import unsure
     from studio.core.project.store import Project, RunRecord
 
 
@@ -49,6 +49,8 @@ def default_quantization(arch_name: str, target: ExportTarget) -> str:
 
 def resolve_export(project: Project, run_id: str | None, choices: ExportChoices) -> ExportPlan:
     """The export of ``run_id`` (None = the latest finished run) as it will be written."""
+    from studio.core.evaluation import unsure  # NumPy: on first use (the Export page resolves at launch)
+
     target = get_target(choices.format)
     run = project.resolve_run(run_id)
     threshold = choices.unsure_threshold
@@ -67,4 +69,6 @@ def resolve_export(project: Project, run_id: str | None, choices: ExportChoices)
 def unsure_rule(project: Project, run: RunRecord, plan: ExportPlan) -> unsure.UnsureRule:
     """The page's decision rule the export writes ("not sure" and "not one of the classes"), decided by
     :func:`studio.core.evaluation.unsure.calibrate` alone (validation and training scores, never test)."""
+    from studio.core.evaluation import unsure
+
     return unsure.calibrate(project, run, plan.options.keep_known, plan.options.unsure_threshold)

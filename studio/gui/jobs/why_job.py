@@ -12,12 +12,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from studio.gui.jobs.workers import Worker, start_worker
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.core.images.imaging import load_rgb
 from studio.core.project import settings as project_settings
 from studio.core.project.store import Project
 from studio.core.specs import (
@@ -43,6 +41,9 @@ from studio.gui.parts.augment_grid import AugmentGrid, array_to_qimage, pixmap_f
 from studio.gui.session import Session
 from studio.gui.widgets.page_scroll import VerticalScroll
 
+if TYPE_CHECKING:
+    import numpy as np
+
 GRID_COUNT = 16
 MAX_LISTED_IMAGES = 3000
 CUSTOM = "Custom"
@@ -51,6 +52,7 @@ CUSTOM = "Custom"
 def compute_preview(path: str, image_id: int, pre: PreprocessSpec, spec: AugmentSpec, seed: int, n: int,
                     cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """On a worker thread: decode + preprocess once per (image, input spec), then augment ``n`` times."""
+    from studio.core.images.imaging import load_rgb
     from studio.core.training.augment import preview
 
     key = (image_id, pre.to_json())

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 
 from studio.commands.protocol import evaluate_argv
 from studio.core.evaluation.report import compare_runs, load_report
-from studio.core.images.imaging import load_rgb, thumbnail
 from studio.core.project.data_warnings import result_warnings
 from studio.core.project.runs import saved_history
 from studio.core.project.store import Project, ProjectError
@@ -73,6 +72,8 @@ def _png(widget: QWidget, size: QSize | None = None) -> bytes:
 def _load_thumbnails(project: Project, image_ids: list[int], *, progress: Any = None,
                      cancel: Any = None) -> dict[int, Any]:
     """On a worker thread: QImage thumbnails (QImage, unlike QPixmap, may be made off the UI thread)."""
+    from studio.core.images.imaging import load_rgb, thumbnail
+
     out: dict[int, Any] = {}
     for record in project.images(ids=image_ids):
         if cancel is not None and cancel.cancelled:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def array_to_qimage(image: np.ndarray) -> QImage:
     """``H x W`` / ``H x W x 1`` / ``H x W x 3`` array, float 0..1 or uint8 -> a QImage that owns its pixels."""
+    import numpy as np  # on first use: NumPy is not on the window's start-up path
+
     a = np.asarray(image)
     if a.dtype != np.uint8:
         a = np.clip(np.rint(a.astype(np.float32) * 255.0), 0, 255).astype(np.uint8)

@@ -7,8 +7,8 @@ undo). The check runs in a child process (:class:`HealthJob`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from studio.core.events import HealthProgress
 from studio.core.health.report import HealthReport
-from studio.core.images.imaging import load_rgb, thumbnail
 from studio.core.project.store import Project
 from studio.gui import undo_commands as cmd
 from studio.gui.jobs.review_job import HealthJob
@@ -35,6 +34,9 @@ from studio.gui.parts.review_items import SECTIONS, ReviewItem, class_problem_co
 from studio.gui.parts.why_panel import WhyPanel
 from studio.gui.session import Session
 from studio.gui.widgets.progress_strip import ProgressStrip
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ICON = 72
 ItemRole = Qt.ItemDataRole.UserRole + 7
@@ -326,6 +328,8 @@ class ReviewView(QWidget):
         paths = {r.id: project.image_path(r) for r in project.images(ids=ids) + project.images(ids=ids, trashed=True)}
 
         def load(progress, cancel) -> dict[int, np.ndarray]:  # noqa: ANN001
+            from studio.core.images.imaging import load_rgb, thumbnail
+
             return {i: thumbnail(load_rgb(Path(p)), ICON, enlarge=True) for i, p in paths.items()}
 
         def done(result: dict[int, np.ndarray]) -> None:

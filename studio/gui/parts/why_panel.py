@@ -8,21 +8,28 @@ then the heat in colour with transparency ``strength x heat``, the same blend as
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
-from studio.core.evaluation.explain import DEFAULT_OPACITY, colorize
+from studio.core.evaluation.why_graph import DEFAULT_OPACITY
 from studio.gui.jobs.why_job import WhyJob, WhyRequest, WhyResult
 from studio.gui.parts.augment_grid import array_to_qimage
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IDLE_TEXT = "Pick an image to see where the model looked."
 
 
 def heat_image(heat: np.ndarray) -> QImage:
     """``[H, W]`` 0..1 -> an RGBA image: the heat colour, as opaque as the heat is strong."""
+    import numpy as np
+
+    from studio.core.evaluation.explain import colorize
+
     rgba = np.dstack([colorize(heat), (np.clip(heat, 0, 1) * 255).round().astype(np.uint8)])
     rgba = np.ascontiguousarray(rgba)
     h, w = heat.shape

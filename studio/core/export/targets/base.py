@@ -12,16 +12,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from studio.core.project.store import Project
     from studio.core.specs import TrainConfig
 
 # RGB pixels 0..255 as float32, shape (height, width, 3), any size -> class probabilities (n_classes,)
-Classifier = Callable[[np.ndarray], np.ndarray]
+Classifier = Callable[["np.ndarray"], "np.ndarray"]  # (NumPy loads on first use, not with the window)
 # The same pixels -> every named output of the written model (probabilities, known_score, ...), each (…,)
-Outputs = Callable[[np.ndarray], dict[str, np.ndarray]]
+Outputs = Callable[["np.ndarray"], "dict[str, np.ndarray]"]
 
 
 REQUIRED = ("name", "model_dir", "model_format", "model_entry", "quantizations", "default_quantization")
@@ -77,6 +77,8 @@ class ExportTarget(ABC):
 
 def measure(target: ExportTarget, dest: Path, project: Project, labels: Sequence[str]) -> dict[str, Any]:
     """Accuracy and macro F1 on the test split of the model the target wrote to ``dest``."""
+    import numpy as np
+
     from studio.core.errors import ProjectError
     from studio.core.evaluation.report import classification_metrics
     from studio.core.images.imaging import ImageRejected, load_rgb

@@ -16,15 +16,15 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-
-from studio.core.evaluation.known_score import LAYER_PREFIX as KNOWN_LAYER_PREFIX
 from studio.core.export.bundle_folder import ExportError
 from studio.core.export.targets.base import Classifier, ExportTarget, Outputs
 from studio.core.export.targets.pixels import named_outputs
 from studio.core.specs import TrainConfig
+
+if TYPE_CHECKING:  # NumPy and the known score load with the first export, not with the Export page
+    import numpy as np
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
@@ -111,6 +111,7 @@ class TfjsTarget(ExportTarget):
         return lambda pixels: outputs(pixels)[OUTPUT_NAME]
 
     def load_outputs(self, dest: Path) -> Outputs:
+        import numpy as np
         import tensorflow as tf
         from google.protobuf import json_format
         from tensorflow.core.framework import graph_pb2
@@ -208,6 +209,8 @@ def weights_to_quantize(model_json: Path, known_score: bool = False) -> list[str
 
     The known score's constants are listed apart (``known_score=True``): they are stored float16 at most, since
     uint8 moved the score of 54 of 294 images across the threshold (float16: none)."""
+    from studio.core.evaluation.known_score import LAYER_PREFIX as KNOWN_LAYER_PREFIX
+
     manifest = json.loads(model_json.read_text(encoding="utf-8"))["weightsManifest"]
     names = []
     for group in manifest:
@@ -249,6 +252,8 @@ def quantization_map(dest: Path, quantization: str) -> dict[str, list[str]]:
 def uint8_error(weights: np.ndarray) -> float:
     """The RMS error of the converter's own per-tensor uint8 quantization (range nudged so 0 is exact),
     relative to the RMS of the tensor's bulk (its 99 % smallest magnitudes): how much of it becomes noise."""
+    import numpy as np
+
     quantization = _tfjs_module("quantization")
     w = np.asarray(weights, np.float32)
     q, meta = quantization.quantize_weights(w, np.uint8)
@@ -260,6 +265,8 @@ def uint8_error(weights: np.ndarray) -> float:
 
 
 def _read_weights(dest: Path) -> dict[str, np.ndarray]:
+    import numpy as np
+
     model = json.loads((dest / MODEL_JSON).read_text(encoding="utf-8"))
     read_weights = _tfjs_module("read_weights")
     return {w["name"]: np.asarray(w["data"])
