@@ -131,3 +131,29 @@ def test_review_view_shows_why_for_a_likely_mislabel(qtbot, session: Session) ->
     view.list.setCurrentRow(0)
     result = _wait_shown(qtbot, view.why, lambda: view.why_button.setChecked(True))
     assert result.request.tag == image.id and view.why.isVisible()
+
+
+def test_an_empty_map_is_said_in_words(qtbot) -> None:  # noqa: ANN001
+    """The map is of one class against the others, so a chosen class can have no evidence anywhere: the caption
+    says so instead of showing a picture with no colour and no word."""
+    import numpy as np
+
+    from studio.gui.jobs.why_job import WhyRequest, WhyResult
+    from studio.gui.parts.why_panel import WhyPanel
+
+    panel = WhyPanel()
+    qtbot.addWidget(panel)
+    request = WhyRequest(Path("p"), "run", Path("a.png"), "blue")
+    panel._wanted = request  # what show() records before it asks the worker
+    rgb = np.full((24, 32, 3), 120, np.uint8)
+
+    def result(heat: np.ndarray) -> WhyResult:
+        return WhyResult(request, rgb, heat, ["red", "blue"], np.array([0.9, 0.1]), 0, 1, "cam", "class map",
+                         0.01, 0.0)
+
+    panel._on_ready(result(np.zeros((24, 32), np.float32)))
+    assert "Nothing in this picture speaks for <b>blue</b>" in panel.caption.text()
+    heat = np.zeros((24, 32), np.float32)
+    heat[3, 4] = 1.0
+    panel._on_ready(result(heat))
+    assert "Showing the evidence for <b>blue</b>" in panel.caption.text() and "Nothing" not in panel.caption.text()

@@ -112,6 +112,8 @@ class WhyPanel(QWidget):
         if self.compact:
             text = f"Says <b>{predicted}</b> ({p[result.predicted] * 100:.0f}%)" + (
                 "; red: its evidence." if shown == predicted else f"; evidence for <b>{shown}</b>.")
+        if not float(result.heat.max()) > 0:  # the map is of one class against the others: it can be empty
+            text += f" Nothing in this picture speaks for <b>{shown}</b> more than for the other classes."
         self.caption.setText(text)
         self.method.setText(f"Heatmap: {result.method_text}.")
         self.picture.setToolTip(f"Heatmap: {result.method_text}.")
