@@ -500,6 +500,8 @@
   function setupWhy() {
     const offered = !!whyOutput();
     ui.whyToggle.disabled = !offered;
+    // The studio's own default strength (metadata.json's why.opacity), so the page starts as the studio shows it.
+    if (offered && typeof meta.why.opacity === "number") ui.whyOpacity.value = String(Math.round(meta.why.opacity * 100));
     ui.whyNote.textContent = offered
       ? `Where the model looked for its answer (${meta.why.method === "cam" ? "class activation map" : "Grad-CAM"}).`
       : "Show why is not available for this model: a dense network has no feature map to trace.";

@@ -65,6 +65,10 @@ def test_gradcam_heat_in_the_browser_equals_python(setup: WebSetup, browser: Any
         print(f"gradcam: largest browser - Python heat difference {worst:.2e}")
         assert worst <= PARITY
         assert page.is_visible("#why-layer")
+        # The page starts at the studio's own strength (metadata.json's why.opacity, one definition).
+        from studio.core.evaluation.why_graph import DEFAULT_OPACITY
+
+        assert page.input_value("#why-opacity") == str(round(DEFAULT_OPACITY * 100))
         # The strength slider repaints the overlay; turning it off hides it.
         page.fill("#why-opacity", "30")
         page.uncheck("#why-toggle")

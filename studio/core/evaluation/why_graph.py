@@ -48,8 +48,9 @@ def export_info(method: str | None, config: Any, labels: list[str]) -> dict[str,
                 "network, or a format without the heatmap output); the studio shows a rough pixel map instead"}
     size = int(config.preprocess.image_size)
     return {"output": WHY_OUTPUT, "method": method, "method_text": METHOD_NAMES[method],
-            "shape": [1, size, size, len(labels)],
-            "description": "per class, 0..1 at the model's input size: where the evidence for it lies"}
+            "shape": [1, size, size, len(labels)], "opacity": DEFAULT_OPACITY,
+            "description": "per class, 0..1 at the model's input size: where the evidence for it against the "
+                           "other classes lies (0 everywhere: none)"}
 
 
 @dataclass
