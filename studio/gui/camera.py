@@ -12,7 +12,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,21 +120,27 @@ class CameraFeed(QObject):
             cap.release()
 
 
-def import_frames(project: Project, frames: Sequence[np.ndarray], label: str | None, *,
-                  progress=None, cancel: CancelToken | None = None) -> ImportReport:  # noqa: ANN001
-    """PNG-encode frames and import them through the core importer (so they are validated, hashed and
-    committed exactly like dropped files)."""
+@contextmanager
+def _frames_as_files(frames: Sequence[np.ndarray], prefix: str) -> Iterator[list[Path]]:
+    """The frames as PNG files in a temporary folder (removed afterwards): ``<prefix>_<time>_<i>.png``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with tempfile.TemporaryDirectory(prefix="studio-capture-") as tmp:
         paths = []
         for i, frame in enumerate(frames):
             ok, buf = cv2.imencode(".png", frame)
             if ok:
-                path = Path(tmp) / f"capture_{stamp}_{i:04d}.png"
+                path = Path(tmp) / f"{prefix}_{stamp}_{i:04d}.png"
                 path.write_bytes(buf.tobytes())
                 paths.append(path)
-        return import_paths(project, paths, label=label, cancel=cancel,
-                            reporter=progress or (lambda _e: None))
+        yield paths
+
+
+def import_frames(project: Project, frames: Sequence[np.ndarray], label: str | None, *,
+                  progress=None, cancel: CancelToken | None = None) -> ImportReport:  # noqa: ANN001
+    """PNG-encode frames and import them through the core importer (so they are validated, hashed and
+    committed exactly like dropped files)."""
+    with _frames_as_files(frames, "capture") as paths:
+        return import_paths(project, paths, label=label, cancel=cancel, reporter=progress or (lambda _e: None))
 
 
 def import_other_frames(project: Project, frames: Sequence[np.ndarray], *,
@@ -141,13 +148,5 @@ def import_other_frames(project: Project, frames: Sequence[np.ndarray], *,
     """Frames as "other things" (none of the classes: the background, the room); returns how many were added."""
     from studio.core.project import others
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    with tempfile.TemporaryDirectory(prefix="studio-capture-") as tmp:
-        paths = []
-        for i, frame in enumerate(frames):
-            ok, buf = cv2.imencode(".png", frame)
-            if ok:
-                path = Path(tmp) / f"background_{stamp}_{i:04d}.png"
-                path.write_bytes(buf.tobytes())
-                paths.append(path)
+    with _frames_as_files(frames, "background") as paths:
         return others.add_paths(project, paths).added

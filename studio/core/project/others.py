@@ -67,25 +67,6 @@ def add_paths(project: Project, paths: Sequence[str | Path], max_pixels: int = D
     return report
 
 
-def add_pixels(project: Project, bgr: Any, name: str = "camera.png") -> bool:
-    """One camera frame (BGR uint8) as an "other thing"; False when the same picture is already there."""
-    import cv2
-
-    from studio.core.images.imaging import decode_bytes
-
-    ok, buf = cv2.imencode(".png", bgr)
-    if not ok:
-        raise ProjectError("the camera frame could not be encoded")
-    decoded = decode_bytes(buf.tobytes())
-    if project._query("SELECT 1 FROM others WHERE sha256 = ?", (decoded.sha256,)):
-        return False
-    _store(file_path(project, decoded.sha256, decoded.ext), buf.tobytes())
-    with project.transaction() as c:
-        c.execute("INSERT INTO others(sha256, original_name, ext, added_at) VALUES (?, ?, ?, ?)",
-                  (decoded.sha256, name, decoded.ext, time.time()))
-    return True
-
-
 def paths(project: Project) -> list[Path]:
     rows = project._query("SELECT sha256, ext FROM others ORDER BY id")
     return [file_path(project, r[0], r[1]) for r in rows]
