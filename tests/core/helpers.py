@@ -28,3 +28,20 @@ def make_class_folder(root: Path, classes: dict[str, int], size: int = 32, ext: 
             paths.append(write_image(root / name / f"img_{i:04d}", seed=1000 + seed, size=size, ext=ext))
             seed += 1
     return paths
+
+
+def trained_tiny_project(root: Path, classes: dict[str, int]) -> Path:
+    """``root/p``: a project of ``classes`` (16 px images) with one finished 1-epoch dense run (16 px gray);
+    ``root/in`` holds the source images. TensorFlow loads in the calling process."""
+    from studio.core.images.importer import import_paths
+    from studio.core.project.store import Project
+    from studio.core.specs import PreprocessSpec, TrainConfig
+    from studio.core.training.run import train
+
+    make_class_folder(root / "in", classes, size=16)
+    with Project.create(root / "p") as project:
+        import_paths(project, [root / "in"])
+        run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=16, color="gray"),
+                                         epochs=1, batch_size=16))
+        assert run.status == "finished", run.error
+    return root / "p"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli import main
-from tests.core.helpers import make_class_folder
+from tests.core.helpers import make_class_folder, trained_tiny_project
 from tests.hostile.conftest import snapshot
 from tests.hostile.fixtures import fifo
 
@@ -26,19 +26,7 @@ slow = pytest.mark.slow  # TensorFlow: one small training run in this process
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.core.images.importer import import_paths
-    from studio.core.project.store import Project
-    from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training.run import train
-
-    root = tmp_path_factory.mktemp("runfiles")
-    make_class_folder(root / "in", {"a": 16, "b": 16, "c": 16}, size=16)
-    with Project.create(root / "p") as project:
-        import_paths(project, [root / "in"])
-        run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=16, color="gray"),
-                                         epochs=1, batch_size=16))
-        assert run.status == "finished", run.error
-    return root / "p"
+    return trained_tiny_project(tmp_path_factory.mktemp("runfiles"), {"a": 16, "b": 16, "c": 16})
 
 
 @pytest.fixture

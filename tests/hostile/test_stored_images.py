@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from studio.cli import main
-from tests.core.helpers import make_class_folder
+from tests.core.helpers import make_class_folder, trained_tiny_project
 from tests.hostile.conftest import can_mount, finish_cli, start_cli
 from tests.hostile.fixtures import huge_tiff
 
@@ -23,19 +23,7 @@ slow = pytest.mark.slow  # TensorFlow: one small training run in this process, a
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from studio.core.images.importer import import_paths
-    from studio.core.project.store import Project
-    from studio.core.specs import PreprocessSpec, TrainConfig
-    from studio.core.training.run import train
-
-    root = tmp_path_factory.mktemp("stored")
-    make_class_folder(root / "in", {"a": 24, "b": 24}, size=16)
-    with Project.create(root / "p") as project:
-        import_paths(project, [root / "in"])
-        run = train(project, TrainConfig(arch="dense", preprocess=PreprocessSpec(image_size=16, color="gray"),
-                                         epochs=1, batch_size=16))
-        assert run.status == "finished", run.error
-    return root / "p"
+    return trained_tiny_project(tmp_path_factory.mktemp("stored"), {"a": 24, "b": 24})
 
 
 @pytest.fixture
