@@ -48,3 +48,27 @@ def trained_demo(path: Path, arch: str, epochs: int) -> Path:
     subprocess.run([sys.executable, "-m", "studio", "train", str(path), "--arch", arch, "--epochs", str(epochs),
                     "--json"], cwd=ROOT, capture_output=True, check=True, timeout=600)
     return path
+
+
+@contextmanager
+def export_page_on(qtbot, template: Path, dest: Path, size: tuple[int, int]) -> Iterator[tuple]:  # noqa: ANN001
+    """A copy of ``template`` at ``dest`` opened in a real Export page of ``size``: yields (page, project);
+    the page is shut down and the project closed afterwards."""
+    import shutil
+
+    from studio.core.project.store import Project
+    from studio.gui.pages.export_page import ExportPage
+    from studio.gui.session import Session
+
+    shutil.copytree(template, dest)
+    project = Project.open(dest)
+    session = Session()
+    session.set_project(project)
+    page = ExportPage(session)
+    qtbot.addWidget(page)
+    page.resize(*size)
+    try:
+        yield page, project
+    finally:
+        page.shutdown()
+        project.close()

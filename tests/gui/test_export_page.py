@@ -17,7 +17,7 @@ from studio.core.project.store import Project
 from studio.gui.pages.export_page import ExportPage
 from studio.gui.session import Session
 
-from .helpers import UrlCatcher, catching_urls, trained_demo
+from .helpers import UrlCatcher, catching_urls, export_page_on, trained_demo
 
 pytestmark = pytest.mark.slow  # trains once, then exports three quantizations and one bundle
 
@@ -37,17 +37,8 @@ def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(qtbot, trained_template: Path, tmp_path: Path):
-    dest = tmp_path / "demo"
-    shutil.copytree(trained_template, dest)
-    project = Project.open(dest)
-    session = Session()
-    session.set_project(project)
-    page = ExportPage(session)
-    qtbot.addWidget(page)
-    page.resize(1200, 720)
-    yield page
-    page.shutdown()
-    project.close()
+    with export_page_on(qtbot, trained_template, tmp_path / "demo", (1200, 720)) as (page, _project):
+        yield page
 
 
 def _get(url: str) -> tuple[int, bytes]:

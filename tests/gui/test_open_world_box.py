@@ -4,7 +4,6 @@ export, and the export's count of refused "other things" shown. Screenshot at 10
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,9 @@ import pytest
 from bench.open_world_data import letters
 from studio.core.evaluation import unsure
 from studio.core.project import others
-from studio.core.project.store import Project
-from studio.gui.pages.export_page import ExportPage
 from studio.gui.parts.open_world_box import SUGGESTION
-from studio.gui.session import Session
 
-from .helpers import trained_demo
+from .helpers import export_page_on, trained_demo
 
 pytestmark = pytest.mark.slow  # trains once, exports once
 
@@ -28,16 +24,8 @@ def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_other_things_and_the_share_kept(qtbot, trained_template: Path, tmp_path: Path, artifacts_dir: Path) -> None:
-    dest = tmp_path / "demo"
-    shutil.copytree(trained_template, dest)
-    project = Project.open(dest)
-    session = Session()
-    session.set_project(project)
-    page = ExportPage(session)
-    qtbot.addWidget(page)
-    page.resize(1024, 640)
-    box = page.open_world
-    try:
+    with export_page_on(qtbot, trained_template, tmp_path / "demo", (1024, 640)) as (page, project):
+        box = page.open_world
         assert box.others_label.text() == SUGGESTION and box.keep_spin.value() == 95
 
         letters(tmp_path / "not-digits", 12)
@@ -56,6 +44,3 @@ def test_other_things_and_the_share_kept(qtbot, trained_template: Path, tmp_path
         assert measured["keep"] == pytest.approx(0.9) and measured["others"] == 12
         assert "The last export turns away" in box.others_label.text()
         assert page.grab().save(str(artifacts_dir / "export_open_world_1024x640.png"))
-    finally:
-        page.shutdown()
-        project.close()
