@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from studio.core.evaluation.why_graph import DEFAULT_OPACITY
 from studio.core.export.serve import PreviewServer
 from studio.core.specs import ExportOptions
 from tests.web.conftest import WebSetup, classify_file, open_bundle, wait_until
@@ -39,6 +40,18 @@ def _why_after_file(page: Any, path: Path) -> dict[str, Any]:
     return page.evaluate("window.edgeStudio.lastWhy")
 
 
+def _largest_heat_difference(page: Any, project: Any, run_id: str, paths: list[Path]) -> float:
+    """Each picture through the page with "Show why" on: the same answer as Python, and the largest difference
+    between the page's heat and Python's over all of them."""
+    worst = 0.0
+    for path in paths:
+        why = _why_after_file(page, path)
+        label, heat = _python_heat(project, run_id, path)
+        assert why["label"] == label
+        worst = max(worst, float(np.abs(np.asarray(why["heat"]) - heat).max()))
+    return worst
+
+
 def test_outputs_are_named_and_probabilities_stay_first(setup: WebSetup) -> None:
     bundle = setup.bundles["none"]
     meta = json.loads((bundle / "metadata.json").read_text())
@@ -56,18 +69,11 @@ def test_gradcam_heat_in_the_browser_equals_python(setup: WebSetup, browser: Any
     context, page, _, errors = open_bundle(browser, served.url)
     try:
         _show_why(page)
-        worst = 0.0
-        for path in setup.test_paths[:4]:
-            why = _why_after_file(page, path)
-            label, heat = _python_heat(setup.run.project, setup.run.run_id, path)
-            assert why["label"] == label
-            worst = max(worst, float(np.abs(np.asarray(why["heat"]) - heat).max()))
+        worst = _largest_heat_difference(page, setup.run.project, setup.run.run_id, setup.test_paths[:4])
         print(f"gradcam: largest browser - Python heat difference {worst:.2e}")
         assert worst <= PARITY
         assert page.is_visible("#why-layer")
         # The page starts at the studio's own strength (metadata.json's why.opacity, one definition).
-        from studio.core.evaluation.why_graph import DEFAULT_OPACITY
-
         assert page.input_value("#why-opacity") == str(round(DEFAULT_OPACITY * 100))
         # The strength slider repaints the overlay; turning it off hides it.
         page.fill("#why-opacity", "30")
@@ -113,12 +119,7 @@ def test_cam_heat_in_the_browser_equals_python(setup: WebSetup, compact_bundle: 
         context, page, _, errors = open_bundle(browser, server.url)
         try:
             _show_why(page)
-            worst = 0.0
-            for path in setup.test_paths[:4]:
-                why = _why_after_file(page, path)
-                label, heat = _python_heat(run.project, run.run_id, path)
-                assert why["label"] == label
-                worst = max(worst, float(np.abs(np.asarray(why["heat"]) - heat).max()))
+            worst = _largest_heat_difference(page, run.project, run.run_id, setup.test_paths[:4])
             print(f"cam: largest browser - Python heat difference {worst:.2e}")
             assert worst <= PARITY and errors == []
         finally:
