@@ -203,19 +203,19 @@ class UnsureRule:
 
 
 def calibrate(project: Project, run: RunRecord, keep: float | None = None,
-              probability_threshold: float | None = None) -> UnsureRule:
+              probability_threshold: float | None = None, model: Any = None) -> UnsureRule:
     """The one function that decides a run's "unsure" rule (export, predict, the studio): the top probability
     rule (as :func:`choose`), and the known-score threshold such that the whole decision answers ``keep`` of
     the validation images (None = the project's choice), calibrated on the validation split and the training
     images' own scores, never the test split; measured on the project's "other things" images. One pass of the
-    model over the validation images serves both."""
+    model over the validation images serves both. ``model``: the run's scored model when the caller has it."""
     import numpy as np
 
     from studio.core.evaluation import open_world
     from studio.core.evaluation.predict import predict_files
 
     keep = project_keep(project) if keep is None else check_keep(keep)
-    model = open_world.scored_model(project, run)
+    model = model or open_world.scored_model(project, run)
     paths, classes, names = project.labelled_split(VALIDATION_SPLIT, project.run_folder(run).labels())
     predictions = predict_files(project, run, paths, model=model)
     confidences = np.array([max(p["probabilities"].values()) for p in predictions])
@@ -252,11 +252,13 @@ def _other_scores(project: Project, run: RunRecord, model: Any) -> list[float]:
 def test_figures(project: Project, run: RunRecord, keep: float | None = None) -> dict[str, Any]:
     """What the calibrated rule does on the test split (measured there, never chosen there): the share of
     test pictures answered, the accuracy of those, and the "other things" refused."""
+    from studio.core.evaluation import open_world
     from studio.core.evaluation.predict import predict_files
 
-    rule = calibrate(project, run, keep)
+    model = open_world.scored_model(project, run)  # loaded once for the rule and the test pictures
+    rule = calibrate(project, run, keep, model=model)
     paths, classes, names = project.labelled_split("test", project.run_folder(run).labels())
-    predictions = predict_files(project, run, paths) if paths else []
+    predictions = predict_files(project, run, paths, model=model) if paths else []
     answered = [p["label"] == names[c] for p, c in zip(predictions, classes) if not rule.unsure(p)]
     return {"keep": rule.known.keep, "known_threshold": rule.known.threshold, "n_test": len(predictions),
             "answered": len(answered) / len(predictions) if predictions else None,
