@@ -65,24 +65,36 @@ def regular_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
     return st.st_size
 
 
-def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_regular(path: Path | str, limit: int = MAX_FILE_BYTES, *, stat_first: bool = True) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes. Opened non-blocking and checked again on the
-    open descriptor, so a FIFO or device swapped in after the ``stat`` can neither block nor stream forever."""
-    regular_size(path, limit)
+    open descriptor, so a FIFO or device swapped in after the ``stat`` can neither block nor stream forever.
+    ``stat_first=False`` skips the ``stat`` before the ``open`` where the caller's folder listing has just said
+    "regular file, not a link" (opening a device can have effects of its own, so an unknown path is looked at
+    first); the check on the open descriptor is made either way."""
+    if stat_first:
+        regular_size(path, limit)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise FileRefused(os_reason(exc)) from None
+    except ValueError:  # embedded NUL
+        raise FileRefused("invalid file name") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            # Ask for the size fstat gives (a read of ``limit + 1`` would allocate that much for every file);
-            # only a file that grew since, or reports no size (/proc), is read on up to the limit.
-            data = fh.read(min(st.st_size, limit) + 1)
-            if len(data) > st.st_size:
-                data += fh.read(limit + 1 - len(data))
+        if st.st_size > limit:
+            raise FileRefused(f"file too large ({st.st_size / 2**20:.0f} MiB, limit {limit / 2**20:.0f} MiB)")
+        # Ask for the size fstat gives (a read of ``limit + 1`` would allocate that much for every file); a
+        # short read, a file that grew since, or one that reports no size (/proc) is read on to the limit.
+        data = os.read(fd, st.st_size + 1)
+        if len(data) != st.st_size:
+            parts, n = [data], len(data)
+            while data and n <= limit:
+                data = os.read(fd, min(1 << 20, limit + 1 - n))
+                parts.append(data)
+                n += len(data)
+            data = b"".join(parts)
     except OSError as exc:
         raise FileRefused(os_reason(exc)) from None
     finally:

@@ -138,3 +138,16 @@ def test_settings_round_trip(tmp_path):
         p.set_setting("augment", {"rotation": 30})
     with Project.open(tmp_path / "p") as p:
         assert p.get_setting("augment") == {"rotation": 30}
+
+
+def test_add_images_returns_the_new_ids_in_batch_order(tmp_path):
+    """One batch with a hash the project has, the same new hash twice and a new class: one row per new
+    hash, the ids those rows got, in the batch's order."""
+    with Project.create(tmp_path / "p") as p:
+        (old,) = p.add_images([_new(_sha(0), "a")])
+        ids = p.add_images([_new(_sha(1), "b"), _new(_sha(0), "a"), _new(_sha(2), None), _new(_sha(1), "b"),
+                            _new(_sha(3), "a")])
+        assert len(ids) == 3 and ids == sorted(ids) and old not in ids
+        rows = {i.id: (i.sha256, i.label) for i in p.images()}
+        assert [rows[i] for i in ids] == [(_sha(1), "b"), (_sha(2), None), (_sha(3), "a")]
+        assert p.add_images([_new(_sha(2), "b")]) == [] and len(p.images()) == 4

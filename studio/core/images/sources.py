@@ -68,14 +68,15 @@ class Source:
 
     display: str
     label: str | None
-    path: Path | None = None
+    path: str | None = None  # a file's path as the file system takes it
     archive: ZipArchive | None = None
     member: zipfile.ZipInfo | None = None
+    listed_regular: bool = False  # the folder listing said "regular file, not a link" (no stat before reading)
 
     def read(self) -> bytes:
         """The file's bytes under the limit policy; ImageRejected (with its reason) when it cannot be read."""
         if self.path is not None:
-            return read_bytes(self.path)
+            return read_bytes(self.path, stat_first=not self.listed_regular)
         assert self.archive is not None and self.member is not None
         return self.archive.read(self.member)
 
@@ -127,28 +128,49 @@ def collect_sources(paths: Sequence[str | Path], label: str | None = None) -> tu
         elif (reason := unsupported_reason(p.name)) is not None:
             rejected.append({"path": str(p), "reason": reason})
         else:
-            sources.append(Source(display=str(p), label=label, path=p))  # special files are refused on read
+            sources.append(Source(display=str(p), label=label, path=str(p)))  # special files are refused on read
     return sources, rejected
 
 
 def _from_folder(root: Path, label: str | None, sources: list[Source], rejected: list[Rejection]) -> None:
-    def on_error(exc: OSError) -> None:
-        rejected.append({"path": str(exc.filename or root), "reason": f"unreadable folder ({exc.strerror})"})
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        folder = Path(dirpath)
-        rel_parts = folder.relative_to(root).parts
-        sub_label = label if label is not None else (rel_parts[0] if rel_parts else None)
-        for fn in sorted(filenames):
+    """Files in name order, then each sub-folder in name order (hidden ones left out, links to folders not
+    followed); the label is the first folder level below ``root`` unless one is given. ``os.scandir`` is read
+    once per folder and its entry types are kept, so a listed regular file is not looked at again before it
+    is read."""
+    top = os.fspath(root)
+    stack: list[tuple[str, str | None]] = [(top, label)]
+    while stack:  # depth first, without recursion (a deep tree must not hit Python's recursion limit)
+        folder, sub_label = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            rejected.append({"path": str(exc.filename or folder), "reason": f"unreadable folder ({exc.strerror})"})
+            continue
+        subfolders = []
+        for entry in entries:
+            fn = entry.name
             if fn.startswith("."):
                 continue
-            p = folder / fn
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    subfolders.append((entry.path, entry.name if label is None and folder == top else sub_label))
+                continue
             reason = _skip_reason(fn, "in a folder")
             if reason:
-                rejected.append({"path": str(p), "reason": reason})
+                rejected.append({"path": entry.path, "reason": reason})
             elif is_image_name(fn):
-                sources.append(Source(display=str(p), label=sub_label, path=p))
+                try:
+                    regular = entry.is_file(follow_symlinks=False)
+                except OSError:
+                    regular = False
+                sources.append(Source(display=entry.path, label=sub_label, path=entry.path,
+                                      listed_regular=regular))
+        stack.extend(reversed(subfolders))
 
 
 def _skip_reason(name: str, where: str) -> str | None:
@@ -255,7 +277,7 @@ def _from_csv(cpath: Path, label: str | None, sources: list[Source], rejected: l
             why = "but not found" if str(exc) == "no such file or folder" else f"but {exc}"
             rejected.append({"path": str(p), "reason": f"listed in {cpath.name} {why}"})
             continue
-        sources.append(Source(display=str(p), label=row_label, path=p))
+        sources.append(Source(display=str(p), label=row_label, path=str(p)))
 
 
 def _rows(rows: list[list[str]]) -> Iterator[list[str]]:
