@@ -134,6 +134,58 @@ def test_progress_events_and_cancel(tmp_path):
     assert any(isinstance(e, ImportProgress) for e in events)
 
 
+def test_forked_workers_import_what_threads_import(tmp_path):
+    """The process pool (what the command line uses for a large import) gives the same rows, splits, rejections
+    and copies as the thread pool, a cancel stops it, and it leaves no worker process behind."""
+    import os
+    import threading
+
+    from studio.core.images import importer
+
+    data = _acceptance_folder(tmp_path)
+    reports, rows = {}, {}
+    for processes in (False, True):
+        before = {t.ident for t in threading.enumerate()}
+        with Project.create(tmp_path / f"p{processes}") as p:
+            reports[processes] = import_paths(p, [data], processes=processes)
+            rows[processes] = sorted((r.sha256, r.label, r.split, r.width, r.height, r.channels, r.original_name)
+                                     for r in p.images())
+            for r in p.images():
+                assert p.image_path(r).read_bytes() == (data / r.label / r.original_name).read_bytes()
+        assert {t.ident for t in threading.enumerate()} <= before  # the pool's threads are gone
+    assert rows[True] == rows[False] and len(rows[True]) == 50
+    assert sorted(map(str, reports[True].rejected)) == sorted(map(str, reports[False].rejected))
+    assert reports[True].duplicates == reports[False].duplicates
+    assert importer._FORKED is None
+    assert not [c for c in os.listdir("/proc") if c.isdigit() and _parent_of(c) == os.getpid()
+                and "studio" not in _cmdline(c)]
+
+    make_class_folder(tmp_path / "many", {"a": 300}, size=24)
+    token = CancelToken()
+
+    def reporter(e):
+        if isinstance(e, ImportProgress) and e.done >= 64:
+            token.cancel()
+
+    with Project.create(tmp_path / "pc") as p:
+        report = import_paths(p, [tmp_path / "many"], reporter=reporter, cancel=token, processes=True)
+        assert report.cancelled and 64 <= len(report.added) < 300 and len(p.images()) == len(report.added)
+
+
+def _parent_of(pid: str) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _cmdline(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def test_kill_9_halfway_leaves_a_consistent_project(tmp_path):
     make_class_folder(tmp_path / "d", {"a": 1200, "b": 1200}, size=48)
     proj = tmp_path / "P"
@@ -158,6 +210,12 @@ def test_kill_9_halfway_leaves_a_consistent_project(tmp_path):
     proc.kill()
     proc.wait()
     assert n >= 256, "the import finished or stalled before it could be killed halfway"
+    # Its forked workers (2,400 files: a process pool) end with it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [c for c in Path("/proc").iterdir() if c.name.isdigit()
+                                           and str(proj) in _cmdline(c.name)]:
+        time.sleep(0.05)
+    assert not [c for c in Path("/proc").iterdir() if c.name.isdigit() and str(proj) in _cmdline(c.name)]
     with Project.open(proj) as p:
         assert p.integrity_check() == "ok"
         images = p.images()

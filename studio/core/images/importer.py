@@ -1,18 +1,23 @@
 """Import files, folders (recursive), zip archives and ``path,label`` CSV files into a project.
 
 Every file is decoded before it is accepted. Reading, decoding, hashing and writing the project's copy run on a
-small thread pool (OpenCV, hashlib and file I/O release the GIL); the calling thread only sorts results and
-inserts rows in batches, each batch one transaction, after its files are on disk.
+small pool of workers; the calling thread only sorts results and inserts rows in batches, each batch one
+transaction, after its files are on disk. The workers are threads (OpenCV, hashlib and file I/O release the GIL),
+or, for a large import of plain files by a process that runs no other thread (the command line, and so the
+GUI's import child), forked processes: there the GIL let two threads do little more than one (measured in
+bench/import_speed.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,8 @@ __all__ = ["ImportReport", "Source", "collect_sources", "import_paths", "import_
 
 BATCH_SIZE = 256  # rows per transaction
 CHUNK = 8  # items per worker task
+PROCESS_CHUNK = 64  # items per task of a worker process (each task is two pipe messages)
+PROCESS_MIN_ITEMS = 400  # below this, forking the workers costs more than the GIL does
 
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -49,7 +56,6 @@ class _Store:
         self.project_root = project.root
         self.root = os.fspath(project.root / "images")
         self._made: set[str] = set()
-        self._pid = os.getpid()
 
     def write(self, data: bytes, sha: str, ext: str) -> None:
         folder = os.path.join(self.root, sha[:2])
@@ -75,7 +81,7 @@ class _Store:
         os.close(fd)
 
     def _replace(self, data: bytes, folder: str, dest: str) -> None:
-        tmp = os.path.join(folder, f".{os.path.basename(dest)}.{self._pid}.{threading.get_ident()}.part")
+        tmp = os.path.join(folder, f".{os.path.basename(dest)}.{os.getpid()}.{threading.get_ident()}.part")
         try:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)  # a leftover of a killed import (unlink never follows a link)
@@ -139,31 +145,86 @@ def _prepare(src: Source, max_pixels: int, store: _Store, known: set[str]) -> tu
 
 
 def _prepare_chunk(chunk: list[Source], max_pixels: int, store: _Store, known: set[str],
-                   cancel: CancelToken | None) -> list[tuple[Source, Any]]:
-    """A few items per task: a future, a lock and a thread switch per small file cost more than its decode."""
+                   cancel: CancelToken | None) -> list[Any]:
+    """A few items per task: a future, a lock and a thread switch per small file cost more than its decode.
+    Returns each item's result (not the item: a worker process would send it back for nothing)."""
     out = []
     for src in chunk:
         if cancel is not None and cancel.cancelled:
             break
-        out.append(_prepare(src, max_pixels, store, known))
+        out.append(_prepare(src, max_pixels, store, known)[1])
     return out
 
 
 def import_paths(project: Project, paths: Sequence[str | Path], *, label: str | None = None,
                  reporter: Reporter = events.ignore, cancel: CancelToken | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None) -> ImportReport:
+                 max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None,
+                 processes: bool | None = None) -> ImportReport:
     check_max_pixels(max_pixels)
     sources, pre_rejected = collect_sources(paths, label)
     try:
         return import_sources(project, sources, reporter=reporter, cancel=cancel, max_pixels=max_pixels,
-                              workers=workers, pre_rejected=pre_rejected)
+                              workers=workers, pre_rejected=pre_rejected, processes=processes)
     finally:
         close_sources(sources)
 
 
+def use_processes(sources: Sequence[Source]) -> bool:
+    """Fork worker processes only where it is safe and pays: POSIX fork, no other thread in this process
+    (a fork copies only the calling thread; a lock another thread held stays locked in the child), plain files
+    (a zip's one open file would be shared, offset and all, by the children) and enough of them."""
+    return (hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
+            and len(sources) >= PROCESS_MIN_ITEMS and all(s.archive is None for s in sources))
+
+
+# What forked workers inherit (set just before the fork, so nothing large is pickled per task).
+_FORKED: tuple[int, _Store, set[str]] | None = None
+
+
+def _forked_chunk(chunk: list[Source]) -> list[Any]:
+    assert _FORKED is not None
+    max_pixels, store, known = _FORKED
+    return _prepare_chunk(chunk, max_pixels, store, known, None)
+
+
+def _die_with_parent() -> None:
+    """In a forked worker: end when the importing process ends, even by kill -9 (Linux), so no worker is
+    left behind; an interrupt is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent died before the line above
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _pool(processes: bool, workers: int, max_pixels: int, store: _Store,
+          known: set[str]) -> Iterator[tuple[Executor, Any, int]]:
+    """(executor, function over one chunk, chunk size)."""
+    global _FORKED
+    if not processes:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+            yield pool, None, CHUNK
+        return
+    import multiprocessing
+
+    _FORKED = (max_pixels, store, set(known))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent) as pool:
+            yield pool, _forked_chunk, PROCESS_CHUNK
+    finally:
+        _FORKED = None
+
+
 def import_sources(project: Project, sources: Sequence[Source], *, reporter: Reporter = events.ignore,
                    cancel: CancelToken | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                   workers: int | None = None, pre_rejected: Iterable[dict] = ()) -> ImportReport:
+                   workers: int | None = None, pre_rejected: Iterable[dict] = (),
+                   processes: bool | None = None) -> ImportReport:
+    """``processes``: None chooses (:func:`use_processes`); True forks worker processes for plain files even
+    in a small import (the caller knows it runs no other thread); False keeps to threads."""
     report = ImportReport(rejected=list(pre_rejected))
     total = len(sources)
     reporter(ImportStarted(total=total))
@@ -171,7 +232,9 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     store = _Store(project)
     pending: list[NewImage] = []
     done = 0
-    workers = workers or min(4, (os.cpu_count() or 2) + 1)
+    forked = (use_processes(sources) if processes is None else
+              bool(processes) and hasattr(os, "fork") and all(s.archive is None for s in sources))
+    workers = workers or (min(2, os.cpu_count() or 1) if forked else min(4, (os.cpu_count() or 2) + 1))
 
     def flush() -> None:
         if pending:
@@ -182,14 +245,14 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
                                    "run the same import again to finish") from None
             pending.clear()
 
-    def work(chunk: list[Source]) -> list[tuple[Source, Any]]:
+    def work(chunk: list[Source]) -> list[Any]:
         return _prepare_chunk(chunk, max_pixels, store, known, cancel)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+    with _pool(forked, workers, max_pixels, store, known) as (pool, forked_work, chunk_size):
         # Small imports (a few large photos) in chunks of one, so every worker gets some.
-        chunk = max(1, min(CHUNK, total // (workers * 4)))
-        for src, result in _windowed_map(pool, work, _until_cancelled(sources, cancel), window=workers * 2,
-                                         chunk_size=chunk):
+        chunk = max(1, min(chunk_size, total // (workers * 4)))
+        for src, result in _windowed_map(pool, forked_work or work, _until_cancelled(sources, cancel),
+                                         window=workers * 2, chunk_size=chunk):
             done += 1
             if isinstance(result, str):
                 report.rejected.append({"path": src.display, "reason": result})
@@ -218,24 +281,27 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     return report
 
 
-def _windowed_map(pool: ThreadPoolExecutor, fn: Any, items: Iterable[Source], window: int,
+def _windowed_map(pool: Executor, fn: Any, items: Iterable[Source], window: int,
                   chunk_size: int = CHUNK) -> Iterator[Any]:
-    """Like ``pool.map`` over chunks of ``chunk_size`` items, flattened, but at most ``window`` chunks ahead, so
-    memory stays bounded and a cancel stops the work promptly (``Executor.map`` submits everything at once)."""
-    queue: deque[Future] = deque()
+    """(item, result) pairs, like ``pool.map`` over chunks of ``chunk_size`` items, flattened, but at most
+    ``window`` chunks ahead, so memory stays bounded and a cancel stops the work promptly (``Executor.map``
+    submits everything at once). A chunk's results may stop short (a cancel): the rest of it is dropped."""
+    queue: deque[tuple[list[Source], Future]] = deque()
     chunk: list[Source] = []
     for item in items:
         chunk.append(item)
         if len(chunk) < chunk_size:
             continue
-        queue.append(pool.submit(fn, chunk))
+        queue.append((chunk, pool.submit(fn, chunk)))
         chunk = []
         if len(queue) >= window:
-            yield from queue.popleft().result()
+            done, future = queue.popleft()
+            yield from zip(done, future.result(), strict=False)
     if chunk:
-        queue.append(pool.submit(fn, chunk))
+        queue.append((chunk, pool.submit(fn, chunk)))
     while queue:
-        yield from queue.popleft().result()
+        done, future = queue.popleft()
+        yield from zip(done, future.result(), strict=False)
 
 
 def _until_cancelled(sources: Sequence[Source], cancel: CancelToken | None) -> Iterator[Source]:
