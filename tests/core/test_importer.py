@@ -262,3 +262,32 @@ def test_a_copy_cut_short_by_a_kill_is_replaced_and_no_temporary_file_stays(tmp_
         for rec in p.images():
             assert p.image_path(rec).read_bytes() == (folder / rec.label / rec.original_name).read_bytes()
         assert not [f for f in (p.root / "images").rglob("*") if f.name.endswith(".part")]
+
+
+def test_processes_only_where_a_fork_is_safe_and_pays(tmp_path, monkeypatch):
+    """Worker processes for many plain files in a process without other threads or thread-running libraries
+    (the command line); threads for a zip, a small import, the GUI (Qt) and anything with TensorFlow loaded."""
+    import threading
+    import types
+
+    from studio.core.images import importer
+    from studio.core.images.sources import Source, ZipArchive
+
+    files = [Source(display=f"f{i}.png", label=None, path=f"f{i}.png") for i in range(importer.PROCESS_MIN_ITEMS)]
+    for name in importer._FORK_UNSAFE_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert importer.use_processes(files) is sys.platform.startswith("linux")
+    assert not importer.use_processes(files[:-1])
+    zpath = tmp_path / "a.zip"
+    zipfile.ZipFile(zpath, "w").close()
+    archive = ZipArchive(zpath)
+    try:
+        assert not importer.use_processes([*files[1:], Source(display="z", label=None, archive=archive)])
+    finally:
+        archive.close()
+    monkeypatch.setitem(sys.modules, "PySide6.QtCore", types.ModuleType("PySide6.QtCore"))
+    assert not importer.use_processes(files)
+    monkeypatch.delitem(sys.modules, "PySide6.QtCore")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert not importer.use_processes(files)

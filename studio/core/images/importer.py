@@ -169,12 +169,19 @@ def import_paths(project: Project, paths: Sequence[str | Path], *, label: str | 
         close_sources(sources)
 
 
+# Libraries whose own threads may hold a lock at any moment: a process that loaded one does not fork. (NumPy's
+# and OpenCV's idle BLAS and worker pools are fork-aware, and the importer never calls into them in a child.)
+_FORK_UNSAFE_MODULES = ("PySide6.QtCore", "tensorflow", "torch", "jax")
+
+
 def use_processes(sources: Sequence[Source]) -> bool:
-    """Fork worker processes only where it is safe and pays: POSIX fork, no other thread in this process
-    (a fork copies only the calling thread; a lock another thread held stays locked in the child), plain files
-    (a zip's one open file would be shared, offset and all, by the children) and enough of them."""
-    return (hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
-            and len(sources) >= PROCESS_MIN_ITEMS and all(s.archive is None for s in sources))
+    """Fork worker processes only where it is safe and pays: Linux; no other Python thread and no library that
+    runs threads of its own (a fork copies only the calling thread, so a lock another thread held stays locked
+    in the child: the GUI and anything with TensorFlow loaded keep to threads); plain files (a zip's one open
+    file would be shared, offset and all, by the children); and enough of them."""
+    return (sys.platform.startswith("linux") and len(sources) >= PROCESS_MIN_ITEMS
+            and all(s.archive is None for s in sources) and threading.active_count() == 1
+            and not any(m in sys.modules for m in _FORK_UNSAFE_MODULES))
 
 
 # What forked workers inherit (set just before the fork, so nothing large is pickled per task).
@@ -233,7 +240,7 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     pending: list[NewImage] = []
     done = 0
     forked = (use_processes(sources) if processes is None else
-              bool(processes) and hasattr(os, "fork") and all(s.archive is None for s in sources))
+              bool(processes) and sys.platform.startswith("linux") and all(s.archive is None for s in sources))
     workers = workers or (min(2, os.cpu_count() or 1) if forked else min(4, (os.cpu_count() or 2) + 1))
 
     def flush() -> None:
