@@ -48,6 +48,8 @@ bench: setup
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/web_bundle.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui_latency.py
+	$(BIN)/python bench/app_size.py
+	$(BIN)/python bench/suite_time.py
 
 package: setup
 	$(BIN)/python packaging/build.py

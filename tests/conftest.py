@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         by_module.setdefault(item.nodeid.split("::")[0], []).append(item)
     order = sorted(by_module, key=lambda name: _module_weight(by_module[name]))  # stable: collection order
     items[:] = [item for name in order for item in by_module[name]]
+
+
+# ----- the suite's own time, for bench/suite_time.py (issue 28: <= 12 min on 2 cores) --------------------------
+SUITE_TIME_FILE = ROOT / "bench" / "out" / "suite_time.json"
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STARTED] = time.time()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The controller (not an xdist worker) records a whole-suite run: no paths, -k, -m, --lf or --co."""
+    config = session.config
+    if hasattr(config, "workerinput") or _STARTED not in config.stash:
+        return
+    whole = not config.args or [Path(a).resolve() for a in config.args] == [ROOT.resolve()] or \
+        [Path(a).resolve() for a in config.args] == [(ROOT / "tests").resolve()]
+    if not whole or config.option.keyword or config.option.markexpr or config.option.collectonly \
+            or getattr(config.option, "lf", False):
+        return
+    record = {"seconds": round(time.time() - config.stash[_STARTED], 1), "collected": session.testscollected,
+              "failed": session.testsfailed, "exit_status": int(exitstatus),
+              "workers": getattr(config.option, "numprocesses", None) or 0, "cpus": os.cpu_count(),
+              "finished_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    try:
+        SUITE_TIME_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SUITE_TIME_FILE.write_text(json.dumps(record, indent=2) + "\n")
+    except OSError:
+        pass  # a read-only checkout: nothing to record
