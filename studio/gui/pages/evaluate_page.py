@@ -124,6 +124,7 @@ class EvaluatePage(QWidget):
         self._thumb_worker: Any = None
         self._notes_worker: Any = None
         self._stale = False
+        self._runs_stale = False  # runs changed while the page was hidden: reloaded when it is shown
         self._build()
         session.project_changed.connect(self._on_project_changed)
         session.runs_changed.connect(self._on_runs_changed)
@@ -282,6 +283,7 @@ class EvaluatePage(QWidget):
     # ----- project / runs ----------------------------------------------------------------------
     def _on_project_changed(self, project: Project | None) -> None:
         self._stop_process()
+        self._runs_stale = False
         self.report, self.report_run_id = None, ""
         self._fill_classes()
         self.run_picker.user_chose = False
@@ -290,8 +292,23 @@ class EvaluatePage(QWidget):
         self.show_run(self.run_picker.current_run_id())
 
     def _on_runs_changed(self) -> None:
+        # A run starts and ends while the Train page is on show: loading the new run's report, matrix and
+        # first mistake then would hold the event loop beside the live curves (~10-15 ms). A hidden page
+        # catches up when it is shown.
+        if not self.isVisible():
+            self._runs_stale = True
+            return
+        self._reload_runs()
+
+    def _reload_runs(self) -> None:
+        self._runs_stale = False
         self.run_picker.reload(self.session.project)
         self._refresh_compare()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        if self._runs_stale:
+            self._reload_runs()
+        super().showEvent(event)
 
     def _on_images_changed(self) -> None:
         self.refresh_cell_labels()
