@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -28,13 +29,19 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def clean_settings(isolated_settings: Path, qapp) -> None:  # noqa: ANN001
+def clean_settings(isolated_settings: Path, qapp) -> Iterator[None]:  # noqa: ANN001
     from PySide6.QtCore import QSettings
 
     from studio.gui.app import configure_application
 
     configure_application(qapp)
     QSettings().clear()
+    yield
+    # A test's widgets are deleted at its end; a job it started (a heatmap, thumbnails) must not run on into
+    # the next test's set-up, which restyles the whole application (as the app's quit does, wait for them).
+    from studio.gui.jobs.workers import cancel_all_and_wait
+
+    cancel_all_and_wait()
 
 
 @pytest.fixture(scope="session")

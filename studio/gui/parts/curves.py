@@ -103,8 +103,10 @@ class CurvesWidget(QWidget):
             dashed = metric.startswith("val_")
             pen = pg.mkPen(QColor(run.color), width=2.2 if not dashed else 1.8,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            # dynamicRangeLimit=None: otherwise every change of the y range (the loss plot rescales each
+            # epoch) makes pyqtgraph rebuild each item's points and symbols again at paint time (~6 ms).
             item = plot.plot([], [], pen=pen, symbol="o", symbolSize=6, symbolBrush=QColor(run.color),
-                             symbolPen=None)
+                             symbolPen=None, dynamicRangeLimit=None)
             item.setVisible(run.visible)
             run.items[metric] = item
 
@@ -120,17 +122,20 @@ class CurvesWidget(QWidget):
 
     def add_run(self, run_id: str, label: str, history: dict[str, list[float]] | None = None) -> None:
         """Add (or replace the points of) a run; ``history`` holds its epochs so far."""
-        if run_id not in self._runs:
+        new = run_id not in self._runs
+        if new:
             run = _RunCurves(label, RUN_COLORS[len(self._runs) % len(RUN_COLORS)])
             self._runs[run_id] = run
             if self._plots:
                 self._make_items(run)
         run = self._runs[run_id]
-        run.label = label
-        for metric in METRICS:
-            run.values[metric] = list((history or {}).get(metric, []))
-        self._redraw(run)
-        self._update_legend()
+        values = {metric: list((history or {}).get(metric, [])) for metric in METRICS}
+        if values != run.values:  # a finished run's saved history usually equals its live points: no redraw
+            run.values = values
+            self._redraw(run)
+        if new or label != run.label:
+            run.label = label
+            self._update_legend()
 
     def append_epoch(self, run_id: str, event: EpochEnd | dict[str, Any]) -> None:
         """One finished epoch of a training run (an ``epoch_end`` event)."""
