@@ -271,7 +271,8 @@ def test_a_copy_cut_short_by_a_kill_is_replaced_and_no_temporary_file_stays(tmp_
 
 def test_processes_only_where_a_fork_is_safe_and_pays(tmp_path, monkeypatch):
     """Worker processes for many plain files in a process without other threads or thread-running libraries
-    (the command line); threads for a zip, a small import, the GUI (Qt) and anything with TensorFlow loaded."""
+    (the command line, also packaged, where QtCore is loaded but no application runs); threads for a zip, a small
+    import, the GUI (a Qt application) and anything with TensorFlow loaded."""
     import threading
     import types
 
@@ -279,7 +280,7 @@ def test_processes_only_where_a_fork_is_safe_and_pays(tmp_path, monkeypatch):
     from studio.core.images.sources import Source, ZipArchive
 
     files = [Source(display=f"f{i}.png", label=None, path=f"f{i}.png") for i in range(importer.PROCESS_MIN_ITEMS)]
-    for name in importer._FORK_UNSAFE_MODULES:
+    for name in (*importer._FORK_UNSAFE_MODULES, "PySide6.QtCore"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert importer.use_processes(files) is sys.platform.startswith("linux")
@@ -291,8 +292,15 @@ def test_processes_only_where_a_fork_is_safe_and_pays(tmp_path, monkeypatch):
         assert not importer.use_processes([*files[1:], Source(display="z", label=None, archive=archive)])
     finally:
         archive.close()
-    monkeypatch.setitem(sys.modules, "PySide6.QtCore", types.ModuleType("PySide6.QtCore"))
+    qtcore = types.ModuleType("PySide6.QtCore")
+    qtcore.QCoreApplication = types.SimpleNamespace(instance=lambda: None)  # loaded, no application (packaged CLI)
+    monkeypatch.setitem(sys.modules, "PySide6.QtCore", qtcore)
+    assert importer.use_processes(files) is sys.platform.startswith("linux")
+    qtcore.QCoreApplication = types.SimpleNamespace(instance=lambda: object())  # the GUI
     assert not importer.use_processes(files)
     monkeypatch.delitem(sys.modules, "PySide6.QtCore")
+    monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
+    assert not importer.use_processes(files)
+    monkeypatch.delitem(sys.modules, "tensorflow")
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert not importer.use_processes(files)

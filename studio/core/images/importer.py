@@ -171,17 +171,24 @@ def import_paths(project: Project, paths: Sequence[str | Path], *, label: str | 
 
 # Libraries whose own threads may hold a lock at any moment: a process that loaded one does not fork. (NumPy's
 # and OpenCV's idle BLAS and worker pools are fork-aware, and the importer never calls into them in a child.)
-_FORK_UNSAFE_MODULES = ("PySide6.QtCore", "tensorflow", "torch", "jax")
+_FORK_UNSAFE_MODULES = ("tensorflow", "torch", "jax")
 
 
 def use_processes(sources: Sequence[Source]) -> bool:
-    """Fork worker processes only where it is safe and pays: Linux; no other Python thread and no library that
-    runs threads of its own (a fork copies only the calling thread, so a lock another thread held stays locked
-    in the child: the GUI and anything with TensorFlow loaded keep to threads); plain files (a zip's one open
-    file would be shared, offset and all, by the children); and enough of them."""
+    """Fork worker processes only where it is safe and pays: Linux; no other Python thread, no running Qt
+    application and no library that runs threads of its own (a fork copies only the calling thread, so a lock
+    another thread held stays locked in the child: the GUI and anything with TensorFlow loaded keep to threads);
+    plain files (a zip's one open file would be shared, offset and all, by the children); and enough of them."""
     return (sys.platform.startswith("linux") and len(sources) >= PROCESS_MIN_ITEMS
             and all(s.archive is None for s in sources) and threading.active_count() == 1
-            and not any(m in sys.modules for m in _FORK_UNSAFE_MODULES))
+            and not any(m in sys.modules for m in _FORK_UNSAFE_MODULES) and not _qt_application_running())
+
+
+def _qt_application_running() -> bool:
+    """A Qt application object exists (the GUI). QtCore alone is not enough to say no: the packaged app loads it
+    in every process at start (PyInstaller's PySide6 run-time hook), and it starts no thread by itself."""
+    qtcore = sys.modules.get("PySide6.QtCore")
+    return qtcore is not None and qtcore.QCoreApplication.instance() is not None
 
 
 # What forked workers inherit (set just before the fork, so nothing large is pickled per task).
