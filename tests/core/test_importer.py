@@ -304,3 +304,34 @@ def test_processes_only_where_a_fork_is_safe_and_pays(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "tensorflow")
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert not importer.use_processes(files)
+
+
+def test_a_worker_process_that_dies_ends_the_import_with_one_line_and_keeps_what_was_done(tmp_path, monkeypatch):
+    """A worker killed by the kernel (out of memory) or by a decoder crash: a clear message, the finished
+    batches kept, and importing again completes the job."""
+    import os
+
+    import pytest
+
+    from studio.core.images import importer
+    from studio.core.project.store import ProjectError
+
+    make_class_folder(tmp_path / "d", {"a": 700}, size=16)
+    real = importer._prepare_chunk
+    parent = os.getpid()
+
+    def dies_on_the_tenth_chunk(chunk, *args):
+        if os.getpid() != parent and any(s.display.endswith("img_0640.png") for s in chunk):
+            os._exit(9)  # what a SIGKILL leaves: no exception, no result
+        return real(chunk, *args)
+
+    monkeypatch.setattr(importer, "_prepare_chunk", dies_on_the_tenth_chunk)
+    monkeypatch.setattr(importer, "BATCH_SIZE", 64)
+    with Project.create(tmp_path / "p") as p:
+        with pytest.raises(ProjectError, match="worker process ended unexpectedly.*images were imported before") as err:
+            import_paths(p, [tmp_path / "d"], processes=True)
+        kept = len(p.images())
+        assert 0 < kept < 700 and f"; {kept} images were imported" in str(err.value)
+        monkeypatch.setattr(importer, "_prepare_chunk", real)
+        again = import_paths(p, [tmp_path / "d"], processes=True)
+        assert len(again.added) == 700 - kept and len(p.images()) == 700

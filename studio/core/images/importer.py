@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -262,11 +263,9 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     def work(chunk: list[Source]) -> list[Any]:
         return _prepare_chunk(chunk, max_pixels, store, known, cancel)
 
-    with _pool(forked, workers, max_pixels, store, known) as (pool, forked_work, chunk_size):
-        # Small imports (a few large photos) in chunks of one, so every worker gets some.
-        chunk = max(1, min(chunk_size, total // (workers * 4)))
-        for src, result in _windowed_map(pool, forked_work or work, _until_cancelled(sources, cancel),
-                                         window=workers * 2, chunk_size=chunk):
+    def consume(results: Iterable[tuple[Source, Any]]) -> None:
+        nonlocal done
+        for src, result in results:
             done += 1
             if isinstance(result, str):
                 report.rejected.append({"path": src.display, "reason": result})
@@ -288,6 +287,18 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
                 reporter(ImportProgress(done=done, total=total, added=len(report.added) + len(pending),
                                         duplicates=len(report.duplicates), rejected=len(report.rejected),
                                         current=src.display))
+
+    with _pool(forked, workers, max_pixels, store, known) as (pool, forked_work, chunk_size):
+        # Small imports (a few large photos) in chunks of one, so every worker gets some.
+        chunk = max(1, min(chunk_size, total // (workers * 4)))
+        try:
+            consume(_windowed_map(pool, forked_work or work, _until_cancelled(sources, cancel),
+                                  window=workers * 2, chunk_size=chunk))
+        except BrokenProcessPool:  # a worker was killed (out of memory) or crashed (a decoder on a hostile file)
+            flush()
+            raise ProjectError("an import worker process ended unexpectedly (out of memory, or a file that "
+                               f"crashed the image decoder); {len(report.added)} images were imported before "
+                               "that, run the same import again to finish") from None
         flush()
     report.cancelled = bool(cancel and cancel.cancelled)
     reporter(ImportFinished(added=len(report.added), duplicates=len(report.duplicates),
