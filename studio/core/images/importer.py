@@ -202,15 +202,15 @@ def _forked_chunk(chunk: list[Source]) -> list[Any]:
     return _prepare_chunk(chunk, max_pixels, store, known, None)
 
 
-def _die_with_parent() -> None:
-    """In a forked worker: end when the importing process ends, even by kill -9 (Linux), so no worker is
-    left behind; an interrupt is the parent's to handle."""
+def _die_with_parent(parent: int) -> None:
+    """In a forked worker: end when the importing process (pid ``parent``) ends, even by kill -9 (Linux), so no
+    worker is left behind; an interrupt is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the parent died before the line above
+    if os.getppid() != parent:  # the parent died before the line above (the importer may itself be pid 1)
         os._exit(1)
 
 
@@ -228,7 +228,7 @@ def _pool(processes: bool, workers: int, max_pixels: int, store: _Store,
     _FORKED = (max_pixels, store, set(known))
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_die_with_parent) as pool:
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             yield pool, _forked_chunk, PROCESS_CHUNK
     finally:
         _FORKED = None
