@@ -59,8 +59,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or _STARTED not in config.stash:
         return
-    whole = not config.args or [Path(a).resolve() for a in config.args] == [ROOT.resolve()] or \
-        [Path(a).resolve() for a in config.args] == [(ROOT / "tests").resolve()]
+    args = [Path(a).resolve() for a in config.args]
+    whole = args in ([], [ROOT.resolve()], [(ROOT / "tests").resolve()])
     if not whole or config.option.keyword or config.option.markexpr or config.option.collectonly \
             or getattr(config.option, "lf", False):
         return

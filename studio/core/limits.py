@@ -58,6 +58,11 @@ def regular_size(path: Path, limit: int = MAX_FILE_BYTES) -> int:
         raise FileRefused(os_reason(exc)) from None
     except ValueError:  # embedded NUL
         raise FileRefused("invalid file name") from None
+    return _regular_within(st, limit)
+
+
+def _regular_within(st: os.stat_result, limit: int) -> int:
+    """``st.st_size`` of a regular file within ``limit``; else FileRefused (for a path's stat and an open file's)."""
     if not stat.S_ISREG(st.st_mode):
         raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
     if st.st_size > limit:
@@ -80,15 +85,11 @@ def read_regular(path: Path | str, limit: int = MAX_FILE_BYTES, *, stat_first: b
     except ValueError:  # embedded NUL
         raise FileRefused("invalid file name") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise FileRefused(f"not a regular file ({_kind(st.st_mode)})")
-        if st.st_size > limit:
-            raise FileRefused(f"file too large ({st.st_size / 2**20:.0f} MiB, limit {limit / 2**20:.0f} MiB)")
+        size = _regular_within(os.fstat(fd), limit)
         # Ask for the size fstat gives (a read of ``limit + 1`` would allocate that much for every file); a
         # short read, a file that grew since, or one that reports no size (/proc) is read on to the limit.
-        data = os.read(fd, st.st_size + 1)
-        if len(data) != st.st_size:
+        data = os.read(fd, size + 1)
+        if len(data) != size:
             parts, n = [data], len(data)
             while data and n <= limit:
                 data = os.read(fd, min(1 << 20, limit + 1 - n))

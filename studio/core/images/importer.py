@@ -104,37 +104,37 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _validate(src: Source, max_pixels: int) -> tuple[Source, Any]:
-    """Runs on a worker thread: label check, read, decode. Returns (source, (bytes, decoded, label) | reason).
+def _validate(src: Source, max_pixels: int) -> Any:
+    """Runs on a worker thread: label check, read, decode. Returns (bytes, decoded, label), or the reason.
     Every problem of one item ends as that item's reason; the rest of the batch goes on."""
     label = None
     if src.label is not None:
         try:
             label = clean_class_name(display_text(src.label))
         except ProjectError as exc:
-            return src, f"bad label: {exc}"
+            return f"bad label: {exc}"
     try:
         data = src.read()
     except ImageRejected as exc:
-        return src, str(exc)
+        return str(exc)
     except Exception as exc:  # zip member damaged (CRC, truncated stream), I/O error...
-        return src, f"unreadable: {getattr(exc, 'strerror', None) or exc}"
+        return f"unreadable: {getattr(exc, 'strerror', None) or exc}"
     try:
         decoded = decode_bytes(data, max_pixels=max_pixels)
     except ImageRejected as exc:
-        return src, str(exc)
+        return str(exc)
     except Exception as exc:  # a decoder crash on a hostile file must not stop the import
-        return src, f"corrupt image ({type(exc).__name__})"
-    return src, (data, decoded, label)
+        return f"corrupt image ({type(exc).__name__})"
+    return data, decoded, label
 
 
-def _prepare(src: Source, max_pixels: int, store: _Store, known: set[str]) -> tuple[Source, Any]:
+def _prepare(src: Source, max_pixels: int, store: _Store, known: set[str]) -> Any:
     """Runs on a worker thread: validate, then store the copy unless the project has it already.
-    Returns (source, reason) for a rejected item, else (source, (NewImage, OSError | None)); the bytes
+    Returns the reason for a rejected item, else (NewImage, OSError | None); the bytes
     and pixels are dropped here, so what waits for the calling thread stays small."""
-    src, result = _validate(src, max_pixels)
+    result = _validate(src, max_pixels)
     if isinstance(result, str):
-        return src, result
+        return result
     data, dec, label = result
     error: OSError | None = None
     if dec.sha256 not in known:
@@ -142,7 +142,7 @@ def _prepare(src: Source, max_pixels: int, store: _Store, known: set[str]) -> tu
             store.write(data, dec.sha256, dec.ext)
         except OSError as exc:
             error = exc
-    return src, (NewImage(dec.sha256, src.name, dec.ext, dec.width, dec.height, dec.channels, label), error)
+    return NewImage(dec.sha256, src.name, dec.ext, dec.width, dec.height, dec.channels, label), error
 
 
 def _prepare_chunk(chunk: list[Source], max_pixels: int, store: _Store, known: set[str],
@@ -153,7 +153,7 @@ def _prepare_chunk(chunk: list[Source], max_pixels: int, store: _Store, known: s
     for src in chunk:
         if cancel is not None and cancel.cancelled:
             break
-        out.append(_prepare(src, max_pixels, store, known)[1])
+        out.append(_prepare(src, max_pixels, store, known))
     return out
 
 
@@ -180,9 +180,13 @@ def use_processes(sources: Sequence[Source]) -> bool:
     application and no library that runs threads of its own (a fork copies only the calling thread, so a lock
     another thread held stays locked in the child: the GUI and anything with TensorFlow loaded keep to threads);
     plain files (a zip's one open file would be shared, offset and all, by the children); and enough of them."""
-    return (sys.platform.startswith("linux") and len(sources) >= PROCESS_MIN_ITEMS
-            and all(s.archive is None for s in sources) and threading.active_count() == 1
+    return (_forkable(sources) and len(sources) >= PROCESS_MIN_ITEMS and threading.active_count() == 1
             and not any(m in sys.modules for m in _FORK_UNSAFE_MODULES) and not _qt_application_running())
+
+
+def _forkable(sources: Sequence[Source]) -> bool:
+    """Worker processes can do this import at all: Linux (fork and PR_SET_PDEATHSIG) and no zip member."""
+    return sys.platform.startswith("linux") and all(s.archive is None for s in sources)
 
 
 def _qt_application_running() -> bool:
@@ -247,8 +251,7 @@ def import_sources(project: Project, sources: Sequence[Source], *, reporter: Rep
     store = _Store(project)
     pending: list[NewImage] = []
     done = 0
-    forked = (use_processes(sources) if processes is None else
-              bool(processes) and sys.platform.startswith("linux") and all(s.archive is None for s in sources))
+    forked = use_processes(sources) if processes is None else bool(processes) and _forkable(sources)
     workers = workers or (min(2, os.cpu_count() or 1) if forked else min(4, (os.cpu_count() or 2) + 1))
 
     def flush() -> None:
