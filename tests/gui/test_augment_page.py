@@ -130,6 +130,7 @@ def test_settings_saved_with_the_project(page: AugmentPage, qtbot) -> None:
     assert again.augment_spec() == AUGMENT_PRESETS["Original pipeline"]
     assert again.preprocess_spec() == PreprocessSpec(image_size=24, color="rgb")
     assert again.preset_name() == "Original pipeline"
+    again.flush_settings()  # its own pending save, before the fixture closes the project (as set_project would)
 
 
 def test_screenshot(page: AugmentPage, qtbot, artifacts_dir: Path) -> None:
