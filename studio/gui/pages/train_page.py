@@ -303,7 +303,8 @@ class TrainPage(QWidget):
         self.cancel_button.setEnabled(True)
         self.training_state_changed.emit(True)
         if run_id:
-            self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), {})
+            self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), {},
+                                epochs=self._epochs)
         self.session.runs_changed.emit()
         self.session.status_message.emit(f"Training {queued.label}")
 
@@ -321,7 +322,7 @@ class TrainPage(QWidget):
         if run_id and not self.curves.has_run(run_id):
             current = self.queue.current
             label = self._curve_label(current.arch, current.augment, run_id) if current else run_id
-            self.curves.add_run(run_id, label, {})
+            self.curves.add_run(run_id, label, {}, epochs=self._epochs)
         if run_id:
             self.curves.append_epoch(run_id, event)
         epoch = int(event.epoch)

@@ -10,6 +10,7 @@ not when the window is built: the points are kept here and drawn then.
 from __future__ import annotations
 
 import html
+import math
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -38,6 +39,10 @@ class _RunCurves:
         self.values: dict[str, list[float]] = {m: [] for m in METRICS}
         self.items: dict[str, pg.PlotDataItem] = {}
         self.visible = True
+        self.planned_epochs = 0  # the x axis spans this many epochs from the start, when known
+
+    def epochs(self) -> int:
+        return max([self.planned_epochs, *(len(v) for v in self.values.values())])
 
 
 class CurvesWidget(QWidget):
@@ -47,6 +52,7 @@ class CurvesWidget(QWidget):
         super().__init__(parent)
         self._runs: dict[str, _RunCurves] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
+        self._view: dict[str, tuple[float, float]] = {}  # the x and loss ranges last set, by key
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(4)
@@ -81,6 +87,9 @@ class CurvesWidget(QWidget):
             # ~35 of the ~45 ms each new epoch took to draw (measured offscreen). A tinted plot area
             # (one Qt rectangle, no Python paint) keeps the curves readable at ~12 ms.
             plot.getViewBox().setBackgroundColor("#f5f7fa")
+            # Ranges are set by _fit_view, not pyqtgraph's auto-range: that one runs inside the paint, and a
+            # changed range then asks for a second paint of the plot and its axes each epoch.
+            plot.disableAutoRange()
             if key == "accuracy":
                 plot.setYRange(0, 1, padding=0.02)
             plot.setMinimumHeight(180)
@@ -91,9 +100,11 @@ class CurvesWidget(QWidget):
             plot.getAxis("left").setWidth(48)  # fixed: a new tick label never re-lays out the plot
             self._plots[key] = plot
             self._plot_row.addWidget(plot)
+        self._view = {}
         for run in self._runs.values():
             self._make_items(run)
             self._redraw(run)
+        self._fit_view()
 
     def _make_items(self, run: _RunCurves) -> None:
         import pyqtgraph as pg
@@ -120,8 +131,10 @@ class CurvesWidget(QWidget):
     def color_of(self, run_id: str) -> str:
         return self._runs[run_id].color
 
-    def add_run(self, run_id: str, label: str, history: dict[str, list[float]] | None = None) -> None:
-        """Add (or replace the points of) a run; ``history`` holds its epochs so far."""
+    def add_run(self, run_id: str, label: str, history: dict[str, list[float]] | None = None,
+                epochs: int = 0) -> None:
+        """Add (or replace the points of) a run; ``history`` holds its epochs so far, ``epochs`` the number it
+        will train (the x axis spans them from the first epoch on)."""
         new = run_id not in self._runs
         if new:
             run = _RunCurves(label, RUN_COLORS[len(self._runs) % len(RUN_COLORS)])
@@ -129,10 +142,12 @@ class CurvesWidget(QWidget):
             if self._plots:
                 self._make_items(run)
         run = self._runs[run_id]
+        run.planned_epochs = max(run.planned_epochs, int(epochs))
         values = {metric: list((history or {}).get(metric, [])) for metric in METRICS}
         if values != run.values:  # a finished run's saved history usually equals its live points: no redraw
             run.values = values
             self._redraw(run)
+        self._fit_view()
         if new or label != run.label:
             run.label = label
             self._update_legend()
@@ -145,6 +160,7 @@ class CurvesWidget(QWidget):
             if values.get(metric) is not None:
                 run.values[metric].append(float(values[metric]))
         self._redraw(run)
+        self._fit_view()
 
     def remove_run(self, run_id: str) -> None:
         run = self._runs.pop(run_id, None)
@@ -153,6 +169,7 @@ class CurvesWidget(QWidget):
         for metric, item in run.items.items():
             plot = self._plots["loss" if "loss" in metric else "accuracy"]
             plot.removeItem(item)
+        self._fit_view()
         self._update_legend()
 
     def clear(self) -> None:
@@ -166,6 +183,7 @@ class CurvesWidget(QWidget):
         run.visible = visible
         for item in run.items.values():
             item.setVisible(visible)
+        self._fit_view()
         self._update_legend()
 
     def is_run_visible(self, run_id: str) -> bool:
@@ -197,11 +215,40 @@ class CurvesWidget(QWidget):
         for metric, item in run.items.items():
             ys = run.values[metric]
             item.setData(list(range(1, len(ys) + 1)), ys)
-        # Whole epochs only on the x axis while there are few of them; automatic ticks after that.
-        longest = max((len(v) for r in self._runs.values() for v in r.values.values()), default=0)
-        for plot in self._plots.values():
-            axis = plot.getAxis("bottom")
-            if longest <= 15:
-                axis.setTickSpacing(major=1, minor=1)
-            else:
-                axis.setTickSpacing()
+
+    def view_ranges(self) -> dict[str, tuple[float, float]]:
+        """The x (epochs) and loss ranges shown, as set by :meth:`_fit_view`."""
+        return dict(self._view)
+
+    def _fit_view(self) -> None:
+        """Epochs 1..planned on x (so a new epoch moves no axis), loss 0..a rounded maximum of the shown runs
+        (it moves only when a loss rises above it); each range is set only when it changes."""
+        if not self._plots:
+            return
+        shown = [run for run in self._runs.values() if run.visible] or list(self._runs.values())
+        epochs = max([1, *(run.epochs() for run in shown)])
+        losses = [v for run in shown for m in ("loss", "val_loss") for v in run.values[m] if math.isfinite(v)]
+        view = {"x": (0.5, epochs + 0.5), "loss": (0.0, nice_ceiling(max(losses, default=1.0)))}
+        if view["x"] != self._view.get("x"):
+            for plot in self._plots.values():
+                plot.setXRange(*view["x"], padding=0)
+                # Whole epochs only on the x axis while there are few of them; automatic ticks after that.
+                axis = plot.getAxis("bottom")
+                if epochs <= 15:
+                    axis.setTickSpacing(major=1, minor=1)
+                else:
+                    axis.setTickSpacing()
+        if view["loss"] != self._view.get("loss"):
+            self._plots["loss"].setYRange(*view["loss"], padding=0.02)
+        self._view = view
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten that is at least ``value``."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if step * power >= value * (1 - 1e-12):
+            return step * power
+    return 10 * power
