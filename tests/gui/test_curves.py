@@ -36,7 +36,7 @@ def test_a_planned_run_spans_its_epochs_from_the_start_and_a_new_epoch_moves_no_
     curves.add_run("r1", "cnn", {}, epochs=10)
     assert curves.view_ranges()["x"] == (0.5, 10.5)
     curves.append_epoch("r1", _epoch(2.3, 2.1))
-    qtbot.wait(20)
+    qtbot.waitUntil(curves.is_drawn, timeout=5000)
     assert curves.view_ranges() == {"x": (0.5, 10.5), "loss": (0.0, 2.5)}
     assert _shown_x(curves) == pytest.approx((0.5, 10.5))
     assert tuple(curves._plots["loss"].viewRange()[1]) == pytest.approx((-0.05, 2.55))  # 2 % padding
@@ -46,10 +46,21 @@ def test_a_planned_run_spans_its_epochs_from_the_start_and_a_new_epoch_moves_no_
         plot.getViewBox().sigRangeChanged.connect(lambda *_a, key=key: changes.append(key))
     for loss in (1.4, 0.9, 0.6):
         curves.append_epoch("r1", _epoch(loss, loss + 0.1))
-        qtbot.wait(20)
+        qtbot.waitUntil(curves.is_drawn, timeout=5000)
     assert changes == []  # no axis re-laid out, no second paint for a new range
     assert curves.view_ranges()["loss"] == (0.0, 2.5)
     assert curves.values("r1", "loss") == [2.3, 1.4, 0.9, 0.6]
+
+    # A new epoch is kept at once and drawn in later turns of the event loop, one plot per turn.
+    curves.append_epoch("r1", _epoch(0.5, 0.7, accuracy=0.9))
+    assert curves.values("r1", "val_accuracy")[-1] == 0.9 and not curves.is_drawn()
+    assert curves._flush_one_plot() and not curves.is_drawn()  # the loss plot; the accuracy plot waits
+    assert list(curves._runs["r1"].items["loss"].getData()[1]) == [2.3, 1.4, 0.9, 0.6, 0.5]
+    assert len(curves._runs["r1"].items["val_accuracy"].getData()[1]) == 4
+    qtbot.waitUntil(curves.is_drawn, timeout=5000)
+    for metric in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        xs, ys = curves._runs["r1"].items[metric].getData()
+        assert list(xs) == [1, 2, 3, 4, 5] and list(ys) == curves.values("r1", metric)
 
 
 def test_a_rising_loss_grows_the_range_and_a_hidden_run_leaves_it(curves: CurvesWidget, qtbot) -> None:  # noqa: ANN001
@@ -63,7 +74,7 @@ def test_a_rising_loss_grows_the_range_and_a_hidden_run_leaves_it(curves: Curves
     assert curves.view_ranges()["loss"] == (0.0, 5.0)
 
     curves.set_run_visible("big", False)
-    qtbot.wait(20)
+    qtbot.waitUntil(curves.is_drawn, timeout=5000)
     assert curves.view_ranges() == {"x": (0.5, 2.5), "loss": (0.0, 0.5)}
     assert _shown_x(curves) == pytest.approx((0.5, 2.5))
     curves.remove_run("small")

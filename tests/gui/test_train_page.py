@@ -175,6 +175,7 @@ def test_training_error_message_reaches_the_page(qtbot, tmp_path: Path) -> None:
     assert status == "failed" and run_id == ""
     assert message and "Traceback" not in message
     assert message in page.progress_detail.text()
+    page.settings.save()  # the form's pending save, before the project goes (the app's project switch does this)
     project.close()
 
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -162,8 +162,11 @@ class TrainPage(QWidget):
         self.progress_detail = QLabel(IDLE_DETAIL)
         self.progress_detail.setStyleSheet("color:#555")
         self.progress_detail.setWordWrap(True)
-        # Room for two wrapped lines: the page's splitter must not squeeze the text into clipped slivers.
-        self.progress_detail.setMinimumHeight(2 * self.progress_detail.fontMetrics().lineSpacing() + 2)
+        # Room for three wrapped lines (four of the font known here: the application's font may be larger): the
+        # page's splitter must not squeeze the text into clipped slivers, and the box keeps its height as the
+        # text changes when a run starts, trains and ends (a box that shrinks moves the curves below it, and
+        # both plots and their axes are then drawn again in that turn).
+        self.progress_detail.setMinimumHeight(4 * self.progress_detail.fontMetrics().lineSpacing())
         text.addWidget(self.progress_title)
         text.addWidget(self.progress_detail)
         layout.addLayout(text, 2)
@@ -302,11 +305,18 @@ class TrainPage(QWidget):
         self.progress_detail.setToolTip("")
         self.cancel_button.setEnabled(True)
         self.training_state_changed.emit(True)
-        if run_id:
-            self.curves.add_run(run_id, self._curve_label(queued.arch, queued.augment, run_id), {},
-                                epochs=self._epochs)
-        self.session.runs_changed.emit()
         self.session.status_message.emit(f"Training {queued.label}")
+        # The rest in later turns of the event loop, one part each, so no turn holds the window for more than a
+        # frame (bench/ui_latency.py): the run's curves (new plot items, both axes re-laid out), then every
+        # page's list of runs (the runs table, the Evaluate and Export pickers).
+        label, epochs = self._curve_label(queued.arch, queued.augment, run_id), self._epochs
+
+        def show_curves() -> None:
+            if run_id and not self.curves.has_run(run_id):  # an epoch that came first has added it
+                self.curves.add_run(run_id, label, {}, epochs=epochs)
+            QTimer.singleShot(1, self, self.session.runs_changed.emit)
+
+        QTimer.singleShot(1, self, show_curves)
 
     def _on_batch_end(self, event: BatchEnd) -> None:
         now = time.monotonic()

@@ -3,6 +3,10 @@
 Solid lines are the training metrics, dashed lines the validation metrics of the same run. Points come
 either from a finished run's saved history or, while a run trains, one ``epoch_end`` event at a time.
 
+Drawing is deferred and split (issue 28: no stall of the window over one frame): a change is kept at once
+(:meth:`CurvesWidget.values`, :meth:`CurvesWidget.view_ranges`) and reaches the screen one plot per turn of
+the event loop, so a new epoch or run never paints both plots and their axes in the same turn.
+
 pyqtgraph (about 0.4 s to import, most of it copying Qt's names) is imported when the plots are first shown,
 not when the window is built: the points are kept here and drawn then.
 """
@@ -13,7 +17,7 @@ import html
 import math
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -26,6 +30,11 @@ if TYPE_CHECKING:
 # Drawing order (training then validation of each quantity); the set is the run store's.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
 assert set(METRICS) == set(HISTORY_METRICS)
+PLOTS = ("loss", "accuracy")  # the plot of a metric is the one whose key it contains
+
+
+def plot_of(metric: str) -> str:
+    return "loss" if "loss" in metric else "accuracy"
 
 # Distinguishable on white, in the order runs appear (the original benchmark's six runs get six hues).
 RUN_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf",
@@ -52,7 +61,13 @@ class CurvesWidget(QWidget):
         super().__init__(parent)
         self._runs: dict[str, _RunCurves] = {}
         self._plots: dict[str, pg.PlotWidget] = {}
-        self._view: dict[str, tuple[float, float]] = {}  # the x and loss ranges last set, by key
+        self._view: dict[str, tuple[float, float]] = {}  # the x and loss ranges wanted, by key
+        self._shown_view: dict[str, dict[str, tuple[float, float]]] = {key: {} for key in PLOTS}
+        self._stale: dict[str, set[str]] = {key: set() for key in PLOTS}  # run ids to draw again, by plot
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(1)  # a real timer: the turns between two plots serve input and paint
+        self._flush_timer.timeout.connect(self._flush_one_plot)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(4)
@@ -100,17 +115,18 @@ class CurvesWidget(QWidget):
             plot.getAxis("left").setWidth(48)  # fixed: a new tick label never re-lays out the plot
             self._plots[key] = plot
             self._plot_row.addWidget(plot)
-        self._view = {}
-        for run in self._runs.values():
-            self._make_items(run)
-            self._redraw(run)
+        self._shown_view = {key: {} for key in PLOTS}
+        for run_id in self._runs:
+            self._redraw(run_id)
         self._fit_view()
+        while self._flush_one_plot():  # the first show draws everything at once: the plots are new anyway
+            pass
 
-    def _make_items(self, run: _RunCurves) -> None:
+    def _make_items(self, run: _RunCurves, key: str) -> None:
         import pyqtgraph as pg
 
-        for metric in METRICS:
-            plot = self._plots["loss" if "loss" in metric else "accuracy"]
+        for metric in (m for m in METRICS if plot_of(m) == key):
+            plot = self._plots[key]
             dashed = metric.startswith("val_")
             pen = pg.mkPen(QColor(run.color), width=2.2 if not dashed else 1.8,
                            style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
@@ -137,16 +153,14 @@ class CurvesWidget(QWidget):
         will train (the x axis spans them from the first epoch on)."""
         new = run_id not in self._runs
         if new:
-            run = _RunCurves(label, RUN_COLORS[len(self._runs) % len(RUN_COLORS)])
-            self._runs[run_id] = run
-            if self._plots:
-                self._make_items(run)
+            self._runs[run_id] = _RunCurves(label, RUN_COLORS[len(self._runs) % len(RUN_COLORS)])
+            self._redraw(run_id)  # its plot items are made when each plot is next drawn
         run = self._runs[run_id]
         run.planned_epochs = max(run.planned_epochs, int(epochs))
         values = {metric: list((history or {}).get(metric, [])) for metric in METRICS}
         if values != run.values:  # a finished run's saved history usually equals its live points: no redraw
             run.values = values
-            self._redraw(run)
+            self._redraw(run_id)
         self._fit_view()
         if new or label != run.label:
             run.label = label
@@ -159,7 +173,7 @@ class CurvesWidget(QWidget):
         for metric in METRICS:
             if values.get(metric) is not None:
                 run.values[metric].append(float(values[metric]))
-        self._redraw(run)
+        self._redraw(run_id)
         self._fit_view()
 
     def remove_run(self, run_id: str) -> None:
@@ -167,8 +181,7 @@ class CurvesWidget(QWidget):
         if run is None:
             return
         for metric, item in run.items.items():
-            plot = self._plots["loss" if "loss" in metric else "accuracy"]
-            plot.removeItem(item)
+            self._plots[plot_of(metric)].removeItem(item)
         self._fit_view()
         self._update_legend()
 
@@ -209,38 +222,69 @@ class CurvesWidget(QWidget):
         self.legend.setText("&nbsp;&nbsp;&nbsp; ".join(parts) +
                             "&nbsp;&nbsp;&nbsp; <span style='color:#777'>— training, - - validation</span>")
 
-    def _redraw(self, run: _RunCurves) -> None:
-        if not self._plots:
-            return  # drawn when the plots are first shown
-        for metric, item in run.items.items():
-            ys = run.values[metric]
-            item.setData(list(range(1, len(ys) + 1)), ys)
+    def _redraw(self, run_id: str) -> None:
+        """Draw this run's points again, in a later turn of the event loop."""
+        for key in PLOTS:
+            self._stale[key].add(run_id)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._plots and not self._flush_timer.isActive():
+            self._flush_timer.start()
 
     def view_ranges(self) -> dict[str, tuple[float, float]]:
-        """The x (epochs) and loss ranges shown, as set by :meth:`_fit_view`."""
+        """The x (epochs) and loss ranges wanted (set on the plots within a few turns of the event loop)."""
         return dict(self._view)
 
     def _fit_view(self) -> None:
         """Epochs 1..planned on x (so a new epoch moves no axis), loss 0..a rounded maximum of the shown runs
-        (it moves only when a loss rises above it); each range is set only when it changes."""
-        if not self._plots:
-            return
+        (it moves only when a loss rises above it)."""
         shown = [run for run in self._runs.values() if run.visible] or list(self._runs.values())
         epochs = max([1, *(run.epochs() for run in shown)])
         losses = [v for run in shown for m in ("loss", "val_loss") for v in run.values[m] if math.isfinite(v)]
-        view = {"x": (0.5, epochs + 0.5), "loss": (0.0, nice_ceiling(max(losses, default=1.0)))}
-        if view["x"] != self._view.get("x"):
-            for plot in self._plots.values():
-                plot.setXRange(*view["x"], padding=0)
-                # Whole epochs only on the x axis while there are few of them; automatic ticks after that.
-                axis = plot.getAxis("bottom")
-                if epochs <= 15:
-                    axis.setTickSpacing(major=1, minor=1)
-                else:
-                    axis.setTickSpacing()
-        if view["loss"] != self._view.get("loss"):
-            self._plots["loss"].setYRange(*view["loss"], padding=0.02)
-        self._view = view
+        self._view = {"x": (0.5, epochs + 0.5), "loss": (0.0, nice_ceiling(max(losses, default=1.0)))}
+        self._schedule()
+
+    def _flush_one_plot(self) -> bool:
+        """Bring one plot up to date (its runs' points, then its ranges, each range set only when it changed);
+        schedule the other for the next turn. False when both were up to date."""
+        key = next((k for k in PLOTS if self._stale[k] or self._wanted_view(k) != self._shown_view[k]), None)
+        if key is None or not self._plots:
+            return False
+        plot = self._plots[key]
+        for run_id in [r for r in self._runs if r in self._stale[key]]:  # in the order runs were added
+            run = self._runs[run_id]
+            if not any(plot_of(m) == key for m in run.items):
+                self._make_items(run, key)
+            for metric in (m for m in METRICS if plot_of(m) == key):
+                ys = run.values[metric]
+                run.items[metric].setData(list(range(1, len(ys) + 1)), ys)
+        self._stale[key].clear()
+        wanted, shown = self._wanted_view(key), self._shown_view[key]
+        if wanted.get("x") != shown.get("x"):
+            plot.setXRange(*wanted["x"], padding=0)
+            # Whole epochs only on the x axis while there are few of them; automatic ticks after that.
+            axis = plot.getAxis("bottom")
+            if wanted["x"][1] <= 15.5:
+                axis.setTickSpacing(major=1, minor=1)
+            else:
+                axis.setTickSpacing()
+        if "y" in wanted and wanted["y"] != shown.get("y"):
+            plot.setYRange(*wanted["y"], padding=0.02)
+        self._shown_view[key] = wanted
+        if not self.is_drawn():
+            self._schedule()
+        return True
+
+    def is_drawn(self) -> bool:
+        """Whether every kept change is on the plots (or there are no plots yet to draw on)."""
+        return not self._plots or not any(self._stale[k] or self._wanted_view(k) != self._shown_view[k]
+                                          for k in PLOTS)
+
+    def _wanted_view(self, key: str) -> dict[str, tuple[float, float]]:
+        if not self._view:
+            return {}
+        return {"x": self._view["x"], **({"y": self._view["loss"]} if key == "loss" else {})}
 
 
 def nice_ceiling(value: float) -> float:
