@@ -48,6 +48,7 @@ bench: setup
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/web_bundle.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/ui_latency.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/gil_handoff.py
 	$(BIN)/python bench/app_size.py
 	$(BIN)/python bench/suite_time.py
 
