@@ -63,14 +63,15 @@ def constants(project: Project, run: RunRecord, network: keras.Model | None = No
     return fitted
 
 
-def scored_model(project: Project, run: RunRecord) -> keras.Model:
-    """The run's network with outputs ``{probabilities, known_score}``."""
-    network = project.run_folder(run).load_model()
+def scored_model(project: Project, run: RunRecord, network: keras.Model | None = None) -> keras.Model:
+    """The run's network with outputs ``{probabilities, known_score}`` (``network``: the run's model when the
+    caller has loaded it already; loading a pretrained run's takes about a second)."""
+    network = network or project.run_folder(run).load_model()
     return known_score.scored_network(network, constants(project, run, network))
 
 
-def write_scored_model(project: Project, run: RunRecord, directory: Path) -> Path:
-    """:func:`scored_model` saved as a ``.keras`` file in ``directory`` (what the export targets convert)."""
+def write_scored_model(scored: keras.Model, directory: Path) -> Path:
+    """A :func:`scored_model` saved as a ``.keras`` file in ``directory`` (what the export targets convert)."""
     path = Path(tempfile.mkdtemp(prefix="scored-", dir=directory)) / "model.keras"
-    scored_model(project, run).save(path)
+    scored.save(path)
     return path

@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio import __version__
 from studio.core import events
@@ -32,6 +32,9 @@ from studio.core.export.targets.tfjs import INPUT_NAME, OUTPUT_NAME
 from studio.core.project.runs import RunStatus, train_config
 from studio.core.project.store import Project, RunRecord
 from studio.core.specs import ExportOptions, TrainConfig
+
+if TYPE_CHECKING:
+    import keras
 
 VENDOR_DIR = "vendor"
 __all__ = ["METADATA", "ExportError", "ExportResult", "ExportStep", "export_bundle", "read_run"]
@@ -96,13 +99,15 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     zip_path = None
     try:
         step("model")
-        check_run_model(project, run)
+        network = check_run_model(project, run)
         target.prepare(project, run)
-        # The run's network with its known-vs-unknown score as a second named output (constants in the graph).
+        # The run's network with its known-vs-unknown score as a second named output (constants in the graph);
+        # loaded once here for the file the target converts and for the unsure rule.
+        scored = open_world.scored_model(project, run, network)
         with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
-            scored = open_world.write_scored_model(project, run, Path(scored_dir))
-            target.write_model(scored, config, tmp / target.model_dir, options.quantization)
-        rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold)
+            scored_file = open_world.write_scored_model(scored, Path(scored_dir))
+            target.write_model(scored_file, config, tmp / target.model_dir, options.quantization)
+        rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold, model=scored)
         step("page")
         title = web_app.page_title(options.title, labels)
         if web:
@@ -155,10 +160,11 @@ def _stepper(reporter: Reporter):
     return step
 
 
-def check_run_model(project: Project, run: RunRecord) -> None:
-    """The run's model loads in safe mode and has one output per label (a received run folder may not)."""
+def check_run_model(project: Project, run: RunRecord) -> keras.Model:
+    """The run's model, checked: it loads in safe mode and has one output per label (a received run folder may
+    not)."""
     try:
-        project.run_folder(run).load_model()
+        return project.run_folder(run).load_model()
     except ProjectError as exc:
         raise ExportError(str(exc)) from None
 
