@@ -12,11 +12,6 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-# One TensorFlow thread per pool in each test process and the jobs it starts: `make test` runs a worker per core,
-# and TensorFlow's default (a pool as wide as the machine, twice) oversubscribes the cores; two concurrent
-# trainings took 88 s this way against 102 s with the default.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
