@@ -3,13 +3,17 @@ matrix cells open their images, relabelling from there is undoable, runs compare
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -155,6 +159,11 @@ def test_save_report_html_csv_json(page: EvaluatePage, tmp_path: Path) -> None:
     page.save_report(tmp_path / "r.json", "json")
     html = (tmp_path / "r.html").read_text()
     assert html.count("data:image/png;base64,") == 2  # confusion matrix and training curves
+    # The curves picture shows the curves (the widget is never shown: they were once left out, a blank picture).
+    encoded = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)[1]
+    picture = cv2.imdecode(np.frombuffer(base64.b64decode(encoded), np.uint8), cv2.IMREAD_COLOR)
+    run_blue = np.all(np.abs(picture.astype(int) - (0xb4, 0x77, 0x1f)) < 40, axis=2)  # RUN_COLORS[0], BGR
+    assert picture.shape[:2] == (360, 1000) and run_blue.sum() > 600  # the legend square alone is ~170
     assert "macro avg" in html and "weighted avg" in html
     assert json.loads((tmp_path / "r.json").read_text()) == page.report
     rows = list(csv.reader((tmp_path / "r.csv").open()))

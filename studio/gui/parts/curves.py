@@ -86,6 +86,13 @@ class CurvesWidget(QWidget):
         self._ensure_plots()
         super().showEvent(event)
 
+    def draw_now(self) -> None:
+        """Build the plots and draw every kept change at once: for a picture of a widget never shown (the
+        saved report), where neither the first show nor the next turns of the event loop come."""
+        self._ensure_plots()
+        while self._flush_one_plot():
+            pass
+
     def _ensure_plots(self) -> None:
         """Build the two plots (first import of pyqtgraph) and draw every run kept so far."""
         if self._plots:
