@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Drawing order (training then validation of each quantity); the set is the run store's.
 METRICS = ("loss", "val_loss", "accuracy", "val_accuracy")
 assert set(METRICS) == set(HISTORY_METRICS)
+PLOT_MIN_HEIGHT = 140
 PLOTS = ("loss", "accuracy")  # the plot of a metric is the one whose key it contains
 
 
@@ -79,7 +80,7 @@ class CurvesWidget(QWidget):
         self._plot_row = QHBoxLayout()
         self._plot_row.setContentsMargins(0, 0, 0, 0)
         outer.addLayout(self._plot_row, 1)
-        self.setMinimumHeight(180)
+        self.setMinimumHeight(PLOT_MIN_HEIGHT + 40)  # a plot and the legend's line or two
         self._update_legend()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
@@ -114,7 +115,9 @@ class CurvesWidget(QWidget):
             plot.disableAutoRange()
             if key == "accuracy":
                 plot.setYRange(0, 1, padding=0.02)
-            plot.setMinimumHeight(180)
+            # Below the widget's own minimum with the legend above: a plot taller than the room it gets is cut
+            # off at the bottom (its epoch axis) instead of drawn smaller.
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setTextPen("#333")
                 plot.getAxis(axis).setPen("#888")
