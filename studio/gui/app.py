@@ -15,6 +15,8 @@ from studio import APP_NAME, __version__
 
 ORGANIZATION = "EdgeAIVisionStudio"
 APPLICATION = "studio"
+# How often the window's process hands the GIL between threads (bench/gil_handoff.py; see create_application).
+UI_SWITCH_INTERVAL_S = 0.001
 
 
 def configure_application(app: QCoreApplication) -> None:
@@ -36,14 +38,11 @@ def configure_application(app: QCoreApplication) -> None:
         app.setWindowIcon(app_icon())
 
 
-UI_SWITCH_INTERVAL_S = 0.001
-
-
 def create_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     # The window's thread hands the GIL back and forth with the jobs' threads (thumbnails, analyses, heatmaps)
-    # at every Qt call. At Python's default interval (5 ms) a Qt call on the window's thread took 120-170 us
-    # while one job thread ran Python, at 1 ms 25-45 us (0.5 us with no job); a paint makes hundreds of them.
+    # at every Qt call. At Python's default interval (5 ms) a Qt call on the window's thread took 120-240 us
+    # while one job thread ran Python, at 1 ms 15-45 us (0.5 us with no job); a paint makes hundreds of them.
     sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
     configure_application(app)
     return app  # type: ignore[return-value]

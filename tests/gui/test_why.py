@@ -43,12 +43,14 @@ def session(mark_project: Path) -> Session:
 
 
 def _wait_shown(qtbot, panel, action) -> object:  # noqa: ANN001
+    from pytestqt.exceptions import TimeoutError as SignalTimeout
+
     from studio.gui.jobs.workers import active_workers
 
     try:
         with qtbot.waitSignal(panel.shown, timeout=120_000) as blocker:
             action()
-    except Exception as exc:  # say what the panel and the thread pool were doing (a rare 120 s wait in CI)
+    except SignalTimeout as exc:  # say what the panel and the thread pool were doing (a rare 120 s wait in CI)
         jobs = [getattr(w, "_fn", None) for w in active_workers()]
         raise AssertionError(f"no heatmap shown: caption {panel.caption.text()!r}, job busy {panel.job.busy()}, "
                              f"jobs {jobs}") from exc

@@ -672,9 +672,10 @@ class EvaluatePage(QWidget):
             if any(history.values()):
                 curves = CurvesWidget()
                 curves.add_run(self.report_run_id, self.report_run_id, history)
-                curves.resize(QSize(1000, 360))
+                size = QSize(1000, 360)
+                curves.resize(size)
                 curves.draw_now()  # never shown: the plots are built and drawn here
-                images["Training curves"] = _png(curves, QSize(1000, 360))
+                images["Training curves"] = _png(curves, size)
                 curves.deleteLater()
             title = f"Classification report · {RunSummary.of(project.run(self.report_run_id)).describe()}" \
                 if project else "Classification report"

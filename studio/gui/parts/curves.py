@@ -91,6 +91,9 @@ class CurvesWidget(QWidget):
         """Build the plots and draw every kept change at once: for a picture of a widget never shown (the
         saved report), where neither the first show nor the next turns of the event loop come."""
         self._ensure_plots()
+        self._draw_all()
+
+    def _draw_all(self) -> None:
         while self._flush_one_plot():
             pass
 
@@ -129,8 +132,7 @@ class CurvesWidget(QWidget):
         for run_id in self._runs:
             self._redraw(run_id)
         self._fit_view()
-        while self._flush_one_plot():  # the first show draws everything at once: the plots are new anyway
-            pass
+        self._draw_all()  # the first show draws everything at once: the plots are new anyway
 
     def _make_items(self, run: _RunCurves, key: str) -> None:
         import pyqtgraph as pg
@@ -251,14 +253,15 @@ class CurvesWidget(QWidget):
         (it moves only when a loss rises above it)."""
         shown = [run for run in self._runs.values() if run.visible] or list(self._runs.values())
         epochs = max([1, *(run.epochs() for run in shown)])
-        losses = [v for run in shown for m in ("loss", "val_loss") for v in run.values[m] if math.isfinite(v)]
+        losses = [v for run in shown for m in METRICS if plot_of(m) == "loss" for v in run.values[m]
+                  if math.isfinite(v)]
         self._view = {"x": (0.5, epochs + 0.5), "loss": (0.0, nice_ceiling(max(losses, default=1.0)))}
         self._schedule()
 
     def _flush_one_plot(self) -> bool:
         """Bring one plot up to date (its runs' points, then its ranges, each range set only when it changed);
         schedule the other for the next turn. False when both were up to date."""
-        key = next((k for k in PLOTS if self._stale[k] or self._wanted_view(k) != self._shown_view[k]), None)
+        key = next((k for k in PLOTS if self._behind(k)), None)
         if key is None or not self._plots:
             return False
         plot = self._plots[key]
@@ -288,8 +291,11 @@ class CurvesWidget(QWidget):
 
     def is_drawn(self) -> bool:
         """Whether every kept change is on the plots (or there are no plots yet to draw on)."""
-        return not self._plots or not any(self._stale[k] or self._wanted_view(k) != self._shown_view[k]
-                                          for k in PLOTS)
+        return not self._plots or not any(map(self._behind, PLOTS))
+
+    def _behind(self, key: str) -> bool:
+        """The plot ``key`` lacks a kept change: points of a run, or a range."""
+        return bool(self._stale[key]) or self._wanted_view(key) != self._shown_view[key]
 
     def _wanted_view(self, key: str) -> dict[str, tuple[float, float]]:
         if not self._view:
