@@ -22,7 +22,7 @@ from studio.core.project.store import Project
 from studio.core.specs import PreprocessSpec, TrainConfig
 from tests.core.why_data import HEIGHT, WIDTH, MarkImage, pointing, write_mark_images
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("explain")]  # one run per architecture, trained once
 
 # Input size per architecture: the cnn's last convolution map is 12x12 at 48 px; the pretrained backbone's is
 # 1/32 of its input (10x10 at 320 px; at 224 px, 7x7 cells, its maximum fell beside the disc on 30 % of images).

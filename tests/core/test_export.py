@@ -20,6 +20,7 @@ import pytest
 
 from studio.core.export import web_runtime
 from studio.core.export.exporter import ExportError, ExportStep, export_bundle
+from studio.core.export.targets.tfjs import in_network
 from studio.core.export.web_app import page_title
 from studio.core.project.demo import create_demo_project
 from studio.core.project.store import Project
@@ -141,7 +142,8 @@ def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> Non
     # Only the network's large tensors (kernels) are quantized; preprocessing constants and biases stay exact.
     shapes = {w["name"]: w["shape"] for g in manifest for w in g["weights"]}
     assert any(q for q in quantized.values())
-    assert all(q is None for name, q in quantized.items() if "/network/" not in name)
+    assert all(q is None for name, q in quantized.items() if not in_network(name))
+    assert any(not in_network(name) for name in quantized)  # preprocessing's constants are there, unquantized
     assert all(q is None for name, q in quantized.items() if len(shapes[name]) < 2)
 
 

@@ -13,8 +13,6 @@ TensorFlow: what is measured is the graph and the weights the browser gets.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -84,25 +82,16 @@ class TfjsTarget(ExportTarget):
 
         outer = self
         module = WebClassifier(model)
-        converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
-        with tempfile.TemporaryDirectory(prefix="studio-savedmodel-", dir=dest.parent) as saved:
-            try:
-                tf.saved_model.save(module, saved, signatures={"serving_default": module.serve})
-
-                def convert(dtype_map: dict[str, list[str]] | None) -> None:
-                    converter.convert_tf_saved_model(saved, str(dest), signature_def="serving_default",
-                                                     saved_model_tags="serve", quantization_dtype_map=dtype_map)
-
-                convert(None)
-                if quantization != "none":
-                    # Weight names exist only after freezing, so the first (float32) pass names them.
-                    dtype_map = quantization_map(dest, quantization)
-                    shutil.rmtree(dest)
-                    convert(dtype_map or None)
-            except tf.errors.OpError as exc:
-                # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
-                reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
-                raise ExportError(f"the model could not be written to {dest.parent}: {reason}") from None
+        try:
+            convert_function(module.serve.get_concrete_function(), dest)
+            if quantization != "none":
+                # Weight names exist only after freezing: the float32 model names them, then its weights
+                # are written again quantized (the converter's own writer; no second conversion).
+                requantize(dest, quantization_map(dest, quantization))
+        except tf.errors.OpError as exc:
+            # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
+            reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
+            raise ExportError(f"the model could not be written to {dest.parent}: {reason}") from None
         if not (dest / MODEL_JSON).is_file():
             raise ExportError("the TF.js converter wrote no model.json")
 
@@ -218,10 +207,15 @@ def weights_to_quantize(model_json: Path, known_score: bool = False) -> list[str
             size = 1
             for d in w["shape"]:
                 size *= int(d)
-            if w["dtype"] == "float32" and f"/{NETWORK_SCOPE}/" in w["name"] and size >= QUANTIZE_MIN_ELEMENTS:
+            if w["dtype"] == "float32" and in_network(w["name"]) and size >= QUANTIZE_MIN_ELEMENTS:
                 if (f"/{KNOWN_LAYER_PREFIX}" in w["name"]) == known_score:
                     names.append(w["name"])
     return names
+
+
+def in_network(name: str) -> bool:
+    """Whether a weight of the converted graph belongs to the trained network (not to preprocessing)."""
+    return name.startswith(f"{NETWORK_SCOPE}/") or f"/{NETWORK_SCOPE}/" in name
 
 
 def quantization_map(dest: Path, quantization: str) -> dict[str, list[str]]:
@@ -247,6 +241,55 @@ def quantization_map(dest: Path, quantization: str) -> dict[str, list[str]]:
     if score_names:
         dtype_map.setdefault("float16", []).extend(_fnmatch_literal(n) for n in score_names)
     return {dtype: group for dtype, group in dtype_map.items() if group}
+
+
+def convert_function(function: Any, dest: Path) -> None:
+    """The TF.js converter's own steps on a traced ``tf.function`` (one image in, named outputs): freeze,
+    Grappler and the TF.js fusions, weights and ``model.json``, with the outputs named by their keys in the
+    signature (the page asks for them by name).
+
+    ``convert_tf_saved_model`` runs the same steps after a SavedModel round trip; the round trip (saving the
+    module, loading it again) was half of a pretrained export's time and changes nothing the steps see but the
+    op names' ``StatefulPartitionedCall/`` prefix."""
+    import tensorflow as tf
+    from google.protobuf.json_format import MessageToDict
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
+    frozen = converter._freeze_saved_model_v2(function)  # noqa: SLF001 - the converter's own freezing
+    signature = meta_graph_pb2.SignatureDef()
+    pixels = next(t for t in function.inputs if t.dtype != tf.resource)
+    named = {INPUT_NAME: pixels}
+    for key, tensor in named.items():
+        signature.inputs[key].name = tensor.name
+        signature.inputs[key].dtype = tensor.dtype.as_datatype_enum
+        signature.inputs[key].tensor_shape.CopyFrom(tensor.shape.as_proto())
+    for key, tensor in function.structured_outputs.items():
+        signature.outputs[key].name = tensor.name
+        signature.outputs[key].dtype = tensor.dtype.as_datatype_enum
+        signature.outputs[key].tensor_shape.CopyFrom(tensor.shape.as_proto())
+    optimized = converter.optimize_graph(frozen, signature)
+    weights = converter.extract_weights(optimized)
+    dest.mkdir(parents=True, exist_ok=True)
+    converter.write_artifacts(MessageToDict(optimized), weights, str(dest / MODEL_JSON), tf.__version__, signature)
+
+
+def requantize(dest: Path, dtype_map: dict[str, list[str]]) -> None:
+    """Writes the float32 weights of the graph model in ``dest`` again with ``dtype_map``'s quantization,
+    through the converter's own weight writer (what ``convert_tf_saved_model(quantization_dtype_map=...)``
+    writes, without a second freeze and Grappler pass)."""
+    if not dtype_map:
+        return
+    model_file = dest / MODEL_JSON
+    model = json.loads(model_file.read_text(encoding="utf-8"))
+    groups = _tfjs_module("read_weights").read_weights(model["weightsManifest"], str(dest))
+    for group in model["weightsManifest"]:
+        for shard in group["paths"]:
+            (dest / shard).unlink()
+    model["weightsManifest"] = _tfjs_module("write_weights").write_weights(
+        groups, str(dest), write_manifest=False, quantization_dtype_map=dtype_map)
+    with model_file.open("w", encoding="utf-8") as f:
+        json.dump(model, f)
 
 
 def uint8_error(weights: np.ndarray) -> float:
