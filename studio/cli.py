@@ -226,10 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     lower_priority_if_asked()
     # Packaging (issue 7): `EdgeAIVisionStudio --self-test` / `python -m studio --self-test`, a headless check
     # of the whole pipeline (studio/selftest.py). Kept out of the parser so it stays out of --help.
-    if "--self-test" in (sys.argv[1:] if argv is None else argv):
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if "--self-test" in raw:
         from studio.selftest import main as self_test
 
-        return self_test()
+        return self_test(raw)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "export" and not args.estimate and not args.out:

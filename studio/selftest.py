@@ -11,6 +11,7 @@ pipeline needs was left out of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,20 +201,48 @@ STEPS: list[tuple[str, Callable[[Path, dict[str, Any]], str]]] = [
 ]
 
 
-def main() -> int:
+KEEP_FLAG = "--keep"
+
+
+def keep_folder(argv: Sequence[str]) -> Path | None:
+    """``--keep DIR`` after ``--self-test``: the work (demo project, its runs, the bundles) is left in DIR, a new
+    or empty folder, to look at after a failure (or to reuse); without it, a temporary folder is removed."""
+    args = list(argv)
+    if KEEP_FLAG not in args:
+        return None
+    i = args.index(KEEP_FLAG)
+    if i + 1 >= len(args):
+        raise SelfTestFailure(f"{KEEP_FLAG} needs a folder")
+    folder = Path(args[i + 1]).expanduser().absolute()
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise SelfTestFailure(f"{KEEP_FLAG} {folder}: not a new or empty folder")
+    return folder
+
+
+def main(argv: Sequence[str] = ()) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     frozen = "packaged app" if getattr(sys, "frozen", False) else "source"
     _say(f"Edge AI Vision Studio self-test ({frozen}: {sys.executable})")
+    try:
+        keep = keep_folder(argv)
+    except SelfTestFailure as exc:
+        _say(f"FAILED: {exc}")
+        return ExitCode.USAGE
     start = time.monotonic()
     state: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="edge-studio-selftest-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-studio-selftest-")))
+        else:
+            keep.mkdir(parents=True, exist_ok=True)
+            work = keep
         for i, (name, step) in enumerate(STEPS, 1):
             t = time.monotonic()
             try:
-                detail = step(Path(tmp), state)
+                detail = step(work, state)
             except Exception as exc:  # noqa: BLE001 - any failure is reported as this step's failure
                 _say(f"[{i}/{len(STEPS)}] {name}: FAILED: {type(exc).__name__}: {exc}")
                 return ExitCode.ERROR
             _say(f"[{i}/{len(STEPS)}] {name}: ok ({time.monotonic() - t:.1f} s) {detail}")
-    _say(f"passed ({time.monotonic() - start:.1f} s)")
+    _say(f"passed ({time.monotonic() - start:.1f} s)" + (f"; the work is kept in {keep}" if keep else ""))
     return ExitCode.OK

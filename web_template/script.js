@@ -10,6 +10,10 @@
   const BACKENDS = ["wasm", "webgl", "cpu"];
   const WARM_RUNS = 2;
   const TIMED_RUNS = 5;
+  // A backend whose run after the first (which may compile shaders) already takes LOSING_FACTOR x the best
+  // median so far cannot win: its timing stops there. A pretrained model's page readied in 21 s -> 10 s on
+  // a 2-core machine, where WebGL (software) and the CPU backend take ~1 s a frame against WASM's 75 ms.
+  const LOSING_FACTOR = 4;
   // The model reads camera frames drawn down to FRAME_SCALE x its input size (short side, aspect kept), while
   // the preview keeps the camera's resolution: turning a whole 640x480 frame into a tensor costs ~8x the
   // model itself on WASM (bench/web_frame_cost.py). At 2x, the graph's bilinear resize (half-pixel centres)
@@ -177,8 +181,10 @@
 
   const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-  // Median ms per frame (read + inference) and per inference alone; the frame time decides.
-  async function timeBackend(artifacts, frame) {
+  // Median ms per frame (read + inference) and per inference alone; the frame time decides. ``best``: the best
+  // median so far (Infinity for the first backend); a run past the first that is LOSING_FACTOR x slower
+  // ends the timing with that run's time (abandoned: true).
+  async function timeBackend(artifacts, frame, best) {
     const net = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
     const frames = [];
     const inferences = [];
@@ -188,11 +194,15 @@
       await probs.data();
       probs.dispose();
       if (score) score.dispose();
+      const ms = performance.now() - t0;
+      if (i > 0 && ms > LOSING_FACTOR * best) {
+        return { net, ms, inferenceMs: ms - readMs, abandoned: true };
+      }
       if (i < WARM_RUNS) continue;
-      frames.push(performance.now() - t0);
-      inferences.push(performance.now() - t0 - readMs);
+      frames.push(ms);
+      inferences.push(ms - readMs);
     }
-    return { net, ms: median(frames), inferenceMs: median(inferences) };
+    return { net, ms: median(frames), inferenceMs: median(inferences), abandoned: false };
   }
 
   // Camera frames are read this size (4:3 at FRAME_SCALE x the input), so the backends are timed on it.
@@ -240,7 +250,8 @@
       showLoading(65 + 30 * i / BACKENDS.length, `Preparing the model on this device (${i + 1} of ${BACKENDS.length})…`);
       if (!(await startBackend(name))) continue;
       try {
-        timed[name] = await timeBackend(artifacts, frame);
+        const best = Math.min(Infinity, ...Object.values(timed).map((t) => t.ms));
+        timed[name] = await timeBackend(artifacts, frame, best);
       } catch (err) {
         console.warn(`backend ${name} failed the timing run`, err);
       }

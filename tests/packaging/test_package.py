@@ -183,6 +183,20 @@ def test_every_runtime_dependency_is_in_the_packaged_app() -> None:
     assert not missing, f"runtime dependencies missing from packaging/requirements.txt: {sorted(missing)}"
 
 
+def test_self_test_keeps_its_work_only_in_a_new_or_empty_folder(tmp_path: Path) -> None:
+    """`--self-test --keep DIR` never writes into a folder that holds something (nor over a file)."""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    (tmp_path / "a-file").write_text("mine")
+    for target in (tmp_path / "full", tmp_path / "a-file"):
+        proc = subprocess.run([sys.executable, "-m", "studio", "--self-test", "--keep", str(target)],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "not a new or empty folder" in proc.stdout and "[1/" not in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["notes.txt"]
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
 # ----- slow: the self-test from source, the real build, the window ---------------------------------
 def _self_test_output_ok(output: str) -> None:
     ok_lines = [ln for ln in output.splitlines() if ln.startswith("self-test: [") and ": ok (" in ln]
@@ -221,29 +235,30 @@ def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_i
     assert (internal / "web_template" / "index.html").is_file()
     assert (internal / "tensorflowjs" / "op_list" / "graph.json").is_file()
 
-    # 2. The headless self-test, frozen: demo -> train (child process) -> evaluate -> export -> serve.
-    proc = subprocess.run([str(app), "--self-test"], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    # 2. The headless self-test, frozen: demo -> train (child process) -> evaluate -> export -> serve. Its work
+    #    (the demo project with its cnn and pretrained runs) is kept for the checks below.
+    work = tmp_path / "self-test"
+    proc = subprocess.run([str(app), "--self-test", "--keep", str(work)], capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     _self_test_output_ok(proc.stdout)
     assert "(packaged app:" in proc.stdout  # it really ran frozen, not a Python from PATH
     assert "EdgeAIVisionStudio -m studio train" in proc.stdout
+    assert f"the work is kept in {work}" in proc.stdout
 
     # 3. The packaged converter (tensorflow-cpu, no TF-DF/JAX) writes the same TF.js model as the development
     #    environment does for the same run, quantization included: the same weight bytes and the same graph
-    #    (model.json compared parsed: protobuf writes a node's attributes in no fixed order).
-    demo = tmp_path / "demo"  # 300 digits: the frozen app builds its own demo in the self-test
-    subprocess.run([sys.executable, "-c", "import sys; from studio.core.project.demo import create_demo_project; "
-                    "create_demo_project(sys.argv[1], limit=300)[0].close()", str(demo)],
-                   check=True, capture_output=True, timeout=300, cwd=ROOT)
-    subprocess.run([str(app), "train", str(demo), "--epochs", "1", "--image-size", "16", "--json"],
-                   check=True, capture_output=True, timeout=900)
+    #    (model.json compared parsed: protobuf writes a node's attributes in no fixed order). The run: the
+    #    self-test's pretrained one (the backbone's weights, uint8 with float16 where uint8 hurts).
+    demo = work / "demo"
+    runs = {p.name.rsplit("-", 1)[-1]: p.name for p in (demo / "runs").iterdir()}
+    assert set(runs) == {"cnn", "pretrained"}, runs
     for name, cmd in (("frozen", [str(app)]), ("source", [sys.executable, "-m", "studio"])):
-        subprocess.run([*cmd, "export", str(demo), "--out", str(tmp_path / name), "--quantize", "uint8"],
-                       check=True, capture_output=True, timeout=600)
-    # The Export page's estimates child (`export --estimate --json`): one row per quantization.
-    proc = subprocess.run([str(app), "export", str(demo), "--estimate", "--json"], capture_output=True,
-                          text=True, timeout=900)
+        subprocess.run([*cmd, "export", str(demo), runs["pretrained"], "--out", str(tmp_path / name),
+                        "--quantize", "uint8"], check=True, capture_output=True, timeout=600)
+    # The Export page's estimates child (`export --estimate --json`) on the cnn run: one row per quantization.
+    proc = subprocess.run([str(app), "export", str(demo), runs["cnn"], "--estimate", "--json"],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [r for r in map(json.loads, filter(None, proc.stdout.splitlines())) if r.get("event") == "quantization"]
     assert {r["quantization"] for r in rows} == {"none", "float16", "uint8"}
