@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("explain")]  # one run p
 # Input size per architecture: the cnn's last convolution map is 12x12 at 48 px; the pretrained backbone's is
 # 1/32 of its input (10x10 at 320 px; at 224 px, 7x7 cells, its maximum fell beside the disc on 30 % of images).
 SETUPS = {"cnn": {"image_size": 48, "epochs": 25, "per_class": 80},
-          "pretrained": {"image_size": 320, "epochs": 100, "per_class": 100}}
+          "pretrained": {"image_size": 320, "epochs": 100, "per_class": 60}}
 POINTING_MIN, SHARE_MIN = 0.85, 0.40
 
 
