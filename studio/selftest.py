@@ -234,7 +234,11 @@ def main(argv: Sequence[str] = ()) -> int:
         if keep is None:
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edge-studio-selftest-")))
         else:
-            keep.mkdir(parents=True, exist_ok=True)
+            try:
+                keep.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                _say(f"FAILED: {KEEP_FLAG} {keep}: {exc.strerror or exc}")
+                return ExitCode.ERROR
             work = keep
         for i, (name, step) in enumerate(STEPS, 1):
             t = time.monotonic()

@@ -258,16 +258,16 @@ def convert_function(function: Any, dest: Path) -> None:
     converter = _tfjs_module("converters.tf_saved_model_conversion_v2")
     frozen = converter._freeze_saved_model_v2(function)  # noqa: SLF001 - the converter's own freezing
     signature = meta_graph_pb2.SignatureDef()
-    pixels = next(t for t in function.inputs if t.dtype != tf.resource)
-    named = {INPUT_NAME: pixels}
-    for key, tensor in named.items():
-        signature.inputs[key].name = tensor.name
-        signature.inputs[key].dtype = tensor.dtype.as_datatype_enum
-        signature.inputs[key].tensor_shape.CopyFrom(tensor.shape.as_proto())
+
+    def describe(info: Any, tensor: Any) -> None:
+        info.name = tensor.name
+        info.dtype = tensor.dtype.as_datatype_enum
+        info.tensor_shape.CopyFrom(tensor.shape.as_proto())
+
+    # The one input that is not a captured variable: the pixels.
+    describe(signature.inputs[INPUT_NAME], next(t for t in function.inputs if t.dtype != tf.resource))
     for key, tensor in function.structured_outputs.items():
-        signature.outputs[key].name = tensor.name
-        signature.outputs[key].dtype = tensor.dtype.as_datatype_enum
-        signature.outputs[key].tensor_shape.CopyFrom(tensor.shape.as_proto())
+        describe(signature.outputs[key], tensor)
     optimized = converter.optimize_graph(frozen, signature)
     weights = converter.extract_weights(optimized)
     dest.mkdir(parents=True, exist_ok=True)
