@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -20,11 +20,11 @@ PAGES = ("images", "augment", "train", "evaluate", "export")
 
 
 def _settle(ms: int = 400) -> None:
-    app = QApplication.instance()
-    timer_done = []
-    QTimer.singleShot(ms, lambda: timer_done.append(True))
-    while not timer_done:
-        app.processEvents()
+    """Run the event loop for ``ms`` (waiting in it, not spinning: a busy loop took a core from the other test
+    worker for the ~11 s each screen settles)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
 
 
 def main(project: str, out_dir: str, tag: str) -> int:
