@@ -14,7 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
 
 PAGES = ("images", "augment", "train", "evaluate", "export")
 
