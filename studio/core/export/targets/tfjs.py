@@ -2,8 +2,9 @@
 
 The exported graph takes raw RGB pixels (0..255, any size, exactly what ``tf.browser.fromPixels`` gives)
 and runs the same :func:`studio.core.preprocess.preprocess` as training before the Keras model, so the
-browser predicts what Python predicts. Route: a ``tf.Module`` -> SavedModel -> TF.js converter -> graph
-model (Keras 3 layers-model JSON does not load in TF.js 4.22; see ../shared/FACTS.md).
+browser predicts what Python predicts. Route: a ``tf.Module``'s traced function -> the TF.js converter's own
+freeze and graph optimisation (:func:`convert_function`) -> graph model (Keras 3 layers-model JSON does not
+load in TF.js 4.22; see ../shared/FACTS.md).
 
 :meth:`TfjsTarget.load_written` rebuilds that graph from ``model.json`` and the weight shards (quantized
 weights dequantized by the converter's own reader, the same arithmetic as tfjs-core) and runs it with
