@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from studio.core.events import ImportProgress
 from studio.gui.jobs.workers import Worker, active_workers, start_worker
@@ -53,3 +54,30 @@ def test_cancel_is_cooperative(qtbot) -> None:  # noqa: ANN001
     with qtbot.waitSignal(worker.done, timeout=10_000):
         worker.cancel()
     assert worker.cancelled and results and results[0] >= 1
+
+
+def test_a_why_job_that_finishes_at_once_still_ends_and_takes_the_next_request(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """A heatmap of a cached model can be done before ``start_worker`` returns. Its ``done`` must still reach
+    the job (it was connected only after the start, then lost: the job stayed busy and the panel froze)."""
+    from PySide6.QtCore import QThreadPool
+
+    from studio.gui.jobs import why_job, workers
+
+    def instant(request, progress=None, cancel=None):  # noqa: ANN001, ANN202
+        return request
+
+    def start_and_finish(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        worker = workers.start_worker(*args, **kwargs)
+        QThreadPool.globalInstance().waitForDone(10_000)  # the job has emitted everything before this returns
+        return worker
+
+    monkeypatch.setattr(why_job, "compute", instant)
+    monkeypatch.setattr(why_job, "start_worker", start_and_finish)
+    job = why_job.WhyJob()
+    got: list[object] = []
+    job.ready.connect(got.append)
+    first, second = (why_job.WhyRequest(Path("p"), "r", Path(f"{n}.png"), tag=n) for n in (1, 2))
+    job.request(first)
+    job.request(second)  # waits for the first
+    qtbot.waitUntil(lambda: not job.busy() and len(got) == 2, timeout=10_000)
+    assert got == [first, second]

@@ -113,8 +113,8 @@ class WhyJob(QObject):
     # (a page closed while a heatmap was computed).
     def _start(self, request: WhyRequest) -> None:
         self._current = request
-        self._running = start_worker(compute, request, on_finished=self._finished, on_errored=self._errored)
-        self._running.done.connect(self._next)
+        self._running = start_worker(compute, request, on_finished=self._finished, on_errored=self._errored,
+                                     on_done=self._next)
 
     def _finished(self, result: WhyResult) -> None:
         self.ready.emit(result)

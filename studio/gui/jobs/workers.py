@@ -109,8 +109,11 @@ class Worker(QRunnable):
 def start_worker(fn: Callable[..., Any], *args: Any, on_progress: Callable[[Any], None] | None = None,
                  on_finished: Callable[[Any], None] | None = None,
                  on_errored: Callable[[BaseException], None] | None = None,
+                 on_done: Callable[[], None] | None = None,
                  pool: QThreadPool | None = None, **kwargs: Any) -> Worker:
-    """Create, wire and start a :class:`Worker`; it is released after ``done`` reaches the UI thread."""
+    """Create, wire and start a :class:`Worker`; it is released after ``done`` reaches the UI thread.
+    Every slot is connected here, before the start: a signal a quick job emits before its slot is connected
+    is lost (a heatmap of a cached model once finished first, and its panel waited for ``done`` forever)."""
     worker = Worker(fn, *args, **kwargs)
     if on_progress is not None:
         worker.progress.connect(on_progress)
@@ -118,6 +121,8 @@ def start_worker(fn: Callable[..., Any], *args: Any, on_progress: Callable[[Any]
         worker.finished.connect(on_finished)
     if on_errored is not None:
         worker.errored.connect(on_errored)
+    if on_done is not None:
+        worker.done.connect(on_done)
     return worker.start(pool)
 
 
