@@ -3,8 +3,8 @@
 demo project (300 digits, temporary folder) -> train 1 epoch in a child process, exactly as the GUI does
 (``sys.executable -m studio train ... --json``) -> evaluate -> export the web bundle -> start the preview
 server -> fetch ``model.json`` over HTTP -> train a ``pretrained`` run (its shipped backbone weights) and export
-it with its default float16 quantization -> the data-health check (child process: backbone features and
-cleanlab's statistics). Prints one line per step; exit code 0 when every step passed,
+it with its default quantization (as `edge-studio export` decides) -> the data-health check (child process:
+backbone features and cleanlab's statistics). Prints one line per step; exit code 0 when every step passed,
 1 at the first failure (with the step and the reason). Used on the packaged app to prove that nothing the
 pipeline needs was left out of it.
 """

@@ -183,7 +183,7 @@
 
   // Median ms per frame (read + inference) and per inference alone; the frame time decides. ``best``: the best
   // median so far (Infinity for the first backend); a run past the first that is LOSING_FACTOR x slower
-  // ends the timing with that run's time (abandoned: true).
+  // ends the timing with that run's time.
   async function timeBackend(artifacts, frame, best) {
     const net = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
     const frames = [];
@@ -196,13 +196,13 @@
       if (score) score.dispose();
       const ms = performance.now() - t0;
       if (i > 0 && ms > LOSING_FACTOR * best) {
-        return { net, ms, inferenceMs: ms - readMs, abandoned: true };
+        return { net, ms, inferenceMs: ms - readMs };
       }
       if (i < WARM_RUNS) continue;
       frames.push(ms);
       inferences.push(ms - readMs);
     }
-    return { net, ms: median(frames), inferenceMs: median(inferences), abandoned: false };
+    return { net, ms: median(frames), inferenceMs: median(inferences) };
   }
 
   // Camera frames are read this size (4:3 at FRAME_SCALE x the input), so the backends are timed on it.

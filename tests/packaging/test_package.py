@@ -251,7 +251,10 @@ def test_packaged_app_builds_lean_passes_its_self_test_exports_alike_and_shows_i
     #    (model.json compared parsed: protobuf writes a node's attributes in no fixed order). The run: the
     #    self-test's pretrained one (the backbone's weights, uint8 with float16 where uint8 hurts).
     demo = work / "demo"
-    runs = {p.name.rsplit("-", 1)[-1]: p.name for p in (demo / "runs").iterdir()}
+    from studio.core.project.store import Project
+
+    with Project.open(demo) as project:
+        runs = {run.arch: run.id for run in project.runs()}
     assert set(runs) == {"cnn", "pretrained"}, runs
     for name, cmd in (("frozen", [str(app)]), ("source", [sys.executable, "-m", "studio"])):
         subprocess.run([*cmd, "export", str(demo), runs["pretrained"], "--out", str(tmp_path / name),

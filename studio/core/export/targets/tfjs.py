@@ -106,10 +106,8 @@ class TfjsTarget(ExportTarget):
         from google.protobuf import json_format
         from tensorflow.core.framework import graph_pb2
 
-        model = json.loads((dest / MODEL_JSON).read_text(encoding="utf-8"))
-        read_weights = _tfjs_module("read_weights")
-        weights = {w["name"]: w["data"] for w in read_weights.read_weights(model["weightsManifest"], str(dest),
-                                                                           flatten=True)}
+        model, groups = _model_and_weights(dest)
+        weights = {w["name"]: w["data"] for group in groups for w in group}
         graph_def = json_format.ParseDict(model["modelTopology"], graph_pb2.GraphDef(), ignore_unknown_fields=True)
         nodes = []
         for node in graph_def.node:
@@ -281,15 +279,13 @@ def requantize(dest: Path, dtype_map: dict[str, list[str]]) -> None:
     writes, without a second freeze and Grappler pass)."""
     if not dtype_map:
         return
-    model_file = dest / MODEL_JSON
-    model = json.loads(model_file.read_text(encoding="utf-8"))
-    groups = _tfjs_module("read_weights").read_weights(model["weightsManifest"], str(dest))
+    model, groups = _model_and_weights(dest)
     for group in model["weightsManifest"]:
         for shard in group["paths"]:
             (dest / shard).unlink()
     model["weightsManifest"] = _tfjs_module("write_weights").write_weights(
         groups, str(dest), write_manifest=False, quantization_dtype_map=dtype_map)
-    with model_file.open("w", encoding="utf-8") as f:
+    with (dest / MODEL_JSON).open("w", encoding="utf-8") as f:
         json.dump(model, f)
 
 
@@ -311,10 +307,15 @@ def uint8_error(weights: np.ndarray) -> float:
 def _read_weights(dest: Path) -> dict[str, np.ndarray]:
     import numpy as np
 
+    _model, groups = _model_and_weights(dest)
+    return {w["name"]: np.asarray(w["data"]) for group in groups for w in group}
+
+
+def _model_and_weights(dest: Path) -> tuple[dict[str, Any], list[list[dict[str, Any]]]]:
+    """``model.json`` in ``dest``, parsed, and its weights by group as the converter's reader decodes them
+    (quantized ones dequantized): ``[[{"name", "data"}, ...], ...]`` in the manifest's order."""
     model = json.loads((dest / MODEL_JSON).read_text(encoding="utf-8"))
-    read_weights = _tfjs_module("read_weights")
-    return {w["name"]: np.asarray(w["data"])
-            for w in read_weights.read_weights(model["weightsManifest"], str(dest), flatten=True)}
+    return model, _tfjs_module("read_weights").read_weights(model["weightsManifest"], str(dest))
 
 
 def _fnmatch_literal(name: str) -> str:
