@@ -146,6 +146,33 @@ def test_quantization_shrinks_the_model(trained: Trained, tmp_path: Path) -> Non
     assert any(not in_network(name) for name in quantized)  # preprocessing's constants are there, unquantized
     assert all(q is None for name, q in quantized.items() if len(shapes[name]) < 2)
 
+    # The estimate's way: one preparation, one conversion, every quantization written from it. Same files.
+    from studio.core.export import exporter
+    from studio.core.export.targets import tfjs
+
+    conversions = []
+    real_convert = tfjs.convert_function
+
+    def counted(*args: object) -> None:
+        conversions.append(args)
+        real_convert(*args)
+
+    target = tfjs.TfjsTarget()
+    run = trained.project.resolve_run(trained.run_id)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tfjs, "convert_function", counted)
+        with exporter.prepare_model(trained.project, run, ExportOptions(), target) as prepared:
+            for q in sizes:
+                export_bundle(trained.project, trained.run_id, tmp_path / f"once-{q}", ExportOptions(quantization=q),
+                              target=target, prepared=prepared)
+    assert len(conversions) == 1
+    for q in sizes:
+        separate, once = tmp_path / q / "model", tmp_path / f"once-{q}" / "model"
+        assert sorted(p.name for p in separate.iterdir()) == sorted(p.name for p in once.iterdir())
+        for f in separate.glob("*.bin"):
+            assert f.read_bytes() == (once / f.name).read_bytes(), (q, f.name)
+        assert json.loads((separate / "model.json").read_text()) == json.loads((once / "model.json").read_text())
+
 
 def test_existing_folder_is_replaced_only_with_force(trained: Trained, tmp_path: Path) -> None:
     out = tmp_path / "B"

@@ -7,6 +7,7 @@ folder on disk (staging, the atomic swap, what ``--force`` may replace, permissi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -15,6 +16,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
     import keras
 
 VENDOR_DIR = "vendor"
-__all__ = ["METADATA", "ExportError", "ExportResult", "ExportStep", "export_bundle", "read_run"]
+__all__ = ["METADATA", "ExportError", "ExportResult", "ExportStep", "PreparedModel", "export_bundle", "prepare_model",
+           "read_run"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,11 @@ _STEPS = ("check", "model", "page", "runtime", "metadata", "finish")
 
 
 def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, options: ExportOptions,
-                  reporter: Reporter = events.ignore, target: ExportTarget | None = None) -> ExportResult:
-    """Write the web bundle of ``run_id`` (None = latest finished run) to ``out_dir``."""
+                  reporter: Reporter = events.ignore, target: ExportTarget | None = None,
+                  prepared: PreparedModel | None = None) -> ExportResult:
+    """Write the web bundle of ``run_id`` (None = latest finished run) to ``out_dir``. ``prepared``: the run's
+    model from :func:`prepare_model` for the same run, target and options (the estimate writes one run in
+    each quantization from one preparation); None prepares it here."""
     start = time.monotonic()
     out = Path(out_dir).expanduser().absolute()
     target = target or get_target()
@@ -99,15 +105,10 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
     zip_path = None
     try:
         step("model")
-        network = check_run_model(project, run)
-        target.prepare(project, run)
-        # The run's network with its known-vs-unknown score as a second named output (constants in the graph);
-        # loaded once here for the file the target converts and for the unsure rule.
-        scored = open_world.scored_model(project, run, network)
-        with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
-            scored_file = open_world.write_scored_model(scored, Path(scored_dir))
-            target.write_model(scored_file, config, tmp / target.model_dir, options.quantization)
-        rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold, model=scored)
+        with contextlib.ExitStack() as stack:
+            model = prepared or stack.enter_context(prepare_model(project, run, options, target))
+            target.write_model(model.file, config, tmp / target.model_dir, options.quantization)
+        rule = model.rule
         step("page")
         title = web_app.page_title(options.title, labels)
         if web:
@@ -151,6 +152,30 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
                         zip_path=zip_path, hashes=hashes, format=target.name,
                         unsure_threshold=rule.probability.threshold, known_threshold=rule.known,
                         notes=tuple(target.notes()))
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """What every quantization of one run's export starts from: the run's network with its known-vs-unknown
+    score as a second named output (constants in the graph), that model saved as the file the target converts,
+    and the unsure rule calibrated with it."""
+
+    file: Path
+    rule: unsure.UnsureRule
+
+
+@contextlib.contextmanager
+def prepare_model(project: Project, run: RunRecord, options: ExportOptions,
+                  target: ExportTarget) -> Iterator[PreparedModel]:
+    """The run's :class:`PreparedModel` for ``options`` (its unsure settings; the quantization is not used); the
+    saved file is removed on exit. The model is loaded once, for the file and for the rule."""
+    network = check_run_model(project, run)
+    target.prepare(project, run)
+    scored = open_world.scored_model(project, run, network)
+    with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
+        scored_file = open_world.write_scored_model(scored, Path(scored_dir))
+        rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold, model=scored)
+        yield PreparedModel(scored_file, rule)
 
 
 # ----- steps -----------------------------------------------------------------------------------------

@@ -44,7 +44,39 @@ class TfjsTarget(ExportTarget):
     web_page: ClassVar[bool] = True
     why_method: str | None = None  # set by write_model: the heatmap method the graph carries (None: none)
 
+    def __init__(self) -> None:
+        # The last float32 conversion: (what it converted, its files' bytes by name, why_method). Another
+        # quantization of the same model file (the estimate writes all three) writes these files again and
+        # quantizes them, instead of tracing, freezing and optimising the same graph again.
+        self._converted: tuple[tuple[Any, ...], dict[str, bytes], str | None] | None = None
+
     def write_model(self, model_file: Path, config: TrainConfig, dest: Path, quantization: str) -> None:
+        import tensorflow as tf
+
+        key = _conversion_key(model_file, config)
+        try:
+            if self._converted is not None and self._converted[0] == key:
+                _key, files, self.why_method = self._converted
+                dest.mkdir(parents=True, exist_ok=True)
+                for name, data in files.items():
+                    (dest / name).write_bytes(data)
+            else:
+                self._converted = None
+                self._convert(model_file, config, dest)
+                self._converted = (key, {p.name: p.read_bytes() for p in sorted(dest.iterdir())}, self.why_method)
+            if quantization != "none":
+                # Weight names exist only after freezing: the float32 model names them, then its weights
+                # are written again quantized (the converter's own writer; no second conversion).
+                requantize(dest, quantization_map(dest, quantization))
+        except tf.errors.OpError as exc:
+            # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
+            reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
+            raise ExportError(f"the model could not be written to {dest.parent}: {reason}") from None
+        if not (dest / MODEL_JSON).is_file():
+            raise ExportError("the TF.js converter wrote no model.json")
+
+    def _convert(self, model_file: Path, config: TrainConfig, dest: Path) -> None:
+        """The float32 graph model of ``model_file`` with ``config``'s preprocessing, into ``dest``."""
         import keras
         import tensorflow as tf
 
@@ -83,18 +115,7 @@ class TfjsTarget(ExportTarget):
 
         outer = self
         module = WebClassifier(model)
-        try:
-            convert_function(module.serve.get_concrete_function(), dest)
-            if quantization != "none":
-                # Weight names exist only after freezing: the float32 model names them, then its weights
-                # are written again quantized (the converter's own writer; no second conversion).
-                requantize(dest, quantization_map(dest, quantization))
-        except tf.errors.OpError as exc:
-            # TensorFlow reports I/O failures (disk full, file too large) as OpError, not OSError.
-            reason = exc.message.splitlines()[0].rsplit("; ", 1)[-1]  # drop TF's op/device preamble
-            raise ExportError(f"the model could not be written to {dest.parent}: {reason}") from None
-        if not (dest / MODEL_JSON).is_file():
-            raise ExportError("the TF.js converter wrote no model.json")
+        convert_function(module.serve.get_concrete_function(), dest)
 
     def load_written(self, dest: Path) -> Classifier:
         outputs = self.load_outputs(dest)
@@ -136,6 +157,13 @@ class TfjsTarget(ExportTarget):
             values = run(tf.constant(pixels[None].astype(np.float32)))
             return {n: np.asarray(v)[0] for n, v in zip(names, values)}
         return classify
+
+
+def _conversion_key(model_file: Path, config: TrainConfig) -> tuple[Any, ...]:
+    """What a conversion depends on: the model file (by path and its identity on disk) and the preprocessing."""
+    st = model_file.stat()
+    return (str(model_file), st.st_ino, st.st_size, st.st_mtime_ns,
+            json.dumps(config.preprocess.to_dict(), sort_keys=True))
 
 
 def _tensor_name(name: str) -> str:
