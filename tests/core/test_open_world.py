@@ -182,3 +182,62 @@ def test_evaluate_reports_what_the_rule_does_on_the_test_split(small_run: Traine
     assert world["answered_accuracy"] >= report["accuracy"] - 0.05  # refusing mostly drops unsure answers
     print(f"answered {world['answered']:.3f}, accuracy of answered {world['answered_accuracy']:.3f} "
           f"(all: {report['accuracy']:.3f})")
+
+
+def test_a_project_image_goes_through_a_runs_model_once(small_run: TrainedRun, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation, "other things" and test images' outputs are kept with the run (runs/<id>/outputs.npz):
+    the calibration of every export, estimate and evaluation after the first reuses them."""
+    import shutil
+    from dataclasses import replace
+
+    from studio.core.evaluation import open_world, run_outputs
+    from studio.core.evaluation.predict import predict_files
+    from studio.core.project import caches
+
+    project, run = small_run.project, small_run.project.run(small_run.run_id)
+    folder = project.run_folder(run)
+    open_world.constants(project, run)  # fitted on the training images once (not counted below)
+    folder.outputs_path.unlink(missing_ok=True)
+    computed: list[int] = []
+    real = open_world.preprocessed
+
+    def counted(paths: list, run_: object) -> np.ndarray:
+        computed.append(len(paths))
+        return real(paths, run_)
+
+    monkeypatch.setattr(open_world, "preprocessed", counted)
+    val, _, _ = project.labelled_split("val")
+    test, _, _ = project.labelled_split("test")
+    first = predict_files(project, run, val)
+    assert computed == [len(val)] and folder.outputs_path.is_file()
+    # Again with three new images: only those go through the model; the kept ones read back exactly.
+    again = predict_files(project, run, [*val, *test[:3]])
+    assert computed == [len(val), 3]
+    assert again[:len(val)] == first
+    # A copy outside the project is not a project image: computed every time, the same numbers.
+    outside = [Path(shutil.copy(val[i], tmp_path / f"copy{i}{val[i].suffix}")) for i in range(2)]
+    copies = predict_files(project, run, outside)
+    assert computed[-1] == 2
+    for c, f in zip(copies, first[:2]):
+        assert c["known_score"] == pytest.approx(f["known_score"], abs=1e-5)
+        assert all(c["probabilities"][k] == pytest.approx(v, abs=1e-5) for k, v in f["probabilities"].items())
+    # Other constants (fitted again): the kept outputs are another model's, so none is used.
+    original = folder.known_score_path.read_bytes()
+    fitted = known_score.KnownScoreFit.load(folder.known_score_path)
+    key = run_outputs.model_key(project, run)
+    try:
+        replace(fitted, train_scores=fitted.train_scores + 0.01).save(folder.known_score_path, folder.root)
+        assert run_outputs.model_key(project, run) != key
+        predict_files(project, run, test[:3])
+        assert computed[-1] == 3
+    finally:
+        folder.known_score_path.write_bytes(original)
+    # A damaged file: one notice, computed again and rewritten.
+    notices: list[str] = []
+    monkeypatch.setattr(caches, "NOTICE", [notices.append])
+    folder.outputs_path.write_bytes(b"PK\x03\x04 not a zip")
+    fresh = predict_files(project, run, val[:4])
+    assert computed[-1] == 4 and len(notices) == 1 and "not used" in notices[0]
+    assert [p["label"] for p in fresh] == [p["label"] for p in first[:4]]
+    assert run_outputs.read(project, run, len(folder.labels()))  # rewritten, readable

@@ -47,6 +47,7 @@ REPORT_FILE = "report.json"
 KNOWN_SCORE_FILE = "known_score.npz"   # the known-vs-unknown score's constants (studio.core.evaluation.open_world)
 ERROR_FILE = "error.log"
 ESTIMATES_FILE = "estimates.json"  # export format -> quantization -> measured size and test accuracy
+OUTPUTS_FILE = "outputs.npz"  # the run's outputs for project images (studio.core.evaluation.run_outputs)
 LOGS_DIR = "logs"
 CACHE_DIR = "cache"
 LOCK_FILE = ".owner.lock"
@@ -225,6 +226,10 @@ class RunFolder:
     @property
     def known_score_path(self) -> Path:
         return self.path / KNOWN_SCORE_FILE
+
+    @property
+    def outputs_path(self) -> Path:
+        return self.path / OUTPUTS_FILE
 
     @property
     def error_path(self) -> Path:
