@@ -240,4 +240,9 @@ def test_a_project_image_goes_through_a_runs_model_once(small_run: TrainedRun, t
     fresh = predict_files(project, run, val[:4])
     assert computed[-1] == 4 and len(notices) == 1 and "not used" in notices[0]
     assert [p["label"] for p in fresh] == [p["label"] for p in first[:4]]
-    assert run_outputs.read(project, run, len(folder.labels()))  # rewritten, readable
+    kept = run_outputs.read(project, run, len(folder.labels()))
+    assert len(kept) == 4  # rewritten, readable
+    # Only images the project holds are kept (a deleted image's outputs go at the next write).
+    gone = "0" * 64
+    run_outputs.write(project, run, {**kept, gone: next(iter(kept.values()))}, len(folder.labels()))
+    assert set(run_outputs.read(project, run, len(folder.labels()))) == set(kept)

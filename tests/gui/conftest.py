@@ -18,13 +18,17 @@ os.environ["STUDIO_NO_WARMUP"] = "1"
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Point QSettings and the demo folder at a temp dir so tests never touch the user's own."""
+    """Point QSettings, the demo folder and the Export page's default folder at a temp dir so tests never touch
+    the user's own (a bundle exported with the page's default folder used to land in ~/EdgeStudioExports)."""
     from PySide6.QtCore import QSettings
+
+    from studio.gui.pages import export_page
 
     root = tmp_path_factory.mktemp("settings")
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(root))
     os.environ["STUDIO_DATA_DIR"] = str(root / "data")
+    export_page.EXPORTS_HOME = root / "EdgeStudioExports"
     return root
 
 

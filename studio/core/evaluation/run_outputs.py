@@ -77,8 +77,12 @@ def read(project: Project, run: RunRecord, n_classes: int) -> dict[str, tuple[np
 
 
 def write(project: Project, run: RunRecord, outputs: dict[str, tuple[np.ndarray, float]], n_classes: int) -> None:
-    """Keep ``outputs`` (all of them: what :func:`read` gave plus the new ones), written atomically."""
-    shas = sorted(outputs)
+    """Keep ``outputs`` (what :func:`read` gave plus the new ones) of the images the project still holds (so the
+    file never outgrows :func:`read`'s limit), written atomically."""
+    from studio.core.project import others
+
+    present = project.known_hashes() | others.hashes(project)
+    shas = sorted(s for s in outputs if s in present)
 
     def writer(fh: BinaryIO) -> None:
         np.savez(fh, model=np.asarray(model_key(project, run)), sha256=np.asarray(shas, dtype=str),

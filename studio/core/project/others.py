@@ -72,6 +72,10 @@ def paths(project: Project) -> list[Path]:
     return [file_path(project, r[0], r[1]) for r in rows]
 
 
+def hashes(project: Project) -> set[str]:
+    return {r[0] for r in project._query("SELECT sha256 FROM others")}
+
+
 def count(project: Project) -> int:
     return int(project._query("SELECT COUNT(*) FROM others")[0][0])
 
