@@ -29,7 +29,7 @@ from studio.core.evaluation.known_score import SCORE_OUTPUT
 from studio.core.events import ExportStep, Reporter
 from studio.core.export import bundle_folder, web_app, web_runtime
 from studio.core.export.bundle_folder import BUNDLE_FORMAT, METADATA, ExportError
-from studio.core.export.targets import ExportTarget, get_target
+from studio.core.export.targets import ExportTarget, get_target, pixels
 from studio.core.export.targets.tfjs import INPUT_NAME, OUTPUT_NAME
 from studio.core.project.runs import RunStatus, train_config
 from studio.core.project.store import Project, RunRecord
@@ -175,7 +175,8 @@ def prepare_model(project: Project, run: RunRecord, options: ExportOptions,
     with tempfile.TemporaryDirectory(prefix="studio-scored-") as scored_dir:
         scored_file = open_world.write_scored_model(scored, Path(scored_dir))
         rule = unsure.calibrate(project, run, options.keep_known, options.unsure_threshold, model=scored)
-        yield PreparedModel(scored_file, rule)
+        with pixels.held_in_memory(scored_file, scored):  # the targets convert it without loading it again
+            yield PreparedModel(scored_file, rule)
 
 
 # ----- steps -----------------------------------------------------------------------------------------
