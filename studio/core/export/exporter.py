@@ -157,8 +157,8 @@ def export_bundle(project: Project, run_id: str | None, out_dir: str | Path, opt
 @dataclass(frozen=True)
 class PreparedModel:
     """What every quantization of one run's export starts from: the run's network with its known-vs-unknown
-    score as a second named output (constants in the graph), that model saved as the file the target converts,
-    and the unsure rule calibrated with it."""
+    score as a second named output (constants in the graph), saved as the file the target converts (and held in
+    memory while prepared, :func:`pixels.held_in_memory`), and the unsure rule calibrated with it."""
 
     file: Path
     rule: unsure.UnsureRule
