@@ -7,11 +7,13 @@ start and end, CPU seconds of the worker itself and of the child processes it wa
 affinity; and one line per fixture set-up over 3 s. A thread in each worker looks every 5 s: when a test has run
 over 15 s and the worker used under 1 s of CPU in the last 5, it appends to ``bench/out/stall_<worker>.txt`` the
 state and kernel wait channel of every thread, every thread's Python stack, and whether a garbage collection is
-in progress; a collection stuck over 4 s also gets the native stacks (``gdb -batch``, when gdb is installed).
+in progress; a collection stuck over 4 s also gets the native stacks (``gdb -batch``, when gdb is installed) in
+``bench/out/native_<worker>_<n>.txt``.
 
 Most such dumps are a test waiting for its own child process (the app build, a CLI, the real-window driver).
-Sessions 10 and 11 also caught tests 20-100x slower than alone with no CPU used: once inside pyqtgraph's first
-import, twice during a garbage collection that used no CPU for 15 s while every thread waited on a futex.
+Sessions 10 and 11 also caught tests 20-100x slower than alone with no CPU used, while a garbage collection was
+in progress and every thread waited on a futex: twice inside pyqtgraph's first import (shiboken's lazy type
+set-up importing), once in TensorFlow's ``convert_to_constants``.
 """
 
 from __future__ import annotations
@@ -79,9 +81,13 @@ def _dump(test: str, running_s: float, cpu_s: float) -> None:
         f.flush()
         if since and time.time() - since > 4 and _gc["native_dumps"] < 3 and shutil.which("gdb"):
             _gc["native_dumps"] += 1
-            native = subprocess.run(["gdb", "-p", str(os.getpid()), "-batch", "-ex", "thread apply all bt 25"],
-                                    capture_output=True, text=True, timeout=120).stdout
-            f.write(f"---- native stacks ----\n{native[-60000:]}\n---- end ----\n")
+            # Into a file, not a pipe: gdb stops this whole process (this thread too) while it writes, so a
+            # pipe it filled would never be read (a deadlock).
+            native = OUT_DIR / f"native_{_worker()}_{_gc['native_dumps']}.txt"
+            with native.open("w") as out:
+                subprocess.run(["gdb", "-p", str(os.getpid()), "-batch", "-ex", "thread apply all bt 25"],
+                               stdout=out, stderr=subprocess.STDOUT, check=False)
+            f.write(f"native stacks: {native}\n")
 
 
 def _watch() -> None:
