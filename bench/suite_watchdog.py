@@ -13,7 +13,9 @@ in progress; a collection stuck over 4 s also gets the native stacks (``gdb -bat
 Most such dumps are a test waiting for its own child process (the app build, a CLI, the real-window driver).
 Sessions 10 and 11 also caught tests 20-100x slower than alone with no CPU used, while a garbage collection was
 in progress and every thread waited on a futex: twice inside pyqtgraph's first import (shiboken's lazy type
-set-up importing), once in TensorFlow's ``convert_to_constants``.
+set-up importing), once in TensorFlow's ``convert_to_constants``. The native stacks of one showed the cause:
+the collection freed a tf.data iterator, and its destructor waited for tf.data's autotune thread
+(``Model::OptimizeLoop``, asleep for up to 60 s).
 """
 
 from __future__ import annotations
