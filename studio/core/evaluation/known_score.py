@@ -247,7 +247,12 @@ def head_weights(network: keras.Model) -> tuple[np.ndarray, np.ndarray]:
 
 def features_of(network: keras.Model, x: np.ndarray, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """(penultimate features, probabilities) of preprocessed inputs ``x``."""
-    feats, probs = feature_model(network).predict(x, verbose=0, batch_size=batch_size)
+    from studio.core.evaluation.inference import predict_in_batches
+
+    if not len(x):
+        feats, probs = feature_model(network).predict(x, verbose=0, batch_size=batch_size)
+    else:
+        feats, probs = predict_in_batches(feature_model(network), x, batch_size)
     return np.asarray(feats, np.float32), np.asarray(probs, np.float32)
 
 

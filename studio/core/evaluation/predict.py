@@ -33,6 +33,7 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     ``model`` is the run's scored model (:func:`studio.core.evaluation.open_world.scored_model`) when given.
     The project's own images go through the model once per run (:mod:`studio.core.evaluation.run_outputs`)."""
     from studio.core.evaluation import open_world, run_outputs
+    from studio.core.evaluation.inference import predict_in_batches
     from studio.core.evaluation.known_score import PROBABILITIES_OUTPUT, SCORE_OUTPUT
 
     labels = run_labels(project, run)
@@ -51,7 +52,7 @@ def predict_files(project: Project, run: RunRecord, paths: Sequence[str | Path],
     if todo:
         inputs = open_world.preprocessed([paths[i] for i in todo], run)
         model = model or open_world.scored_model(project, run)
-        outputs = model.predict(inputs, verbose=0, batch_size=64)
+        outputs = predict_in_batches(model, inputs, batch_size=64)
         new_probs = np.asarray(outputs[PROBABILITIES_OUTPUT])
         new_scores = np.asarray(outputs[SCORE_OUTPUT]).reshape(len(todo))
         if not (np.isfinite(new_probs).all() and np.isfinite(new_scores).all()):
