@@ -249,10 +249,7 @@ def features_of(network: keras.Model, x: np.ndarray, batch_size: int = 64) -> tu
     """(penultimate features, probabilities) of preprocessed inputs ``x``."""
     from studio.core.evaluation.inference import predict_in_batches
 
-    if not len(x):
-        feats, probs = feature_model(network).predict(x, verbose=0, batch_size=batch_size)
-    else:
-        feats, probs = predict_in_batches(feature_model(network), x, batch_size)
+    feats, probs = predict_in_batches(feature_model(network), x, batch_size)
     return np.asarray(feats, np.float32), np.asarray(probs, np.float32)
 
 

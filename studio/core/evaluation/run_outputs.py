@@ -20,12 +20,13 @@ from typing import BinaryIO
 import numpy as np
 
 from studio.core.project import caches as cache_check
+from studio.core.project import others
 from studio.core.project.files import LinkRefused, write_with
 from studio.core.project.store import Project, RunRecord
 
 OUTPUTS_VERSION = 1  # bump when preprocessing or the scored model's outputs change meaning
 _CONTENT_NAME = re.compile(r"[0-9a-f]{64}")
-_CONTENT_FOLDERS = ("images", "others")  # the project's content-addressed folders
+_CONTENT_FOLDERS = ("images", others.OTHERS_DIR)  # the project's content-addressed folders (Project.image_path)
 _ROW_BYTES = 64 * 4 + 256  # a sha256 as a NumPy unicode string, and zip and header overhead
 
 
@@ -64,7 +65,7 @@ def read(project: Project, run: RunRecord, n_classes: int) -> dict[str, tuple[np
     path = project.run_folder(run).outputs_path
     if not cache_check.exists(path):
         return {}
-    limit = (len(project.known_hashes()) + _others_count(project) + 1) * (_ROW_BYTES + 4 * (n_classes + 1)) + 4096
+    limit = (len(project.known_hashes()) + others.count(project) + 1) * (_ROW_BYTES + 4 * (n_classes + 1)) + 4096
     try:
         arrays = cache_check.read_npz(path, _expected(n_classes), limit)
     except cache_check.CacheInvalid as exc:
@@ -79,8 +80,6 @@ def read(project: Project, run: RunRecord, n_classes: int) -> dict[str, tuple[np
 def write(project: Project, run: RunRecord, outputs: dict[str, tuple[np.ndarray, float]], n_classes: int) -> None:
     """Keep ``outputs`` (what :func:`read` gave plus the new ones) of the images the project still holds (so the
     file never outgrows :func:`read`'s limit), written atomically."""
-    from studio.core.project import others
-
     present = project.known_hashes() | others.hashes(project)
     shas = sorted(s for s in outputs if s in present)
 
@@ -96,9 +95,3 @@ def write(project: Project, run: RunRecord, outputs: dict[str, tuple[np.ndarray,
         pass  # a read-only or full project still gets its outputs, only not kept
     except LinkRefused as exc:  # a received project's run folder that leads elsewhere: answer, keep nothing
         cache_check.notice(f"{path.name} of run {run.id} not kept ({exc})")
-
-
-def _others_count(project: Project) -> int:
-    from studio.core.project import others
-
-    return others.count(project)

@@ -23,7 +23,8 @@ OUTPUT_NAME = "probabilities"
 _HELD: dict[str, tuple[tuple[int, int, int], Any]] = {}
 
 
-def _identity(model_file: Path) -> tuple[int, int, int]:
+def file_identity(model_file: Path) -> tuple[int, int, int]:
+    """A model file's identity on disk (inode, size, modification time): unchanged means the same saved model."""
     st = Path(model_file).stat()
     return st.st_ino, st.st_size, st.st_mtime_ns
 
@@ -34,7 +35,7 @@ def held_in_memory(model_file: Path, model: Any) -> Iterator[None]:
     model that file was just saved from, instead of loading the file again (~1.5 s for a pretrained run): the
     export saves the run's scored model once and every target converts it."""
     key = str(model_file)
-    _HELD[key] = (_identity(model_file), model)
+    _HELD[key] = (file_identity(model_file), model)
     try:
         yield
     finally:
@@ -47,7 +48,7 @@ def run_model(model_file: Path) -> Any:
     from studio.core.project.store import ProjectError
 
     held = _HELD.get(str(model_file))
-    if held is not None and held[0] == _identity(model_file):
+    if held is not None and held[0] == file_identity(model_file):
         return held[1]
     try:
         return load_keras(model_file, "the run's model")

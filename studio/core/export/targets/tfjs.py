@@ -161,9 +161,9 @@ class TfjsTarget(ExportTarget):
 
 def _conversion_key(model_file: Path, config: TrainConfig) -> tuple[Any, ...]:
     """What a conversion depends on: the model file (by path and its identity on disk) and the preprocessing."""
-    st = model_file.stat()
-    return (str(model_file), st.st_ino, st.st_size, st.st_mtime_ns,
-            json.dumps(config.preprocess.to_dict(), sort_keys=True))
+    from studio.core.export.targets.pixels import file_identity
+
+    return (str(model_file), file_identity(model_file), json.dumps(config.preprocess.to_dict(), sort_keys=True))
 
 
 def _tensor_name(name: str) -> str:
