@@ -45,3 +45,22 @@ def trained_tiny_project(root: Path, classes: dict[str, int]) -> Path:
                                          epochs=1, batch_size=16))
         assert run.status == "finished", run.error
     return root / "p"
+
+
+def tf_data_autotune_flags(monkeypatch) -> list[bool]:
+    """Records, for every tf.data iterator made from now on in this process, whether its dataset autotunes.
+
+    A spy on TensorFlow's own iterator constructor (the real one still runs). An autotuning iterator keeps a
+    thread that a later garbage collection can wait up to 60 s for (``studio.core.training.data.PARALLEL_CALLS``).
+    """
+    from tensorflow.python.data.ops import iterator_ops
+
+    flags: list[bool] = []
+    real = iterator_ops.OwnedIterator._create_iterator
+
+    def spy(self, dataset):  # noqa: ANN001, ANN202
+        flags.append(dataset.options().autotune.enabled is not False)  # unset means on
+        return real(self, dataset)
+
+    monkeypatch.setattr(iterator_ops.OwnedIterator, "_create_iterator", spy)
+    return flags

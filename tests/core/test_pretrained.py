@@ -16,6 +16,7 @@ from studio.core.specs import PreprocessSpec, TrainConfig
 from studio.core.training import architectures, backbone, features
 from studio.core.training.models.pretrained import head as head_model
 from studio.core.training.run import train
+from tests.core.helpers import tf_data_autotune_flags
 
 SPEC = PreprocessSpec(image_size=32, color="gray")
 
@@ -40,11 +41,14 @@ def test_model_layout() -> None:
     assert default_quantization("cnn", tfjs) == "none"
 
 
-def test_head_on_cached_features_then_fine_tune(project: Project) -> None:
+def test_head_on_cached_features_then_fine_tune(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    autotunes = tf_data_autotune_flags(monkeypatch)
     got: list[Event] = []
     run = train(project, TrainConfig(arch="pretrained", preprocess=SPEC, epochs=2, batch_size=16, seed=1,
                                      learning_rate=1e-2, fine_tune=True), got.append)
     assert run.status == "finished", run.error
+    # features, head, fine-tune and the test report: no pipeline keeps tf.data's autotune thread
+    assert len(autotunes) >= 4 and not any(autotunes), autotunes
     kinds = [type(e) for e in got]
     assert kinds.index(FeatureProgress) < kinds.index(RunStarted) and kinds[-1] is RunFinished
     ends = [e for e in got if isinstance(e, EpochEnd)]

@@ -18,6 +18,7 @@ from studio.core.project.store import Project, ProjectError
 from studio.core.specs import AUGMENT_PRESETS, PreprocessSpec, SpecError, TrainConfig
 from studio.core.training import architectures
 from studio.core.training.run import train
+from tests.core.helpers import tf_data_autotune_flags
 
 SMALL = PreprocessSpec(image_size=16, color="gray")
 
@@ -33,10 +34,14 @@ def _config(**kw: object) -> TrainConfig:
     return TrainConfig(**(base | kw))  # type: ignore[arg-type]
 
 
-def test_three_epochs_emit_three_epoch_ends_and_write_the_run_folder(project: Project) -> None:
+def test_three_epochs_emit_three_epoch_ends_and_write_the_run_folder(project: Project,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    autotunes = tf_data_autotune_flags(monkeypatch)
     got: list[Event] = []
     run = train(project, _config(epochs=3), got.append)
     assert run.status == "finished", run.error
+    # training, validation and the test report each read a pipeline, none with tf.data's autotune thread
+    assert len(autotunes) >= 3 and not any(autotunes), autotunes
     kinds = [type(e) for e in got]
     assert kinds[0] is RunStarted and kinds[-1] is RunFinished
     epoch_ends = [e for e in got if isinstance(e, EpochEnd)]

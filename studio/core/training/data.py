@@ -10,6 +10,7 @@ the same decoder the importer validated them with.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 
 # Above this many bytes of preprocessed inputs a split is cached on disk instead of in memory.
 MEMORY_CACHE_LIMIT = 1 << 30
+# Every pipeline runs with tf.data's autotuning off and this fixed parallelism. Autotuning keeps a model thread
+# per iterator that sleeps up to 60 s between rounds; an iterator freed later by Python's garbage collector
+# waited for that thread inside the collection, freezing the process for 20-60 s with no CPU used.
+PARALLEL_CALLS = max(1, min(8, os.cpu_count() or 1))
+PREFETCH_BATCHES = 2
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def image_dataset(items: SplitItems, spec: PreprocessSpec, cache_file: Path | No
 
     ds = tf.data.Dataset.from_tensor_slices((list(items.paths), np.asarray(items.labels, np.int32),
                                              np.asarray(items.image_ids, np.int64)))
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(load, num_parallel_calls=PARALLEL_CALLS, deterministic=True)
     size = len(items) * spec.image_size * spec.image_size * spec.channels * 4
     if cache_file is not None and size > MEMORY_CACHE_LIMIT:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -133,23 +139,25 @@ def train_dataset(items: SplitItems, spec: PreprocessSpec, batch_size: int, seed
             out.set_shape(x.shape)
             return out, y
 
-        ds = ds.enumerate().map(apply, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        ds = ds.enumerate().map(apply, num_parallel_calls=PARALLEL_CALLS, deterministic=True)
     else:
         ds = ds.map(lambda x, y, _ids: (x, y))
-    return _finish(ds)
+    return finish(ds)
 
 
 def eval_dataset(items: SplitItems, spec: PreprocessSpec, batch_size: int,
                  cache_file: Path | None = None) -> tf.data.Dataset:
     """``(inputs, labels)`` batches in split order (validation, test)."""
     ds = image_dataset(items, spec, cache_file).batch(batch_size).map(lambda x, y, _ids: (x, y))
-    return _finish(ds)
+    return finish(ds)
 
 
-def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+def finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` with the options every pipeline of the studio runs with (see ``PARALLEL_CALLS``), prefetched."""
     import tensorflow as tf
 
     options = tf.data.Options()
+    options.autotune.enabled = False
     # The pipeline starts from a list of paths, not files TF can shard; multi-worker runs shard by element.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(options).prefetch(PREFETCH_BATCHES)

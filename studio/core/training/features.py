@@ -183,7 +183,7 @@ def _compute(project: Project, keys: list[tuple[ImageRecord, str, int]], spec: P
 
     from studio.core.preprocess import preprocess
     from studio.core.training.augment import augment_image
-    from studio.core.training.data import _decode
+    from studio.core.training.data import PARALLEL_CALLS, _decode, finish
 
     model = feature_model(spec.image_size)
 
@@ -202,9 +202,9 @@ def _compute(project: Project, keys: list[tuple[ImageRecord, str, int]], spec: P
 
     paths = [str(project.image_path(r)) for r, _, _ in keys]
     seeds = np.asarray([[v, int(r.sha256[:8], 16)] for r, _, v in keys], dtype=np.int64)
-    ds = tf.data.Dataset.from_tensor_slices((paths, seeds)).map(load, num_parallel_calls=tf.data.AUTOTUNE,
+    ds = tf.data.Dataset.from_tensor_slices((paths, seeds)).map(load, num_parallel_calls=PARALLEL_CALLS,
                                                                 deterministic=True)
-    ds = ds.batch(BATCH).prefetch(2)
+    ds = finish(ds.batch(BATCH))
     for i, x in enumerate(ds):
         if cancel is not None and cancel.cancelled:
             raise FeaturesCancelled("feature extraction cancelled")

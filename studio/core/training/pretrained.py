@@ -72,7 +72,7 @@ def prepare(project: Project, run_id: str, config: TrainConfig, splits: dict[str
     import keras
     import tensorflow as tf
 
-    from studio.core.training.data import _finish
+    from studio.core.training.data import finish
 
     started = time.monotonic()
     spec = config.preprocess
@@ -99,7 +99,7 @@ def prepare(project: Project, run_id: str, config: TrainConfig, splits: dict[str
         head = head_model(n_classes, l2=1.0 / (2 * max(1, n_train)))
         head.compile(optimizer=keras.optimizers.Adam(HEAD_LEARNING_RATE),
                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return Prepared(head, _finish(train_ds), _finish(val_ds), time.monotonic() - started, -(-n_train // batch))
+    return Prepared(head, finish(train_ds), finish(val_ds), time.monotonic() - started, -(-n_train // batch))
 
 
 def view_augment(config: TrainConfig) -> AugmentSpec:
