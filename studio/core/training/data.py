@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 
 # Above this many bytes of preprocessed inputs a split is cached on disk instead of in memory.
 MEMORY_CACHE_LIMIT = 1 << 30
-# Every pipeline runs with tf.data's autotuning off and this fixed parallelism. Autotuning keeps a model thread
-# per iterator that sleeps up to 60 s between rounds; an iterator freed later by Python's garbage collector
-# waited for that thread inside the collection, freezing the process for 20-60 s with no CPU used.
-# As many as the cores this process may run on (what autotuning would reach; a container's affinity counts).
+# Every pipeline runs with tf.data's autotuning off (see finish) and this fixed parallelism: the cores this process
+# may run on (what autotuning would reach; a container's affinity counts). Autotuning keeps a model thread per
+# iterator that sleeps up to 60 s between rounds; an iterator freed later by Python's garbage collector waited for
+# that thread inside the collection, freezing the process for 20-60 s with no CPU used.
 PARALLEL_CALLS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 PREFETCH_BATCHES = 2
 
